@@ -1,0 +1,37 @@
+"""Connection pools: jsonb travels as raw JSON bytes, decoded by typed msgspec decoders."""
+
+from __future__ import annotations
+
+import asyncpg
+
+# A transaction left open stalls the feed (its horizon cannot pass it), so the services
+# never keep one idle for long.
+SESSION_SETTINGS = {
+    "idle_in_transaction_session_timeout": "15s",
+    "timezone": "Asia/Shanghai",
+}
+
+
+async def init_connection(connection: asyncpg.Connection) -> None:
+    # Binary jsonb is a version byte (1) followed by the JSON text.
+    await connection.set_type_codec(
+        "jsonb",
+        schema="pg_catalog",
+        format="binary",
+        encoder=lambda value: b"\x01" + value,
+        decoder=lambda value: value[1:],
+    )
+
+
+async def create_pool(
+    dsn: str, *, application_name: str, min_size: int = 2, max_size: int = 20
+) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=init_connection,
+        server_settings={**SESSION_SETTINGS, "application_name": application_name},
+    )
+    assert pool is not None
+    return pool

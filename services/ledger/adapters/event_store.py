@@ -1,0 +1,339 @@
+"""The PostgreSQL event store: append with optimistic concurrency, stream reads, the feed.
+
+Three properties matter here and each has a test in tests/integration/test_event_store.py:
+
+* **Append-only**: a trigger refuses UPDATE, DELETE and TRUNCATE on ledger.events.
+* **Idempotent by event id**: appending an event id that is already stored with the same
+  content returns the original result and appends nothing; different content is a conflict.
+* **The feed never skips**: positions come from a sequence at insert time but become visible
+  at commit, so "position > last seen" can pass over a slow transaction. The feed therefore
+  reads only events whose writing transaction id is below the oldest transaction still
+  running (`pg_snapshot_xmin(pg_current_snapshot())`), ordered by (txid, position). Every
+  event committed later has a higher txid than anything already read. The price: one long
+  transaction anywhere in the cluster holds the feed back until it ends, hence the short
+  `idle_in_transaction_session_timeout` and the lag figures in `feed_status`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+import msgspec
+
+from ledger.events import Event, canonical_json, encode_data, event_type
+
+GENESIS_HASH = bytes(32)
+# expected_version: an exact version, NO_STREAM (the stream must not exist) or ANY.
+NO_STREAM: Literal[0] = 0
+ANY: None = None
+
+
+class Metadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    actor: str
+    source: Literal["api", "form", "import", "cli", "system"] = "api"
+    request_id: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    client_time: datetime | None = None
+    # A hash of the command that produced the event, to tell a retry from a different command.
+    command_hash: str | None = None
+
+
+class NewEvent(msgspec.Struct, frozen=True, kw_only=True):
+    event_id: uuid.UUID
+    event: Event
+    metadata: Metadata
+
+
+class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
+    tenant_id: str
+    position: int
+    txid: int
+    event_id: uuid.UUID
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    data: msgspec.Raw
+    metadata: msgspec.Raw
+    recorded_at: datetime
+    hash: str
+
+    @property
+    def cursor(self) -> str:
+        return format_cursor(self.txid, self.position)
+
+
+class AppendResult(msgspec.Struct, frozen=True, kw_only=True):
+    stream_id: str
+    first_version: int
+    last_version: int
+    positions: list[int]
+    event_ids: list[uuid.UUID]
+    # True when every event was already stored: a retry, nothing appended.
+    replayed: bool = False
+
+
+class FeedPage(msgspec.Struct, frozen=True, kw_only=True):
+    events: list[StoredEvent]
+    # Pass as `after` to continue; equals the request's cursor when nothing new was visible.
+    next_cursor: str
+
+
+class WrongExpectedVersion(Exception):
+    def __init__(self, stream_id: str, expected: int | None, current: int) -> None:
+        super().__init__(f"stream {stream_id!r} is at version {current}, expected {expected}")
+        self.stream_id = stream_id
+        self.expected = expected
+        self.current = current
+
+
+class _AlreadyStored(Exception):
+    pass
+
+
+class EventIdConflict(Exception):
+    """The event id is already stored with different content."""
+
+    def __init__(self, event_id: uuid.UUID) -> None:
+        super().__init__(f"event id {event_id} is already stored with different content")
+        self.event_id = event_id
+
+
+def format_cursor(txid: int, position: int) -> str:
+    return f"{txid}-{position}"
+
+
+START = format_cursor(0, 0)
+
+
+def parse_cursor(cursor: str | None) -> tuple[int, int]:
+    """Raises ValueError for anything but "<txid>-<position>" with non-negative integers."""
+    if not cursor:
+        return (0, 0)
+    txid, sep, position = cursor.partition("-")
+    if not sep or not txid.isdigit() or not position.isdigit():
+        raise ValueError(f"not a feed cursor: {cursor!r}")
+    return (int(txid), int(position))
+
+
+def chain_hash(previous: bytes, event_id: uuid.UUID, stream_id: str, version: int,
+               type_name: str, schema_version: int, data: bytes) -> bytes:
+    """Each event's hash covers its content and the previous event of its stream."""
+    envelope = canonical_json(
+        [str(event_id), stream_id, version, type_name, schema_version]
+    )
+    return hashlib.sha256(previous + envelope + data).digest()
+
+
+_COLUMNS = """tenant_id, position, txid::text::bigint AS txid, event_id, stream_id, version,
+    type, schema_version, data, metadata, recorded_at, encode(hash, 'hex') AS hash"""
+
+_HEAD = """SELECT version, hash FROM ledger.events
+    WHERE tenant_id = $1 AND stream_id = $2 ORDER BY version DESC LIMIT 1"""
+
+_INSERT = """INSERT INTO ledger.events
+    (tenant_id, event_id, stream_id, version, type, schema_version, data, metadata, hash)
+SELECT $1, e.event_id, $2, e.version, e.type, e.schema_version, e.data, e.metadata, e.hash
+FROM unnest($3::uuid[], $4::int[], $5::text[], $6::smallint[], $7::jsonb[], $8::jsonb[],
+            $9::bytea[]) AS e(event_id, version, type, schema_version, data, metadata, hash)
+RETURNING position"""
+
+_EXISTING = """SELECT event_id, stream_id, version, position, type, data FROM ledger.events
+    WHERE tenant_id = $1 AND event_id = ANY($2::uuid[]) ORDER BY position"""
+
+_STREAM = f"""SELECT {_COLUMNS} FROM ledger.events
+    WHERE tenant_id = $1 AND stream_id = $2 AND version > $3 ORDER BY version"""
+
+_FEED = f"""SELECT {_COLUMNS} FROM ledger.events
+    WHERE tenant_id = $1
+      AND (txid, position) > ($2::text::xid8, $3::bigint)
+      AND txid < pg_snapshot_xmin(pg_current_snapshot())
+      AND ($5::text[] IS NULL OR type = ANY($5::text[]))
+      AND ($6::text IS NULL OR starts_with(stream_id, $6::text))
+    ORDER BY txid, position
+    LIMIT $4"""
+
+_FEED_STATUS = """
+SELECT
+    (SELECT max(position) FROM ledger.events WHERE tenant_id = $1) AS head_position,
+    (SELECT count(*) FROM ledger.events
+        WHERE tenant_id = $1 AND txid >= pg_snapshot_xmin(pg_current_snapshot())) AS held_back,
+    (SELECT extract(epoch FROM max(clock_timestamp() - xact_start))
+        FROM pg_stat_activity WHERE backend_xid IS NOT NULL) AS oldest_writer_seconds"""
+
+
+class PostgresEventStore:
+    """asyncpg-backed store. `on_append(tenant_id)` runs after each commit (a wake-up)."""
+
+    def __init__(self, pool: asyncpg.Pool, on_append: Callable[[str], None] | None = None):
+        self._pool = pool
+        self._on_append = on_append
+
+    async def append(
+        self,
+        tenant_id: str,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[NewEvent],
+    ) -> AppendResult:
+        if not events:
+            raise ValueError("nothing to append")
+        attempts = 5 if expected_version is ANY else 1
+        for attempt in range(attempts):
+            try:
+                result = await self._append_once(tenant_id, stream_id, expected_version, events)
+            except _AlreadyStored:
+                return await self._replay(tenant_id, stream_id, events)
+            except asyncpg.UniqueViolationError as error:
+                if error.constraint_name == "events_tenant_id_event_id_key":
+                    return await self._replay(tenant_id, stream_id, events)
+                if error.constraint_name != "events_tenant_id_stream_id_version_key":
+                    raise
+                # Another writer took the version between our read and our insert.
+                if attempt == attempts - 1:
+                    current = await self.stream_version(tenant_id, stream_id)
+                    raise WrongExpectedVersion(stream_id, expected_version, current) from None
+                continue
+            if self._on_append is not None:
+                self._on_append(tenant_id)
+            return result
+        raise AssertionError("unreachable")
+
+    async def _append_once(self, tenant_id: str, stream_id: str, expected_version: int | None,
+                           events: Sequence[NewEvent]) -> AppendResult:
+        async with self._pool.acquire() as connection, connection.transaction():
+            head = await connection.fetchrow(_HEAD, tenant_id, stream_id)
+            current, previous = (
+                (head["version"], bytes(head["hash"])) if head else (0, GENESIS_HASH)
+            )
+            if expected_version is not ANY and current != expected_version:
+                # A retry arriving after its first attempt committed finds the version moved.
+                if await connection.fetch(_EXISTING, tenant_id, [e.event_id for e in events]):
+                    raise _AlreadyStored
+                raise WrongExpectedVersion(stream_id, expected_version, current)
+            columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
+            version = current
+            for new in events:
+                version += 1
+                type_name = event_type(new.event)
+                data = encode_data(new.event)
+                previous = chain_hash(previous, new.event_id, stream_id, version, type_name,
+                                      new.event.VERSION, data)
+                for column, value in zip(
+                    columns,
+                    (new.event_id, version, type_name, new.event.VERSION, data,
+                     msgspec.json.encode(new.metadata), previous),
+                    strict=True,
+                ):
+                    column.append(value)
+            rows = await connection.fetch(_INSERT, tenant_id, stream_id, *columns)
+        return AppendResult(
+            stream_id=stream_id,
+            first_version=current + 1,
+            last_version=version,
+            positions=[row["position"] for row in rows],
+            event_ids=[new.event_id for new in events],
+        )
+
+    async def _replay(self, tenant_id: str, stream_id: str,
+                      events: Sequence[NewEvent]) -> AppendResult:
+        async with self._pool.acquire() as connection:
+            rows = await connection.fetch(_EXISTING, tenant_id, [e.event_id for e in events])
+        stored = {row["event_id"]: row for row in rows}
+        for new in events:
+            row = stored.get(new.event_id)
+            if (
+                row is None
+                or row["stream_id"] != stream_id
+                or row["type"] != event_type(new.event)
+                or msgspec.json.decode(row["data"]) != msgspec.json.decode(encode_data(new.event))
+            ):
+                raise EventIdConflict(new.event_id)
+        ordered = [stored[new.event_id] for new in events]
+        return AppendResult(
+            stream_id=stream_id,
+            first_version=ordered[0]["version"],
+            last_version=ordered[-1]["version"],
+            positions=[row["position"] for row in ordered],
+            event_ids=[new.event_id for new in events],
+            replayed=True,
+        )
+
+    async def stream_version(self, tenant_id: str, stream_id: str) -> int:
+        async with self._pool.acquire() as connection:
+            head = await connection.fetchrow(_HEAD, tenant_id, stream_id)
+        return head["version"] if head else 0
+
+    async def read_stream(self, tenant_id: str, stream_id: str,
+                          after_version: int = 0) -> list[StoredEvent]:
+        async with self._pool.acquire() as connection:
+            rows = await connection.fetch(_STREAM, tenant_id, stream_id, after_version)
+        return [stored_event(row) for row in rows]
+
+    async def read_feed(
+        self,
+        tenant_id: str,
+        after: str | None = None,
+        limit: int = 100,
+        types: Sequence[str] | None = None,
+        stream_prefix: str | None = None,
+    ) -> FeedPage:
+        txid, position = parse_cursor(after)
+        async with self._pool.acquire() as connection:
+            rows = await connection.fetch(
+                _FEED, tenant_id, str(txid), position, limit,
+                list(types) if types else None, stream_prefix,
+            )
+        events = [stored_event(row) for row in rows]
+        return FeedPage(
+            events=events,
+            next_cursor=events[-1].cursor if events else format_cursor(txid, position),
+        )
+
+    async def feed_status(self, tenant_id: str) -> dict[str, Any]:
+        async with self._pool.acquire() as connection:
+            row = await connection.fetchrow(_FEED_STATUS, tenant_id)
+        return {
+            "head_position": row["head_position"] or 0,
+            "events_held_back": row["held_back"],
+            "oldest_open_writer_seconds": float(row["oldest_writer_seconds"] or 0.0),
+        }
+
+    async def verify_chain(self, tenant_id: str, stream_id: str) -> int | None:
+        """The version of the first event whose hash does not match, or None if intact."""
+        return first_broken_link(await self.read_stream(tenant_id, stream_id))
+
+
+def first_broken_link(stream: Sequence[StoredEvent]) -> int | None:
+    """Recompute a stream's hash chain; the version where it breaks, or None."""
+    previous = GENESIS_HASH
+    for stored in stream:
+        data = canonical_json(msgspec.json.decode(stored.data))
+        previous = chain_hash(previous, stored.event_id, stored.stream_id, stored.version,
+                              stored.type, stored.schema_version, data)
+        if previous.hex() != stored.hash:
+            return stored.version
+    return None
+
+
+def stored_event(row: asyncpg.Record) -> StoredEvent:
+    return StoredEvent(
+        tenant_id=row["tenant_id"],
+        position=row["position"],
+        txid=row["txid"],
+        event_id=row["event_id"],
+        stream_id=row["stream_id"],
+        version=row["version"],
+        type=row["type"],
+        schema_version=row["schema_version"],
+        data=msgspec.Raw(row["data"]),
+        metadata=msgspec.Raw(row["metadata"]),
+        recorded_at=row["recorded_at"],
+        hash=row["hash"],
+    )

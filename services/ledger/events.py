@@ -1,0 +1,311 @@
+"""The ledger's events: its published contract, imported by the reports service.
+
+Every event is a frozen, keyword-only msgspec Struct on one base class, tagged by its type
+name, which is what the events table stores in `type`. Stored events live forever, so:
+
+* an event never carries personal data in the clear (names, phones and ID numbers live in
+  the member directory, keyed by member id);
+* the decoder is tolerant: unknown fields are ignored, and an older `schema_version` is
+  upcast (see `UPCASTERS`) before decoding;
+* durations are whole minutes and instants are timezone-aware, so that the canonical JSON
+  hashed into the tamper-evident chain is stable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, Literal
+
+import msgspec
+
+UnitKind = Literal["district", "street", "community", "branch", "group", "team"]
+MemberKind = Literal["in_service", "retired", "registered", "volunteer"]
+ActivityKind = Literal["patrol", "cleanup", "lecture", "meeting", "service", "other"]
+# Service activities earn volunteer hours; attendance ones (meetings, classes) are counted only.
+ActivityCategory = Literal["service", "attendance"]
+CheckInMethod = Literal["qr", "form", "organiser", "import"]
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Base of every ledger event. `schema_version` of the current shape is `VERSION`."""
+
+    VERSION = 1
+
+
+# --- organisation tree (stream "organisation"; one per tenant) --------------------------
+
+
+class UnitEstablished(Event, frozen=True, kw_only=True, tag=True):
+    unit_id: uuid.UUID
+    kind: UnitKind
+    parent_id: uuid.UUID | None
+    name: str
+    effective: date
+
+
+class UnitRenamed(Event, frozen=True, kw_only=True, tag=True):
+    unit_id: uuid.UUID
+    name: str
+    effective: date
+
+
+class UnitMoved(Event, frozen=True, kw_only=True, tag=True):
+    unit_id: uuid.UUID
+    parent_id: uuid.UUID
+    effective: date
+
+
+class UnitMerged(Event, frozen=True, kw_only=True, tag=True):
+    """`unit_id` ends; its members count for `into_unit_id` from `effective` on."""
+
+    unit_id: uuid.UUID
+    into_unit_id: uuid.UUID
+    effective: date
+
+
+class UnitDissolved(Event, frozen=True, kw_only=True, tag=True):
+    unit_id: uuid.UUID
+    effective: date
+
+
+# --- members (stream "member-<id>") ------------------------------------------------------
+
+
+class MemberRegistered(Event, frozen=True, kw_only=True, tag=True):
+    """Name, phone, ID number and PIN live in the member directory, never here."""
+
+    member_id: uuid.UUID
+    kind: MemberKind
+    # The employer unit (an organisation outside the tree) of an in-service member.
+    employer: str | None = None
+    registered_on: date
+
+
+class MemberReported(Event, frozen=True, kw_only=True, tag=True):
+    """The member reported (报到) to a community, branch or group."""
+
+    member_id: uuid.UUID
+    unit_id: uuid.UUID
+    effective: date
+
+
+class MemberTransferred(Event, frozen=True, kw_only=True, tag=True):
+    member_id: uuid.UUID
+    from_unit_id: uuid.UUID
+    to_unit_id: uuid.UUID
+    effective: date
+
+
+class MemberLeft(Event, frozen=True, kw_only=True, tag=True):
+    member_id: uuid.UUID
+    effective: date
+    reason: str
+
+
+class MemberDataErased(Event, frozen=True, kw_only=True, tag=True):
+    """The directory entry was erased on request; the member's records stay, unnamed."""
+
+    member_id: uuid.UUID
+    erased_at: datetime
+
+
+# --- activities and participation (stream "activity-<id>") -------------------------------
+
+
+class ActivityScheduled(Event, frozen=True, kw_only=True, tag=True):
+    activity_id: uuid.UUID
+    kind: ActivityKind
+    category: ActivityCategory
+    host_unit_id: uuid.UUID
+    title: str
+    place: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int | None = None
+    hours_cap_minutes: int | None = None
+    organiser_ids: list[uuid.UUID] = []
+
+
+class ActivityRescheduled(Event, frozen=True, kw_only=True, tag=True):
+    activity_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    place: str
+    reason: str
+
+
+class ActivityCancelled(Event, frozen=True, kw_only=True, tag=True):
+    activity_id: uuid.UUID
+    reason: str
+
+
+class ActivityClosed(Event, frozen=True, kw_only=True, tag=True):
+    activity_id: uuid.UUID
+    closed_at: datetime
+
+
+class CheckedIn(Event, frozen=True, kw_only=True, tag=True):
+    activity_id: uuid.UUID
+    member_id: uuid.UUID
+    participation_id: uuid.UUID
+    at: datetime
+    method: CheckInMethod
+    # What the phone's clock said; kept for review, never trusted for hours.
+    client_time: datetime | None = None
+    # A hash of the device that sent it, to spot one phone checking in many members.
+    device: str | None = None
+    # Reasons a person should look at this record, e.g. "in_grace" (before the start).
+    flags: list[str] = []
+
+
+class CheckedOut(Event, frozen=True, kw_only=True, tag=True):
+    activity_id: uuid.UUID
+    member_id: uuid.UUID
+    participation_id: uuid.UUID
+    at: datetime
+    method: CheckInMethod
+    client_time: datetime | None = None
+    # True when closing the activity checked out a forgotten check-in (flagged for review).
+    auto: bool = False
+    flags: list[str] = []
+
+
+class AttendanceConfirmed(Event, frozen=True, kw_only=True, tag=True):
+    """An organiser of the host unit confirms; `minutes` is 0 for attendance activities."""
+
+    activity_id: uuid.UUID
+    member_id: uuid.UUID
+    participation_id: uuid.UUID
+    minutes: int
+    confirmed_by: uuid.UUID
+    confirmed_at: datetime
+
+
+class ParticipationCorrected(Event, frozen=True, kw_only=True, tag=True):
+    """A new entry amending credited minutes (and, if given, the times present)."""
+
+    activity_id: uuid.UUID
+    member_id: uuid.UUID
+    participation_id: uuid.UUID
+    minutes: int
+    previous_minutes: int
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
+    reason: str
+    corrected_by: uuid.UUID
+    corrected_at: datetime
+
+
+class ParticipationRevoked(Event, frozen=True, kw_only=True, tag=True):
+    activity_id: uuid.UUID
+    member_id: uuid.UUID
+    participation_id: uuid.UUID
+    reason: str
+    revoked_by: uuid.UUID
+    revoked_at: datetime
+
+
+class CorrectionRequested(Event, frozen=True, kw_only=True, tag=True):
+    """The member asks for a correction; an organiser answers with a correction or not."""
+
+    activity_id: uuid.UUID
+    member_id: uuid.UUID
+    participation_id: uuid.UUID
+    reason: str
+    requested_minutes: int | None = None
+    requested_at: datetime
+
+
+# --- honor roll (stream "honor-roll-<unit>-<YYYY-MM>") -----------------------------------
+
+
+class HonorRollEntry(msgspec.Struct, frozen=True, kw_only=True):
+    rank: int
+    member_id: uuid.UUID
+    minutes: int
+    activities: int
+
+
+class HonorRollPublished(Event, frozen=True, kw_only=True, tag=True):
+    """Freezes a month's roll: later corrections count in a later period."""
+
+    unit_id: uuid.UUID
+    month: str  # "YYYY-MM", Asia/Shanghai
+    rule_set: str
+    rule_version: int
+    # The feed position (cursor) the roll was computed at.
+    computed_at_position: str
+    entries: list[HonorRollEntry]
+    published_by: uuid.UUID
+    published_at: datetime
+    publicity_ends: date
+
+
+class HonorRollObjectionRecorded(Event, frozen=True, kw_only=True, tag=True):
+    unit_id: uuid.UUID
+    month: str
+    member_id: uuid.UUID | None = None
+    objection: str
+    recorded_by: uuid.UUID
+    recorded_at: datetime
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    UnitEstablished, UnitRenamed, UnitMoved, UnitMerged, UnitDissolved,
+    MemberRegistered, MemberReported, MemberTransferred, MemberLeft, MemberDataErased,
+    ActivityScheduled, ActivityRescheduled, ActivityCancelled, ActivityClosed,
+    CheckedIn, CheckedOut, AttendanceConfirmed, ParticipationCorrected, ParticipationRevoked,
+    CorrectionRequested, HonorRollPublished, HonorRollObjectionRecorded,
+)
+BY_NAME: dict[str, type[Event]] = {t.__name__: t for t in EVENT_TYPES}
+
+# (type name, stored schema version) -> function turning that version's data into the next.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def event_type(event: Event) -> str:
+    return type(event).__name__
+
+
+class UnknownEventType(Exception):
+    pass
+
+
+_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
+    name: msgspec.json.Decoder(cls) for name, cls in BY_NAME.items()
+}
+_ENCODER = msgspec.json.Encoder(order="sorted")
+
+
+def encode_data(event: Event) -> bytes:
+    """The event's data as canonical JSON (sorted keys, no tag): what is stored and hashed."""
+    raw = msgspec.to_builtins(event)
+    raw.pop("type", None)
+    return _ENCODER.encode(raw)
+
+
+def canonical_json(value: Any) -> bytes:
+    return _ENCODER.encode(value)
+
+
+def decode_data(type_name: str, schema_version: int, data: bytes) -> Event:
+    """Decode stored data, upcasting older schema versions first.
+
+    Raises UnknownEventType for a type this code does not know (a newer writer); the
+    caller decides whether to skip it.
+    """
+    decoder = _DECODERS.get(type_name)
+    if decoder is None:
+        raise UnknownEventType(type_name)
+    cls = BY_NAME[type_name]
+    if schema_version < cls.VERSION:
+        raw = msgspec.json.decode(data)
+        version = schema_version
+        while version < cls.VERSION:
+            raw = UPCASTERS[(type_name, version)](raw)
+            version += 1
+        return msgspec.convert(raw, cls)
+    return decoder.decode(data)

@@ -1,0 +1,60 @@
+"""Test session: a real PostgreSQL, migrated, with one fresh tenant per test.
+
+The session creates its own database on the embedded server (or on the server that
+DATABASE_URL names) and applies the alembic revisions. Tests isolate by tenant: every
+table and query carries the tenant key, and the events table cannot be truncated anyway.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+from ledger.adapters.database import create_pool
+
+from infra import migrate, postgres
+
+
+def _with_database(url: str, database: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{database}"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    server_url = os.environ.get("DATABASE_URL") or postgres.start()
+    name = f"test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    import asyncio
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(_with_database(server_url, "postgres"))
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f"CREATE DATABASE {name}"))
+    url = _with_database(server_url, name)
+    migrate.upgrade(url)
+    yield url
+    asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(scope="session")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, application_name="tests", max_size=30)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def tenant(pool: asyncpg.Pool) -> str:
+    """A fresh tenant (district) for this test."""
+    tenant_id = f"t-{uuid.uuid4().hex[:12]}"
+    await pool.execute(
+        "INSERT INTO ledger.tenants (tenant_id, name) VALUES ($1, $2)", tenant_id, "测试区"
+    )
+    return tenant_id
