@@ -1,0 +1,32 @@
+"""Ledger settings, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # How early before its scheduled start an activity accepts check-ins.
+    checkin_grace_minutes: int = 30
+    # Largest request body accepted (bytes); the bulk import has its own, larger limit.
+    max_body_bytes: int = 64 * 1024
+    max_import_bytes: int = 50 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, database_url: str | None = None) -> Settings:
+        url = database_url or os.environ.get("DATABASE_URL")
+        if not url:
+            from infra.postgres import url as embedded_url
+
+            url = embedded_url()
+        return cls(
+            database_url=url,
+            host=os.environ.get("LEDGER_HOST", "127.0.0.1"),
+            port=int(os.environ.get("LEDGER_PORT", "8000")),
+            checkin_grace_minutes=int(os.environ.get("CHECKIN_GRACE_MINUTES", "30")),
+        )

@@ -1,0 +1,39 @@
+"""`ledger` command line: tenants, organisers, tokens, imports, demo data, the server.
+
+Each sub-command lives in its own module under `ledger.entrypoints.commands` and exposes
+`register(subparsers)`; the parsed arguments carry the coroutine to run as `args.run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import pkgutil
+import sys
+
+from ledger.entrypoints import commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ledger",
+        description="社区志愿服务台账 — community volunteer ledger (the only writer).",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"{commands.__name__}.{module.name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        code = asyncio.run(args.run(args))
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code or 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""One module per `ledger` sub-command group; see ledger.entrypoints.cli."""
