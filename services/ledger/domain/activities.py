@@ -1,0 +1,549 @@
+"""Activities and the participation in them: schedule, check in and out, confirm, correct.
+
+The rules of the national volunteer-record regulations live here:
+* hours are time actually present **within the scheduled window**, capped per activity;
+* attendance activities (meetings, classes) are counted but credit no service hours;
+* only an organiser of the host unit, or of a unit above it, confirms or corrects, and every
+  correction is a new entry with a reason;
+* closing an activity checks out forgotten check-ins at the scheduled end, flagged for review.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import msgspec
+
+from ledger.domain.calendar import whole_minutes
+from ledger.domain.command import Command
+from ledger.domain.members import MemberState, active
+from ledger.domain.organisation import OrgTree
+from ledger.domain.refusals import Refusal, forbidden, invalid, not_found
+from ledger.events import (
+    ActivityCancelled,
+    ActivityCategory,
+    ActivityClosed,
+    ActivityKind,
+    ActivityRescheduled,
+    ActivityScheduled,
+    AttendanceConfirmed,
+    CheckedIn,
+    CheckedOut,
+    CheckInMethod,
+    CorrectionRequested,
+    Event,
+    ParticipationCorrected,
+    ParticipationRevoked,
+)
+
+MAX_DURATION = timedelta(hours=24)
+MAX_CAP_MINUTES = 24 * 60
+
+
+def stream_id(activity_id: uuid.UUID) -> str:
+    return f"activity-{activity_id}"
+
+
+@dataclass
+class Participation:
+    participation_id: uuid.UUID
+    member_id: uuid.UUID
+    checked_in_at: datetime
+    device: str | None = None
+    checked_out_at: datetime | None = None
+    auto_closed: bool = False
+    minutes: int | None = None  # credited, once confirmed
+    revoked: bool = False
+
+    @property
+    def open(self) -> bool:
+        return self.checked_out_at is None and not self.revoked
+
+
+@dataclass
+class ActivityState:
+    activity_id: uuid.UUID
+    kind: str
+    category: str
+    host_unit_id: uuid.UUID
+    title: str
+    place: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int | None
+    hours_cap_minutes: int | None
+    organiser_ids: list[uuid.UUID]
+    status: str = "scheduled"  # scheduled | cancelled | closed
+    participations: dict[uuid.UUID, Participation] = field(default_factory=dict)
+
+    @classmethod
+    def fold(cls, events: Sequence[Event]) -> ActivityState | None:
+        state: ActivityState | None = None
+        for event in events:
+            state = apply(state, event)
+        return state
+
+    def open_participation(self, member_id: uuid.UUID) -> Participation | None:
+        for participation in self.participations.values():
+            if participation.member_id == member_id and participation.open:
+                return participation
+        return None
+
+    def participants(self) -> set[uuid.UUID]:
+        return {p.member_id for p in self.participations.values() if not p.revoked}
+
+    def creditable_minutes(self, checked_in_at: datetime, checked_out_at: datetime) -> int:
+        """Time present within the scheduled window, capped; 0 for attendance activities."""
+        if self.category == "attendance":
+            return 0
+        start = max(checked_in_at, self.starts_at)
+        end = min(checked_out_at, self.ends_at)
+        minutes = whole_minutes(end - start)
+        if self.hours_cap_minutes is not None:
+            minutes = min(minutes, self.hours_cap_minutes)
+        return minutes
+
+
+def apply(state: ActivityState | None, event: Event) -> ActivityState | None:
+    if isinstance(event, ActivityScheduled):
+        return ActivityState(
+            event.activity_id, event.kind, event.category, event.host_unit_id, event.title,
+            event.place, event.starts_at, event.ends_at, event.capacity,
+            event.hours_cap_minutes, list(event.organiser_ids),
+        )
+    if state is None:
+        return None
+    match event:
+        case ActivityRescheduled():
+            state.starts_at, state.ends_at = event.starts_at, event.ends_at
+            state.place = event.place
+        case ActivityCancelled():
+            state.status = "cancelled"
+        case ActivityClosed():
+            state.status = "closed"
+        case CheckedIn():
+            state.participations[event.participation_id] = Participation(
+                event.participation_id, event.member_id, event.at, event.device)
+        case CheckedOut():
+            participation = state.participations[event.participation_id]
+            participation.checked_out_at, participation.auto_closed = event.at, event.auto
+        case AttendanceConfirmed():
+            state.participations[event.participation_id].minutes = event.minutes
+        case ParticipationCorrected():
+            participation = state.participations[event.participation_id]
+            participation.minutes = event.minutes
+            if event.checked_in_at is not None:
+                participation.checked_in_at = event.checked_in_at
+            if event.checked_out_at is not None:
+                participation.checked_out_at = event.checked_out_at
+        case ParticipationRevoked():
+            state.participations[event.participation_id].revoked = True
+    return state
+
+
+@dataclass(frozen=True)
+class Busy:
+    """A stretch of time the member spent in another activity (for the overlap rule)."""
+
+    activity_id: uuid.UUID
+    title: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Organiser:
+    """Who acts: an organiser whose authority covers `scope_unit_id` and everything below."""
+
+    organiser_id: uuid.UUID
+    scope_unit_id: uuid.UUID | None
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+class ScheduleActivity(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    activity_id: uuid.UUID | None = None
+    kind: ActivityKind
+    category: ActivityCategory
+    host_unit_id: uuid.UUID
+    title: str
+    place: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int | None = None
+    hours_cap_minutes: int | None = None
+    organiser_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
+
+
+class RescheduleActivity(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    starts_at: datetime
+    ends_at: datetime
+    place: str | None = None
+    reason: str
+
+
+class CancelActivity(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: str
+
+
+class CloseActivity(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class CheckIn(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    member_id: uuid.UUID
+    method: CheckInMethod = "qr"
+    client_time: datetime | None = None
+    device: str | None = None
+    # Only an organiser recording someone else may give the time; members check in "now".
+    at: datetime | None = None
+
+
+class CheckOut(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    member_id: uuid.UUID
+    method: CheckInMethod = "qr"
+    client_time: datetime | None = None
+    at: datetime | None = None
+
+
+class ConfirmAttendance(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    participation_id: uuid.UUID
+    # None: credit what the rules allow (time present in the window, capped).
+    minutes: int | None = None
+
+
+class CorrectParticipation(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    participation_id: uuid.UUID
+    minutes: int
+    reason: str
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
+
+
+class RevokeParticipation(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    participation_id: uuid.UUID
+    reason: str
+
+
+class RequestCorrection(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    participation_id: uuid.UUID
+    member_id: uuid.UUID
+    reason: str
+    requested_minutes: int | None = None
+
+
+# --- decisions ---------------------------------------------------------------------------
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        raise invalid("reason_required", "请填写原因（不超过500字）",
+                      "a reason of 1–500 characters is required", "reason")
+    return reason
+
+
+def _window(starts_at: datetime, ends_at: datetime) -> None:
+    for name, moment in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if moment.tzinfo is None:
+            raise invalid("timezone_required", "时间须带时区（如 +08:00）",
+                          "times need a timezone offset (e.g. +08:00)", name)
+    if ends_at <= starts_at:
+        raise invalid("invalid_window", "结束时间须晚于开始时间", "ends_at must be after starts_at",
+                      "ends_at")
+    if ends_at - starts_at > MAX_DURATION:
+        raise invalid("window_too_long", "单次活动不超过24小时",
+                      "an activity lasts at most 24 hours", "ends_at")
+
+
+def existing(state: ActivityState | None) -> ActivityState:
+    if state is None:
+        raise not_found("activity_not_found", "活动不存在", "no such activity", "activity_id")
+    return state
+
+
+def _scheduled(state: ActivityState | None) -> ActivityState:
+    activity = existing(state)
+    if activity.status == "cancelled":
+        raise Refusal("activity_cancelled", "活动已取消", "the activity was cancelled")
+    if activity.status == "closed":
+        raise Refusal("activity_closed", "活动已结束", "the activity is closed")
+    return activity
+
+
+def authorise(tree: OrgTree, activity: ActivityState, organiser: Organiser) -> None:
+    """谁组织谁记录: only an organiser of the host unit or a unit above it."""
+    if not tree.covers(organiser.scope_unit_id, activity.host_unit_id):
+        raise forbidden("您不是该活动主办组织（或其上级）的组织者",
+                        "only an organiser of the host unit or a unit above it may do this")
+
+
+def schedule(tree: OrgTree, state: ActivityState | None, command: ScheduleActivity,
+             activity_id: uuid.UUID, organiser: Organiser) -> list[Event]:
+    if state is not None:
+        raise Refusal("activity_exists", "活动已存在", "the activity exists already",
+                      field="activity_id")
+    tree.active_unit(command.host_unit_id, "host_unit_id")
+    if not tree.covers(organiser.scope_unit_id, command.host_unit_id):
+        raise forbidden("您无权为该组织安排活动", "you may not schedule activities for that unit")
+    title, place = command.title.strip(), command.place.strip()
+    if not title or len(title) > 200:
+        raise invalid("invalid_title", "请填写活动名称（不超过200字）", "title: 1–200 characters",
+                      "title")
+    if not place or len(place) > 200:
+        raise invalid("invalid_place", "请填写活动地点（不超过200字）", "place: 1–200 characters",
+                      "place")
+    _window(command.starts_at, command.ends_at)
+    if command.capacity is not None and command.capacity < 1:
+        raise invalid("invalid_capacity", "人数上限至少为1", "capacity must be at least 1",
+                      "capacity")
+    cap = command.hours_cap_minutes
+    if cap is not None and not 0 <= cap <= MAX_CAP_MINUTES:
+        raise invalid("invalid_hours_cap", "每人时长上限须在0至1440分钟之间",
+                      "hours_cap_minutes must be 0–1440", "hours_cap_minutes")
+    organisers = list(dict.fromkeys([organiser.organiser_id, *command.organiser_ids]))
+    return [ActivityScheduled(
+        activity_id=activity_id, kind=command.kind, category=command.category,
+        host_unit_id=command.host_unit_id, title=title, place=place,
+        starts_at=command.starts_at, ends_at=command.ends_at, capacity=command.capacity,
+        hours_cap_minutes=cap, organiser_ids=organisers,
+    )]
+
+
+def reschedule(tree: OrgTree, state: ActivityState | None, command: RescheduleActivity,
+               organiser: Organiser) -> list[Event]:
+    activity = _scheduled(state)
+    authorise(tree, activity, organiser)
+    _window(command.starts_at, command.ends_at)
+    if activity.participations:
+        raise Refusal("has_participation", "已有人签到，不能改期", "people have checked in already")
+    return [ActivityRescheduled(
+        activity_id=activity.activity_id, starts_at=command.starts_at, ends_at=command.ends_at,
+        place=(command.place or activity.place).strip(), reason=_reason(command.reason),
+    )]
+
+
+def cancel(tree: OrgTree, state: ActivityState | None, command: CancelActivity,
+           organiser: Organiser) -> list[Event]:
+    activity = _scheduled(state)
+    authorise(tree, activity, organiser)
+    if any(p.minutes is not None and not p.revoked for p in activity.participations.values()):
+        raise Refusal("has_confirmed", "已有确认的服务记录，不能取消；请关闭活动",
+                      "confirmed records exist; close the activity instead")
+    return [ActivityCancelled(activity_id=activity.activity_id, reason=_reason(command.reason))]
+
+
+def close(tree: OrgTree, state: ActivityState | None, organiser: Organiser,
+          now: datetime) -> list[Event]:
+    """Close; forgotten check-outs end at the scheduled end (or now, if earlier), flagged."""
+    activity = _scheduled(state)
+    authorise(tree, activity, organiser)
+    events: list[Event] = []
+    for participation in activity.participations.values():
+        if participation.open:
+            at = max(min(now, activity.ends_at), participation.checked_in_at)
+            events.append(CheckedOut(
+                activity_id=activity.activity_id, member_id=participation.member_id,
+                participation_id=participation.participation_id, at=at,
+                method="organiser", auto=True, flags=["auto_closed"],
+            ))
+    events.append(ActivityClosed(activity_id=activity.activity_id, closed_at=now))
+    return events
+
+
+def check_in(state: ActivityState | None, member_state: MemberState | None, command: CheckIn,
+             participation_id: uuid.UUID, *, now: datetime, grace: timedelta,
+             busy: Sequence[Busy], recorded_by: Organiser | None = None,
+             tree: OrgTree | None = None) -> list[Event]:
+    activity = _scheduled(state)
+    member = active(member_state)
+    at = now
+    if command.at is not None:
+        if recorded_by is None or tree is None:
+            raise invalid("time_not_allowed", "只有组织者可以补录签到时间",
+                          "only an organiser may give the check-in time", "at")
+        authorise(tree, activity, recorded_by)
+        at = command.at
+    if command.method in ("organiser", "import") and recorded_by is None:
+        raise forbidden("只有组织者可以代为签到", "only an organiser may check members in")
+    if at < activity.starts_at - grace:
+        raise Refusal("not_started", "活动尚未开始签到", "check-in has not opened yet", field="at")
+    if at > activity.ends_at:
+        raise Refusal("already_ended", "活动已结束，不能签到", "the activity has ended", field="at")
+    if activity.open_participation(member.member_id) is not None:
+        raise Refusal("already_checked_in", "您已签到，请勿重复签到", "already checked in",
+                      field="member_id")
+    participants = activity.participants()
+    if (activity.capacity is not None and member.member_id not in participants
+            and len(participants) >= activity.capacity):
+        raise Refusal("activity_full", "活动人数已满", "the activity is full")
+    for other in busy:
+        if other.activity_id != activity.activity_id and other.start <= at < other.end:
+            raise Refusal(
+                "overlapping_participation",
+                f"您此时正在参加“{other.title}”，请先签退",
+                f"you are taking part in {other.title!r} at this time; check out there first",
+                field="member_id",
+            )
+    flags = []
+    if at < activity.starts_at:
+        flags.append("early")
+    if command.device and any(p.device == command.device and p.member_id != member.member_id
+                              for p in activity.participations.values()):
+        flags.append("shared_device")
+    return [CheckedIn(
+        activity_id=activity.activity_id, member_id=member.member_id,
+        participation_id=participation_id, at=at, method=command.method,
+        client_time=command.client_time, device=command.device, flags=flags,
+    )]
+
+
+def check_out(state: ActivityState | None, command: CheckOut, *, now: datetime,
+              recorded_by: Organiser | None = None, tree: OrgTree | None = None) -> list[Event]:
+    activity = existing(state)
+    if activity.status == "cancelled":
+        raise Refusal("activity_cancelled", "活动已取消", "the activity was cancelled")
+    participation = activity.open_participation(command.member_id)
+    if participation is None:
+        raise Refusal("not_checked_in", "您还没有签到", "not checked in", field="member_id")
+    at = now
+    if command.at is not None:
+        if recorded_by is None or tree is None:
+            raise invalid("time_not_allowed", "只有组织者可以补录签退时间",
+                          "only an organiser may give the check-out time", "at")
+        authorise(tree, activity, recorded_by)
+        at = command.at
+    if at < participation.checked_in_at:
+        raise invalid("before_check_in", "签退时间不能早于签到时间",
+                      "check-out must be after check-in", "at")
+    flags = ["late"] if at > activity.ends_at else []
+    return [CheckedOut(
+        activity_id=activity.activity_id, member_id=participation.member_id,
+        participation_id=participation.participation_id, at=at, method=command.method,
+        client_time=command.client_time, flags=flags,
+    )]
+
+
+def _participation(activity: ActivityState, participation_id: uuid.UUID) -> Participation:
+    participation = activity.participations.get(participation_id)
+    if participation is None:
+        raise not_found("participation_not_found", "没有这条签到记录", "no such participation",
+                        "participation_id")
+    if participation.revoked:
+        raise Refusal("participation_revoked", "该记录已撤销", "the record was revoked",
+                      field="participation_id")
+    return participation
+
+
+def _credit(activity: ActivityState, checked_in_at: datetime, checked_out_at: datetime,
+            minutes: int | None) -> int:
+    allowed = activity.creditable_minutes(checked_in_at, checked_out_at)
+    if minutes is None:
+        return allowed
+    if minutes < 0:
+        raise invalid("invalid_minutes", "时长不能为负", "minutes cannot be negative", "minutes")
+    if activity.category == "attendance" and minutes > 0:
+        raise invalid("attendance_no_hours", "会议、党课等只计出勤，不计服务时长",
+                      "attendance activities credit no service hours", "minutes")
+    if minutes > allowed:
+        raise invalid(
+            "minutes_exceed_presence",
+            f"认定时长不能超过在场且在活动时段内的时间（最多 {allowed} 分钟）",
+            f"at most {allowed} minutes: time present within the window, capped",
+            "minutes",
+        )
+    return minutes
+
+
+def confirm(tree: OrgTree, state: ActivityState | None, command: ConfirmAttendance,
+            organiser: Organiser, now: datetime) -> list[Event]:
+    activity = existing(state)
+    if activity.status == "cancelled":
+        raise Refusal("activity_cancelled", "活动已取消", "the activity was cancelled")
+    authorise(tree, activity, organiser)
+    participation = _participation(activity, command.participation_id)
+    if participation.checked_out_at is None:
+        raise Refusal("not_checked_out", "尚未签退，请先签退或关闭活动",
+                      "not checked out yet: check out or close the activity first",
+                      field="participation_id")
+    if participation.minutes is not None:
+        raise Refusal("already_confirmed", "已确认过，如需修改请提交更正",
+                      "already confirmed; record a correction instead", field="participation_id")
+    minutes = _credit(activity, participation.checked_in_at, participation.checked_out_at,
+                      command.minutes)
+    return [AttendanceConfirmed(
+        activity_id=activity.activity_id, member_id=participation.member_id,
+        participation_id=participation.participation_id, minutes=minutes,
+        confirmed_by=organiser.organiser_id, confirmed_at=now,
+    )]
+
+
+def correct(tree: OrgTree, state: ActivityState | None, command: CorrectParticipation,
+            organiser: Organiser, now: datetime) -> list[Event]:
+    activity = existing(state)
+    authorise(tree, activity, organiser)
+    participation = _participation(activity, command.participation_id)
+    if participation.minutes is None:
+        raise Refusal("not_confirmed", "尚未确认，请直接确认", "not confirmed yet: confirm it",
+                      field="participation_id")
+    checked_in_at = command.checked_in_at or participation.checked_in_at
+    checked_out_at = command.checked_out_at or participation.checked_out_at
+    assert checked_out_at is not None  # confirmed implies checked out
+    if checked_out_at < checked_in_at:
+        raise invalid("before_check_in", "签退时间不能早于签到时间",
+                      "check-out must be after check-in", "checked_out_at")
+    minutes = _credit(activity, checked_in_at, checked_out_at, command.minutes)
+    if (minutes == participation.minutes and command.checked_in_at is None
+            and command.checked_out_at is None):
+        raise Refusal("unchanged", "时长未改变", "the minutes are unchanged", field="minutes")
+    return [ParticipationCorrected(
+        activity_id=activity.activity_id, member_id=participation.member_id,
+        participation_id=participation.participation_id, minutes=minutes,
+        previous_minutes=participation.minutes, checked_in_at=command.checked_in_at,
+        checked_out_at=command.checked_out_at, reason=_reason(command.reason),
+        corrected_by=organiser.organiser_id, corrected_at=now,
+    )]
+
+
+def revoke(tree: OrgTree, state: ActivityState | None, command: RevokeParticipation,
+           organiser: Organiser, now: datetime) -> list[Event]:
+    activity = existing(state)
+    authorise(tree, activity, organiser)
+    participation = _participation(activity, command.participation_id)
+    return [ParticipationRevoked(
+        activity_id=activity.activity_id, member_id=participation.member_id,
+        participation_id=participation.participation_id, reason=_reason(command.reason),
+        revoked_by=organiser.organiser_id, revoked_at=now,
+    )]
+
+
+def request_correction(state: ActivityState | None, command: RequestCorrection,
+                       now: datetime) -> list[Event]:
+    activity = existing(state)
+    participation = _participation(activity, command.participation_id)
+    if participation.member_id != command.member_id:
+        raise forbidden("只能为自己的记录申请更正", "you can only ask to correct your own record")
+    if command.requested_minutes is not None and command.requested_minutes < 0:
+        raise invalid("invalid_minutes", "时长不能为负", "minutes cannot be negative",
+                      "requested_minutes")
+    return [CorrectionRequested(
+        activity_id=activity.activity_id, member_id=participation.member_id,
+        participation_id=participation.participation_id, reason=_reason(command.reason),
+        requested_minutes=command.requested_minutes, requested_at=now,
+    )]
+
+
+def busy_spans(activity: ActivityState, member_id: uuid.UUID) -> list[Busy]:
+    """The member's time in this activity; an open check-in runs to the scheduled end."""
+    spans = []
+    for p in activity.participations.values():
+        if p.member_id == member_id and not p.revoked:
+            end = p.checked_out_at or max(activity.ends_at, p.checked_in_at)
+            if activity.status == "cancelled":
+                continue
+            spans.append(Busy(activity.activity_id, activity.title, p.checked_in_at, end))
+    return spans

@@ -1,0 +1,97 @@
+"""Publishing a month's honor roll (光荣榜) freezes it; objections come in its 公示 window."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from ledger.domain.calendar import local_date
+from ledger.domain.command import Command
+from ledger.domain.organisation import OrgTree
+from ledger.domain.refusals import Refusal, forbidden, invalid, not_found
+from ledger.events import Event, HonorRollEntry, HonorRollObjectionRecorded, HonorRollPublished
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def stream_id(unit_id: uuid.UUID, month: str) -> str:
+    return f"honor-roll-{unit_id}-{month}"
+
+
+@dataclass
+class HonorRollState:
+    unit_id: uuid.UUID
+    month: str
+    publicity_ends: date
+    objections: int = 0
+
+    @classmethod
+    def fold(cls, events: list[Event]) -> HonorRollState | None:
+        state: HonorRollState | None = None
+        for event in events:
+            if isinstance(event, HonorRollPublished):
+                state = HonorRollState(event.unit_id, event.month, event.publicity_ends)
+            elif isinstance(event, HonorRollObjectionRecorded) and state is not None:
+                state.objections += 1
+        return state
+
+
+class PublishHonorRoll(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    unit_id: uuid.UUID
+    month: str
+    rule_set: str
+    rule_version: int
+    computed_at_position: str
+    entries: list[HonorRollEntry]
+    publicity_days: int = 7
+
+
+class RecordObjection(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    member_id: uuid.UUID | None = None
+    objection: str
+
+
+def publish(tree: OrgTree, state: HonorRollState | None, command: PublishHonorRoll,
+            scope_unit_id: uuid.UUID | None, publisher: uuid.UUID, now: datetime) -> list[Event]:
+    if state is not None:
+        raise Refusal("already_published", "该月光荣榜已发布，不能更改",
+                      "this month's honor roll is published and frozen")
+    tree.active_unit(command.unit_id)
+    if not tree.covers(scope_unit_id, command.unit_id):
+        raise forbidden("您无权发布该组织的光荣榜", "you may not publish this unit's honor roll")
+    if not MONTH.match(command.month):
+        raise invalid("invalid_month", "月份格式应为 YYYY-MM", "month must be YYYY-MM", "month")
+    if not 7 <= command.publicity_days <= 60:
+        raise invalid("invalid_publicity_days", "公示期须为7至60天",
+                      "publicity_days must be 7–60", "publicity_days")
+    ranks = [entry.rank for entry in command.entries]
+    if ranks != sorted(ranks) or any(rank < 1 for rank in ranks):
+        raise invalid("invalid_entries", "名单须按名次排列", "entries must be in rank order",
+                      "entries")
+    if len({entry.member_id for entry in command.entries}) != len(command.entries):
+        raise invalid("invalid_entries", "名单中有重复成员", "a member appears twice", "entries")
+    return [HonorRollPublished(
+        unit_id=command.unit_id, month=command.month, rule_set=command.rule_set,
+        rule_version=command.rule_version, computed_at_position=command.computed_at_position,
+        entries=command.entries, published_by=publisher, published_at=now,
+        publicity_ends=local_date(now) + timedelta(days=command.publicity_days),
+    )]
+
+
+def record_objection(state: HonorRollState | None, command: RecordObjection,
+                     recorded_by: uuid.UUID, now: datetime) -> list[Event]:
+    if state is None:
+        raise not_found("honor_roll_not_found", "该月光荣榜尚未发布",
+                        "no honor roll is published for that month")
+    if local_date(now) > state.publicity_ends:
+        raise Refusal("publicity_over", "公示期已结束", "the publicity period is over")
+    objection = command.objection.strip()
+    if not objection or len(objection) > 1000:
+        raise invalid("objection_required", "请填写异议内容（不超过1000字）",
+                      "an objection of 1–1000 characters is required", "objection")
+    return [HonorRollObjectionRecorded(
+        unit_id=state.unit_id, month=state.month, member_id=command.member_id,
+        objection=objection, recorded_by=recorded_by, recorded_at=now,
+    )]

@@ -1,0 +1,184 @@
+"""Members: registered with minimal data, reported (报到) to a unit, transferred, left."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from ledger.domain.command import Command
+from ledger.domain.organisation import OrgTree
+from ledger.domain.refusals import Refusal, invalid, not_found
+from ledger.events import (
+    Event,
+    MemberDataErased,
+    MemberKind,
+    MemberLeft,
+    MemberRegistered,
+    MemberReported,
+    MemberTransferred,
+)
+
+# Units a member can report to: where the activities happen.
+REPORTING_KINDS = frozenset({"community", "branch", "group", "team"})
+
+
+def stream_id(member_id: uuid.UUID) -> str:
+    return f"member-{member_id}"
+
+
+@dataclass
+class MemberState:
+    member_id: uuid.UUID
+    kind: str
+    employer: str | None
+    registered_on: date
+    unit_id: uuid.UUID | None = None
+    reported_on: date | None = None
+    left_on: date | None = None
+    erased: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.left_on is None
+
+    @classmethod
+    def fold(cls, events: list[Event]) -> MemberState | None:
+        state: MemberState | None = None
+        for event in events:
+            state = apply(state, event)
+        return state
+
+
+def apply(state: MemberState | None, event: Event) -> MemberState | None:
+    match event:
+        case MemberRegistered():
+            return MemberState(event.member_id, event.kind, event.employer, event.registered_on)
+        case MemberReported() if state is not None:
+            state.unit_id, state.reported_on = event.unit_id, event.effective
+        case MemberTransferred() if state is not None:
+            state.unit_id, state.reported_on = event.to_unit_id, event.effective
+        case MemberLeft() if state is not None:
+            state.left_on = event.effective
+        case MemberDataErased() if state is not None:
+            state.erased = True
+    return state
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+class RegisterMember(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    member_id: uuid.UUID | None = None
+    kind: MemberKind
+    employer: str | None = None
+    registered_on: date
+    # Directory data: stored outside the events (see ledger.adapters.directory).
+    member_number: str
+    name: str
+    phone: str | None = None
+    # The PIN the member uses on the check-in form; only its hash is kept.
+    pin: str | None = None
+    # Report to a unit at once (the usual case for 双报到).
+    unit_id: uuid.UUID | None = None
+
+
+class ReportMember(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    unit_id: uuid.UUID
+    effective: date
+
+
+class TransferMember(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    to_unit_id: uuid.UUID
+    effective: date
+
+
+class MemberLeaves(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    effective: date
+    reason: str
+
+
+# --- decisions ---------------------------------------------------------------------------
+
+
+def existing(state: MemberState | None) -> MemberState:
+    if state is None:
+        raise not_found("member_not_found", "成员不存在", "no such member", "member_id")
+    return state
+
+
+def active(state: MemberState | None) -> MemberState:
+    member = existing(state)
+    if not member.active:
+        raise Refusal("member_inactive", "该成员已离开，不能再登记", "the member has left",
+                      field="member_id")
+    return member
+
+
+def _reporting_unit(tree: OrgTree, unit_id: uuid.UUID, field_name: str) -> None:
+    unit = tree.active_unit(unit_id, field_name)
+    if unit.kind not in REPORTING_KINDS:
+        raise invalid("invalid_reporting_unit", "只能向社区、支部、党小组或志愿者队伍报到",
+                      "members report to a community, branch, group or team", field_name)
+
+
+def register(tree: OrgTree, state: MemberState | None, command: RegisterMember,
+             member_id: uuid.UUID) -> list[Event]:
+    if state is not None:
+        raise Refusal("member_exists", "成员已登记", "the member is already registered",
+                      field="member_id")
+    if command.kind == "in_service" and not (command.employer or "").strip():
+        raise invalid("employer_required", "在职党员须填写工作单位",
+                      "an in-service member needs an employer unit", "employer")
+    if command.pin is not None and not (command.pin.isdigit() and 4 <= len(command.pin) <= 8):
+        raise invalid("invalid_pin", "PIN 须为4至8位数字", "the PIN must be 4–8 digits", "pin")
+    events: list[Event] = [
+        MemberRegistered(member_id=member_id, kind=command.kind,
+                         employer=(command.employer or "").strip() or None,
+                         registered_on=command.registered_on)
+    ]
+    if command.unit_id is not None:
+        _reporting_unit(tree, command.unit_id, "unit_id")
+        events.append(MemberReported(member_id=member_id, unit_id=command.unit_id,
+                                     effective=command.registered_on))
+    return events
+
+
+def report(tree: OrgTree, state: MemberState | None, command: ReportMember) -> list[Event]:
+    member = active(state)
+    if member.unit_id is not None:
+        raise Refusal("already_reported", "该成员已报到，请办理转移",
+                      "the member has reported already; transfer instead", field="unit_id")
+    _reporting_unit(tree, command.unit_id, "unit_id")
+    if command.effective < member.registered_on:
+        raise invalid("before_registration", "报到日期早于登记日期",
+                      "reporting date is before registration", "effective")
+    return [MemberReported(member_id=member.member_id, unit_id=command.unit_id,
+                           effective=command.effective)]
+
+
+def transfer(tree: OrgTree, state: MemberState | None, command: TransferMember) -> list[Event]:
+    member = active(state)
+    if member.unit_id is None or member.reported_on is None:
+        raise Refusal("not_reported", "该成员尚未报到", "the member has not reported yet",
+                      field="to_unit_id")
+    if command.to_unit_id == member.unit_id:
+        raise Refusal("unchanged", "转入组织与当前组织相同", "already in that unit",
+                      field="to_unit_id")
+    _reporting_unit(tree, command.to_unit_id, "to_unit_id")
+    if command.effective < member.reported_on:
+        raise invalid("before_reporting", "转移日期早于上次报到日期",
+                      "transfer date is before the last reporting date", "effective")
+    return [MemberTransferred(member_id=member.member_id, from_unit_id=member.unit_id,
+                              to_unit_id=command.to_unit_id, effective=command.effective)]
+
+
+def leave(state: MemberState | None, command: MemberLeaves) -> list[Event]:
+    member = active(state)
+    if not command.reason.strip():
+        raise invalid("reason_required", "请填写原因", "a reason is required", "reason")
+    if command.effective < member.registered_on:
+        raise invalid("before_registration", "离开日期早于登记日期",
+                      "leaving date is before registration", "effective")
+    return [MemberLeft(member_id=member.member_id, effective=command.effective,
+                       reason=command.reason.strip())]
