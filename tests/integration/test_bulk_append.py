@@ -1,0 +1,166 @@
+"""Bulk append against real PostgreSQL: the same chain, versions and idempotency as append."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date
+
+import asyncpg
+import msgspec
+import pytest
+from ledger.adapters.bulk_append import CHANNEL, bulk_append
+from ledger.adapters.event_store import (
+    ANY,
+    GENESIS_HASH,
+    NO_STREAM,
+    EventIdConflict,
+    Metadata,
+    NewEvent,
+    PostgresEventStore,
+    WrongExpectedVersion,
+    chain_hash,
+)
+from ledger.events import UnitRenamed, decode_data, encode_data
+
+
+def _renamed(name: str, event_id: uuid.UUID | None = None) -> NewEvent:
+    return NewEvent(
+        event_id=event_id or uuid.uuid4(),
+        event=UnitRenamed(unit_id=uuid.UUID(int=1), name=name, effective=date(2026, 1, 1)),
+        metadata=Metadata(actor="test", source="import"),
+    )
+
+
+@pytest.fixture
+def store(pool: asyncpg.Pool) -> PostgresEventStore:
+    return PostgresEventStore(pool)
+
+
+async def _names(store: PostgresEventStore, tenant: str, stream_id: str) -> list[str]:
+    return [decode_data(e.type, e.schema_version, e.data).name
+            for e in await store.read_stream(tenant, stream_id)]
+
+
+async def test_chains_verify_across_batches_and_repeated_streams(
+        pool: asyncpg.Pool, store: PostgresEventStore, tenant: str) -> None:
+    streams = [
+        (f"s-{i}", NO_STREAM, [_renamed(f"{i}.{j}") for j in range(i + 1)]) for i in range(7)
+    ]
+    # The same stream again, later in the input: its expected version counts what came before.
+    streams.append(("s-2", 3, [_renamed("2.3"), _renamed("2.4")]))
+    result = await bulk_append(pool, tenant, streams, batch_size=4)
+    assert (result.appended, result.skipped) == (sum(range(1, 8)) + 2, 0)
+    assert result.batches > 1
+    for i in range(7):
+        assert await store.verify_chain(tenant, f"s-{i}") is None
+    assert await _names(store, tenant, "s-2") == ["2.0", "2.1", "2.2", "2.3", "2.4"]
+    assert [e.version for e in await store.read_stream(tenant, "s-6")] == list(range(1, 8))
+
+
+async def test_rerun_appends_nothing(pool: asyncpg.Pool, store: PostgresEventStore,
+                                     tenant: str) -> None:
+    streams = [(f"s-{i}", NO_STREAM, [_renamed(f"{i}.{j}") for j in range(3)]) for i in range(5)]
+    first = await bulk_append(pool, tenant, streams, batch_size=4)
+    again = await bulk_append(pool, tenant, streams, batch_size=4)
+    assert (first.appended, first.skipped) == (15, 0)
+    assert (again.appended, again.skipped) == (0, 15)
+    assert await store.stream_version(tenant, "s-4") == 3
+
+
+async def test_same_id_with_other_content_is_refused_by_name(pool: asyncpg.Pool,
+                                                              tenant: str) -> None:
+    event_id = uuid.uuid4()
+    await bulk_append(pool, tenant, [("s", NO_STREAM, [_renamed("a", event_id)])])
+    with pytest.raises(EventIdConflict) as caught:
+        await bulk_append(pool, tenant, [("s", NO_STREAM, [_renamed("b", event_id)])])
+    assert caught.value.event_id == event_id
+    assert str(event_id) in str(caught.value)
+
+
+async def test_same_id_in_another_stream_is_refused(pool: asyncpg.Pool, tenant: str) -> None:
+    event = _renamed("a")
+    await bulk_append(pool, tenant, [("s", NO_STREAM, [event])])
+    with pytest.raises(EventIdConflict):
+        await bulk_append(pool, tenant, [("other", NO_STREAM, [event])])
+
+
+async def test_wrong_expected_version_is_refused_and_batch_not_written(
+        pool: asyncpg.Pool, store: PostgresEventStore, tenant: str) -> None:
+    await bulk_append(pool, tenant, [("s", NO_STREAM, [_renamed("a")])])
+    with pytest.raises(WrongExpectedVersion) as caught:
+        await bulk_append(pool, tenant, [("fresh", NO_STREAM, [_renamed("x")]),
+                                         ("s", NO_STREAM, [_renamed("b")])])
+    assert caught.value.current == 1
+    assert caught.value.stream_id == "s"
+    # The whole batch rolled back: the other stream of the batch was not written either.
+    assert await store.stream_version(tenant, "fresh") == 0
+
+
+async def test_duplicate_id_within_the_input_is_refused(pool: asyncpg.Pool,
+                                                        tenant: str) -> None:
+    event = _renamed("a")
+    with pytest.raises(ValueError, match=str(event.event_id)):
+        await bulk_append(pool, tenant, [("s", NO_STREAM, [event]), ("t", NO_STREAM, [event])])
+
+
+async def test_mixed_with_normal_appends(pool: asyncpg.Pool, store: PostgresEventStore,
+                                         tenant: str) -> None:
+    await store.append(tenant, "s", NO_STREAM, [_renamed("a"), _renamed("b")])
+    await bulk_append(pool, tenant, [("s", 2, [_renamed("c"), _renamed("d")])])
+    await store.append(tenant, "s", 4, [_renamed("e")])
+    await bulk_append(pool, tenant, [("s", ANY, [_renamed("f")])])
+    assert await _names(store, tenant, "s") == ["a", "b", "c", "d", "e", "f"]
+    assert await store.verify_chain(tenant, "s") is None
+    # A normal append retried after a bulk write replays as usual.
+    retry = _renamed("c2")
+    await bulk_append(pool, tenant, [("s", 6, [retry])])
+    replay = await store.append(tenant, "s", 6, [retry])
+    assert replay.replayed and replay.first_version == 7
+
+
+async def test_concurrent_writer_makes_the_batch_retry(pool: asyncpg.Pool,
+                                                       store: PostgresEventStore,
+                                                       tenant: str) -> None:
+    """A writer commits version 1 while our COPY waits on it: the batch is recomputed."""
+    theirs = _renamed("theirs")
+    data = encode_data(theirs.event)
+    digest = chain_hash(GENESIS_HASH, theirs.event_id, "s", 1, "UnitRenamed", 1, data)
+    async with pool.acquire() as other:
+        transaction = other.transaction()
+        await transaction.start()
+        await other.execute(
+            """INSERT INTO ledger.events (tenant_id, event_id, stream_id, version, type,
+                   schema_version, data, metadata, hash)
+               VALUES ($1, $2, 's', 1, 'UnitRenamed', 1, $3, $4, $5)""",
+            tenant, theirs.event_id, data, msgspec.json.encode(theirs.metadata), digest,
+        )
+        bulk = asyncio.create_task(bulk_append(pool, tenant, [("s", ANY, [_renamed("ours")])]))
+        # Wait until our COPY blocks on their uncommitted row in the unique index.
+        while not await pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE 'COPY%'"
+        ):
+            assert not bulk.done(), bulk
+            await asyncio.sleep(0.01)
+        await transaction.commit()
+    result = await bulk
+    assert result.appended == 1
+    assert await _names(store, tenant, "s") == ["theirs", "ours"]
+    assert await store.verify_chain(tenant, "s") is None
+
+
+async def test_each_committed_batch_wakes_listeners(pool: asyncpg.Pool, tenant: str) -> None:
+    heard: asyncio.Queue[str] = asyncio.Queue()
+
+    def on_notify(_connection: object, _pid: int, _channel: str, payload: str) -> None:
+        heard.put_nowait(payload)
+
+    async with pool.acquire() as listener:
+        await listener.add_listener(CHANNEL, on_notify)
+        try:
+            await bulk_append(pool, tenant, [("s", NO_STREAM, [_renamed("a")])])
+            while await asyncio.wait_for(heard.get(), timeout=5) != tenant:
+                pass
+        finally:
+            await listener.remove_listener(CHANNEL, on_notify)
