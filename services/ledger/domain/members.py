@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +22,9 @@ from ledger.events import (
 
 # Units a member can report to: where the activities happen.
 REPORTING_KINDS = frozenset({"community", "branch", "group", "team"})
+# ASCII digits only: str.isdigit() also accepts "１２３４" and "²³⁴⁵", which a phone keypad
+# would never produce again at check-in.
+PIN = re.compile(r"[0-9]{4,8}")
 
 
 def stream_id(member_id: uuid.UUID) -> str:
@@ -130,7 +134,12 @@ def register(tree: OrgTree, state: MemberState | None, command: RegisterMember,
     if command.kind == "in_service" and not (command.employer or "").strip():
         raise invalid("employer_required", "在职党员须填写工作单位",
                       "an in-service member needs an employer unit", "employer")
-    if command.pin is not None and not (command.pin.isdigit() and 4 <= len(command.pin) <= 8):
+    if not command.name.strip() or len(command.name.strip()) > 50:
+        raise invalid("invalid_name", "请填写姓名（不超过50字）", "name: 1–50 characters", "name")
+    if not command.member_number.strip() or len(command.member_number.strip()) > 50:
+        raise invalid("invalid_member_number", "请填写成员编号（不超过50字）",
+                      "member_number: 1–50 characters", "member_number")
+    if command.pin is not None and not PIN.fullmatch(command.pin):
         raise invalid("invalid_pin", "PIN 须为4至8位数字", "the PIN must be 4–8 digits", "pin")
     events: list[Event] = [
         MemberRegistered(member_id=member_id, kind=command.kind,
@@ -180,5 +189,10 @@ def leave(state: MemberState | None, command: MemberLeaves) -> list[Event]:
     if command.effective < member.registered_on:
         raise invalid("before_registration", "离开日期早于登记日期",
                       "leaving date is before registration", "effective")
+    # Otherwise the member's months between leaving and the last report would count for a
+    # unit they had already left.
+    if member.reported_on is not None and command.effective < member.reported_on:
+        raise invalid("before_reporting", "离开日期早于上次报到日期",
+                      "leaving date is before the last reporting date", "effective")
     return [MemberLeft(member_id=member.member_id, effective=command.effective,
                        reason=command.reason.strip())]

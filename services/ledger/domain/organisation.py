@@ -133,7 +133,8 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _check_parent(tree: OrgTree, kind: str, parent_id: uuid.UUID | None) -> None:
+def _check_parent(tree: OrgTree, kind: str, parent_id: uuid.UUID | None, effective: date,
+                  moving: uuid.UUID | None = None) -> None:
     allowed = ALLOWED_PARENTS[kind]
     if parent_id is None:
         if allowed:
@@ -141,6 +142,11 @@ def _check_parent(tree: OrgTree, kind: str, parent_id: uuid.UUID | None) -> None
                           f"a {kind} needs a parent unit", "parent_id")
         return
     parent = tree.active_unit(parent_id, "parent_id")
+    # Checked before the kind rules (which would also refuse it) so that the problem
+    # names the real mistake.
+    if moving is not None and moving in tree.ancestors(parent_id):
+        raise invalid("cycle", "不能移到自己或自己的下级组织之下",
+                      "a unit cannot move under itself or one of its descendants", "parent_id")
     if parent.kind not in allowed:
         raise invalid(
             "invalid_parent",
@@ -148,13 +154,18 @@ def _check_parent(tree: OrgTree, kind: str, parent_id: uuid.UUID | None) -> None
             f"a {kind} cannot sit under a {parent.kind}",
             "parent_id",
         )
+    # Reports replay the dates: a unit rolling up to a parent that did not exist yet would
+    # put its past months nowhere.
+    if effective < parent.established:
+        raise invalid("before_parent_established", "生效日期早于上级组织成立日期",
+                      "effective date is before the parent unit was established", "effective")
 
 
 def establish(tree: OrgTree, command: EstablishUnit, unit_id: uuid.UUID) -> list[Event]:
     if unit_id in tree.units:
         raise Refusal("unit_exists", "组织已存在", "the unit already exists", field="unit_id")
     name = _check_name(command.name)
-    _check_parent(tree, command.kind, command.parent_id)
+    _check_parent(tree, command.kind, command.parent_id, command.effective)
     return [UnitEstablished(unit_id=unit_id, kind=command.kind, parent_id=command.parent_id,
                             name=name, effective=command.effective)]
 
@@ -177,10 +188,7 @@ def rename(tree: OrgTree, unit_id: uuid.UUID, command: RenameUnit) -> list[Event
 def move(tree: OrgTree, unit_id: uuid.UUID, command: MoveUnit) -> list[Event]:
     unit = tree.active_unit(unit_id)
     _not_before_established(unit, command.effective)
-    _check_parent(tree, unit.kind, command.parent_id)
-    if unit_id in tree.ancestors(command.parent_id):
-        raise invalid("cycle", "不能移到自己的下级组织之下", "a unit cannot move under itself",
-                      "parent_id")
+    _check_parent(tree, unit.kind, command.parent_id, command.effective, moving=unit_id)
     if command.parent_id == unit.parent_id:
         raise Refusal("unchanged", "上级组织未改变", "the parent is unchanged", field="parent_id")
     return [UnitMoved(unit_id=unit_id, parent_id=command.parent_id, effective=command.effective)]
