@@ -247,6 +247,14 @@ def _reason(reason: str) -> str:
     return reason
 
 
+def _place(place: str) -> str:
+    place = place.strip()
+    if not place or len(place) > 200:
+        raise invalid("invalid_place", "请填写活动地点（不超过200字）", "place: 1–200 characters",
+                      "place")
+    return place
+
+
 def _window(starts_at: datetime, ends_at: datetime) -> None:
     for name, moment in (("starts_at", starts_at), ("ends_at", ends_at)):
         if moment.tzinfo is None:
@@ -258,6 +266,36 @@ def _window(starts_at: datetime, ends_at: datetime) -> None:
     if ends_at - starts_at > MAX_DURATION:
         raise invalid("window_too_long", "单次活动不超过24小时",
                       "an activity lasts at most 24 hours", "ends_at")
+
+
+def _aware(moment: datetime | None, name: str) -> None:
+    if moment is not None and moment.tzinfo is None:
+        raise invalid("timezone_required", "时间须带时区（如 +08:00）",
+                      "times need a timezone offset (e.g. +08:00)", name)
+
+
+def _recorded_time(moment: datetime, now: datetime, name: str) -> datetime:
+    """A time an organiser records for someone: aware, and not in the future (hours are
+    time actually present, and nobody has been present in the future yet)."""
+    _aware(moment, name)
+    if moment > now:
+        raise invalid("in_future", "时间不能晚于当前时间", "the time cannot be in the future",
+                      name)
+    return moment
+
+
+def _check_recorder(tree: OrgTree | None, activity: ActivityState,
+                    recorded_by: Organiser | None, method: str) -> None:
+    """Whoever records for someone else must be an organiser of the host unit (or above)."""
+    if recorded_by is None:
+        if method in ("organiser", "import"):
+            raise forbidden("只有组织者可以代为签到签退",
+                            "only an organiser may check members in or out")
+        return
+    if tree is None:
+        # A caller's mistake, not the user's: without the tree nobody can be authorised.
+        raise ValueError("pass the organisation tree along with recorded_by")
+    authorise(tree, activity, recorded_by)
 
 
 def existing(state: ActivityState | None) -> ActivityState:
@@ -294,9 +332,7 @@ def schedule(tree: OrgTree, state: ActivityState | None, command: ScheduleActivi
     if not title or len(title) > 200:
         raise invalid("invalid_title", "请填写活动名称（不超过200字）", "title: 1–200 characters",
                       "title")
-    if not place or len(place) > 200:
-        raise invalid("invalid_place", "请填写活动地点（不超过200字）", "place: 1–200 characters",
-                      "place")
+    place = _place(place)
     _window(command.starts_at, command.ends_at)
     if command.capacity is not None and command.capacity < 1:
         raise invalid("invalid_capacity", "人数上限至少为1", "capacity must be at least 1",
@@ -321,9 +357,10 @@ def reschedule(tree: OrgTree, state: ActivityState | None, command: RescheduleAc
     _window(command.starts_at, command.ends_at)
     if activity.participations:
         raise Refusal("has_participation", "已有人签到，不能改期", "people have checked in already")
+    place = activity.place if command.place is None else _place(command.place)
     return [ActivityRescheduled(
         activity_id=activity.activity_id, starts_at=command.starts_at, ends_at=command.ends_at,
-        place=(command.place or activity.place).strip(), reason=_reason(command.reason),
+        place=place, reason=_reason(command.reason),
     )]
 
 
@@ -361,15 +398,14 @@ def check_in(state: ActivityState | None, member_state: MemberState | None, comm
              tree: OrgTree | None = None) -> list[Event]:
     activity = _scheduled(state)
     member = active(member_state)
+    _aware(command.client_time, "client_time")
+    _check_recorder(tree, activity, recorded_by, command.method)
     at = now
     if command.at is not None:
-        if recorded_by is None or tree is None:
+        if recorded_by is None:
             raise invalid("time_not_allowed", "只有组织者可以补录签到时间",
                           "only an organiser may give the check-in time", "at")
-        authorise(tree, activity, recorded_by)
-        at = command.at
-    if command.method in ("organiser", "import") and recorded_by is None:
-        raise forbidden("只有组织者可以代为签到", "only an organiser may check members in")
+        at = _recorded_time(command.at, now, "at")
     if at < activity.starts_at - grace:
         raise Refusal("not_started", "活动尚未开始签到", "check-in has not opened yet", field="at")
     if at > activity.ends_at:
@@ -381,8 +417,12 @@ def check_in(state: ActivityState | None, member_state: MemberState | None, comm
     if (activity.capacity is not None and member.member_id not in participants
             and len(participants) >= activity.capacity):
         raise Refusal("activity_full", "活动人数已满", "the activity is full")
-    for other in busy:
-        if other.activity_id != activity.activity_id and other.start <= at < other.end:
+    # The member's earlier participations in this same activity count too: an organiser
+    # back-filling a check-in inside one of them would credit the same time twice.
+    spans = [*(b for b in busy if b.activity_id != activity.activity_id),
+             *busy_spans(activity, member.member_id)]
+    for other in spans:
+        if other.start <= at < other.end:
             raise Refusal(
                 "overlapping_participation",
                 f"您此时正在参加“{other.title}”，请先签退",
@@ -407,16 +447,17 @@ def check_out(state: ActivityState | None, command: CheckOut, *, now: datetime,
     activity = existing(state)
     if activity.status == "cancelled":
         raise Refusal("activity_cancelled", "活动已取消", "the activity was cancelled")
+    _aware(command.client_time, "client_time")
+    _check_recorder(tree, activity, recorded_by, command.method)
     participation = activity.open_participation(command.member_id)
     if participation is None:
         raise Refusal("not_checked_in", "您还没有签到", "not checked in", field="member_id")
     at = now
     if command.at is not None:
-        if recorded_by is None or tree is None:
+        if recorded_by is None:
             raise invalid("time_not_allowed", "只有组织者可以补录签退时间",
                           "only an organiser may give the check-out time", "at")
-        authorise(tree, activity, recorded_by)
-        at = command.at
+        at = _recorded_time(command.at, now, "at")
     if at < participation.checked_in_at:
         raise invalid("before_check_in", "签退时间不能早于签到时间",
                       "check-out must be after check-in", "at")
@@ -490,6 +531,10 @@ def correct(tree: OrgTree, state: ActivityState | None, command: CorrectParticip
     if participation.minutes is None:
         raise Refusal("not_confirmed", "尚未确认，请直接确认", "not confirmed yet: confirm it",
                       field="participation_id")
+    for name in ("checked_in_at", "checked_out_at"):
+        moment = getattr(command, name)
+        if moment is not None:
+            _recorded_time(moment, now, name)
     checked_in_at = command.checked_in_at or participation.checked_in_at
     checked_out_at = command.checked_out_at or participation.checked_out_at
     assert checked_out_at is not None  # confirmed implies checked out
