@@ -1,0 +1,1 @@
+"""PostgreSQL and HTTP adapters: the feed reader, read-model tables, queries, the ledger client."""

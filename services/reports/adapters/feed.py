@@ -1,0 +1,81 @@
+"""Reading the ledger's feed straight from ledger.events (read-only), one batch at a time.
+
+The horizon is the ledger's (see ledger/adapters/event_store.py, `_FEED`): only events whose
+writing transaction is older than every transaction still running are read, in (txid,
+position) order, so an event that commits late is never passed over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+Cursor = tuple[int, int]  # (txid, position)
+
+_BATCH = """
+SELECT txid::text::bigint AS txid, position, type, schema_version, data, recorded_at
+FROM ledger.events
+WHERE tenant_id = $1
+  AND (txid, position) > ($2::text::xid8, $3::bigint)
+  AND txid < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY txid, position
+LIMIT $4"""
+
+# Events after a cursor, visible or still held back by an open transaction.
+_LAG = """
+SELECT count(*) AS events, min(recorded_at) AS oldest
+FROM ledger.events
+WHERE tenant_id = $1 AND (txid, position) > ($2::text::xid8, $3::bigint)"""
+
+_POSITION_TXID = """SELECT txid::text::bigint FROM ledger.events
+    WHERE tenant_id = $1 AND position = $2"""
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    txid: int
+    position: int
+    type: str
+    schema_version: int
+    data: bytes
+    recorded_at: datetime
+
+
+def format_cursor(cursor: Cursor) -> str:
+    return f"{cursor[0]}-{cursor[1]}"
+
+
+def parse_position(text: str) -> Cursor | int:
+    """A feed cursor "<txid>-<position>", or a bare position as returned by an append."""
+    txid, sep, position = text.partition("-")
+    if sep and txid.isdigit() and position.isdigit():
+        return (int(txid), int(position))
+    if not sep and text.isdigit():
+        return int(text)
+    raise ValueError(f"not a feed cursor or position: {text!r}")
+
+
+async def read_batch(connection: asyncpg.Connection, tenant_id: str, after: Cursor,
+                     limit: int) -> list[RawEvent]:
+    statement = await connection.prepare(_BATCH)
+    rows = await statement.fetch(tenant_id, str(after[0]), after[1], limit)
+    return [RawEvent(*row) for row in rows]
+
+
+async def lag(connection: asyncpg.Connection, tenant_id: str,
+              after: Cursor) -> tuple[int, datetime | None]:
+    row = await connection.fetchrow(_LAG, tenant_id, str(after[0]), after[1])
+    return row["events"], row["oldest"]
+
+
+async def cursor_of_position(connection: asyncpg.Connection, tenant_id: str,
+                             position: int) -> Cursor | None:
+    txid = await connection.fetchval(_POSITION_TXID, tenant_id, position)
+    return None if txid is None else (txid, position)
+
+
+async def tenant_ids(connection: asyncpg.Connection) -> list[str]:
+    rows = await connection.fetch("SELECT tenant_id FROM ledger.tenants ORDER BY tenant_id")
+    return [row["tenant_id"] for row in rows]

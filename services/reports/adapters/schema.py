@@ -1,0 +1,55 @@
+"""The schemas that hold the read models: `reports` (live) and `reports_next` (a rebuild).
+
+SQL in the table adapters names its tables `{s}.table`; `qualify` fills in the schema, so
+the same code writes the live tables or a rebuild's fresh ones.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+LIVE = "reports"
+NEXT = "reports_next"
+RETIRED = "reports_retired"
+# Configuration rather than projections: moved across a rebuild, never rebuilt.
+KEPT_TABLES = ("rule_sets",)
+
+
+def qualify(schema: str, sql: str) -> str:
+    if schema not in (LIVE, NEXT):
+        raise ValueError(f"not a read-model schema: {schema!r}")
+    return sql.replace("{s}", schema)
+
+
+async def create_next(connection: asyncpg.Connection) -> list[str]:
+    """Fresh, empty copies of the live projection tables (indexes included) in NEXT."""
+    tables = await connection.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename", LIVE
+    )
+    names = [row["tablename"] for row in tables if row["tablename"] not in KEPT_TABLES]
+    async with connection.transaction():
+        await connection.execute(f"DROP SCHEMA IF EXISTS {NEXT} CASCADE")
+        await connection.execute(f"CREATE SCHEMA {NEXT}")
+        for name in names:
+            await connection.execute(
+                f"CREATE TABLE {NEXT}.{name} (LIKE {LIVE}.{name} INCLUDING ALL)"
+            )
+    return names
+
+
+async def lock_live(connection: asyncpg.Connection) -> None:
+    """Hold off live projection batches (they lock checkpoint rows) but not readers."""
+    await connection.execute(f"LOCK TABLE {LIVE}.checkpoints IN EXCLUSIVE MODE")
+
+
+async def swap(connection: asyncpg.Connection) -> None:
+    """Inside the caller's transaction: NEXT becomes LIVE, LIVE becomes RETIRED."""
+    await connection.execute(f"DROP SCHEMA IF EXISTS {RETIRED} CASCADE")
+    for name in KEPT_TABLES:
+        await connection.execute(f"ALTER TABLE {LIVE}.{name} SET SCHEMA {NEXT}")
+    await connection.execute(f"ALTER SCHEMA {LIVE} RENAME TO {RETIRED}")
+    await connection.execute(f"ALTER SCHEMA {NEXT} RENAME TO {LIVE}")
+
+
+async def drop_retired(connection: asyncpg.Connection) -> None:
+    await connection.execute(f"DROP SCHEMA IF EXISTS {RETIRED} CASCADE")

@@ -1,0 +1,197 @@
+"""Projection `participation`: activities, each participation's current state, and its trail.
+
+The rules (see docs/reports.md):
+* a participation starts with CheckedIn; its month and date are those of the check-in in
+  Asia/Shanghai, whatever happens later;
+* confirmed minutes are the latest of AttendanceConfirmed / ParticipationCorrected; before
+  either it is unconfirmed (minutes None), shown apart and never counted as hours;
+* attendance-category activities credit 0 minutes (they count attendance and person-times);
+* a revoked participation is excluded from everything.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from ledger.events import (
+    ActivityCancelled,
+    ActivityClosed,
+    ActivityRescheduled,
+    ActivityScheduled,
+    AttendanceConfirmed,
+    CheckedIn,
+    CheckedOut,
+    Event,
+    ParticipationCorrected,
+    ParticipationRevoked,
+)
+
+from reports.domain.periods import local_date
+from reports.domain.projection import EventMeta, Keys
+
+NAME = "participation"
+ACTIVITY_EVENTS = (ActivityScheduled, ActivityRescheduled, ActivityCancelled, ActivityClosed)
+PARTICIPATION_EVENTS = (CheckedOut, AttendanceConfirmed, ParticipationCorrected,
+                        ParticipationRevoked)
+EVENT_TYPES = frozenset(
+    t.__name__ for t in (*ACTIVITY_EVENTS, CheckedIn, *PARTICIPATION_EVENTS)
+)
+
+
+@dataclass(slots=True)
+class ActivityRow:
+    activity_id: uuid.UUID
+    kind: str
+    category: str
+    host_unit_id: uuid.UUID
+    title: str
+    place: str
+    starts_at: datetime
+    ends_at: datetime
+    cancelled: bool = False
+    closed_at: datetime | None = None
+
+    @property
+    def local_date(self) -> date:
+        return local_date(self.starts_at)
+
+
+@dataclass(slots=True)
+class ParticipationRow:
+    participation_id: uuid.UUID
+    activity_id: uuid.UUID
+    member_id: uuid.UUID
+    kind: str
+    category: str
+    checked_in_at: datetime
+    checked_out_at: datetime | None = None
+    auto_checkout: bool = False
+    minutes: int | None = None
+    confirmed_by: uuid.UUID | None = None
+    confirmed_at: datetime | None = None
+    corrected: bool = False
+    revoked: bool = False
+
+    @property
+    def local_date(self) -> date:
+        return local_date(self.checked_in_at)
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    participation_id: uuid.UUID
+    position: int
+    action: str  # "confirmed" | "corrected" | "revoked"
+    minutes: int | None
+    previous_minutes: int | None
+    reason: str | None
+    actor_id: uuid.UUID
+    at: datetime
+
+
+# A check-in to an activity this projection never saw (it should not happen: the activity
+# stream starts with ActivityScheduled) still counts, as a service activity of kind "other".
+UNKNOWN_KIND, UNKNOWN_CATEGORY = "other", "service"
+
+
+@dataclass
+class ParticipationBatch:
+    activities: dict[uuid.UUID, ActivityRow] = field(default_factory=dict)
+    participations: dict[uuid.UUID, ParticipationRow] = field(default_factory=dict)
+    log: list[LogEntry] = field(default_factory=list)
+    changed_activities: set[uuid.UUID] = field(default_factory=set)
+    changed_participations: set[uuid.UUID] = field(default_factory=set)
+
+    def wanted(self, events: Sequence[Event]) -> Keys:
+        """Stored rows the batch touches, leaving out those the batch itself creates."""
+        activities: set[uuid.UUID] = set()
+        participations: set[uuid.UUID] = set()
+        created_activities: set[uuid.UUID] = set()
+        created_participations: set[uuid.UUID] = set()
+        for event in events:
+            if isinstance(event, ActivityScheduled):
+                created_activities.add(event.activity_id)
+            elif isinstance(event, (*ACTIVITY_EVENTS, CheckedIn)):
+                if event.activity_id not in created_activities:
+                    activities.add(event.activity_id)
+                if isinstance(event, CheckedIn):
+                    created_participations.add(event.participation_id)
+            elif (isinstance(event, PARTICIPATION_EVENTS)
+                  and event.participation_id not in created_participations):
+                participations.add(event.participation_id)
+        return {"activities": activities, "participations": participations}
+
+    def apply(self, event: Event, meta: EventMeta) -> None:
+        if isinstance(event, ACTIVITY_EVENTS):
+            self._apply_activity(event)
+        elif isinstance(event, CheckedIn):
+            activity = self.activities.get(event.activity_id)
+            self.participations[event.participation_id] = ParticipationRow(
+                participation_id=event.participation_id, activity_id=event.activity_id,
+                member_id=event.member_id,
+                kind=activity.kind if activity else UNKNOWN_KIND,
+                category=activity.category if activity else UNKNOWN_CATEGORY,
+                checked_in_at=event.at,
+            )
+            self.changed_participations.add(event.participation_id)
+        elif isinstance(event, PARTICIPATION_EVENTS):
+            row = self.participations.get(event.participation_id)
+            if row is not None:
+                self._apply_participation(row, event, meta)
+                self.changed_participations.add(event.participation_id)
+
+    def _apply_activity(self, event: Event) -> None:
+        if isinstance(event, ActivityScheduled):
+            self.activities[event.activity_id] = ActivityRow(
+                activity_id=event.activity_id, kind=event.kind, category=event.category,
+                host_unit_id=event.host_unit_id, title=event.title, place=event.place,
+                starts_at=event.starts_at, ends_at=event.ends_at,
+            )
+            self.changed_activities.add(event.activity_id)
+            return
+        row = self.activities.get(event.activity_id)
+        if row is None:
+            return
+        match event:
+            case ActivityRescheduled():
+                row.starts_at, row.ends_at, row.place = event.starts_at, event.ends_at, event.place
+            case ActivityCancelled():
+                row.cancelled = True
+            case ActivityClosed():
+                row.closed_at = event.closed_at
+        self.changed_activities.add(event.activity_id)
+
+    def _apply_participation(self, row: ParticipationRow, event: Event, meta: EventMeta) -> None:
+        match event:
+            case CheckedOut():
+                row.checked_out_at, row.auto_checkout = event.at, event.auto
+            case AttendanceConfirmed():
+                row.minutes = credited(row.category, event.minutes)
+                row.confirmed_by, row.confirmed_at = event.confirmed_by, event.confirmed_at
+                self.log.append(LogEntry(row.participation_id, meta.position, "confirmed",
+                                         row.minutes, None, None, event.confirmed_by,
+                                         event.confirmed_at))
+            case ParticipationCorrected():
+                previous = row.minutes
+                row.minutes = credited(row.category, event.minutes)
+                row.corrected = True
+                if event.checked_out_at is not None:
+                    row.checked_out_at = event.checked_out_at
+                if row.confirmed_by is None:
+                    # A correction of a record nobody confirmed is itself the confirmation.
+                    row.confirmed_by, row.confirmed_at = event.corrected_by, event.corrected_at
+                self.log.append(LogEntry(row.participation_id, meta.position, "corrected",
+                                         row.minutes, previous, event.reason,
+                                         event.corrected_by, event.corrected_at))
+            case ParticipationRevoked():
+                row.revoked = True
+                self.log.append(LogEntry(row.participation_id, meta.position, "revoked",
+                                         None, row.minutes, event.reason, event.revoked_by,
+                                         event.revoked_at))
+
+
+def credited(category: str, minutes: int) -> int:
+    return 0 if category == "attendance" else max(0, minutes)

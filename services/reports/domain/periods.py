@@ -1,0 +1,52 @@
+"""Asia/Shanghai calendar: every date, month and quarter in the reports is Shanghai's."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$")
+
+
+def local_date(moment: datetime) -> date:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: only timezone-aware instants are meaningful")
+    return moment.astimezone(SHANGHAI).date()
+
+
+def month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """First day of the month and first day of the next. Raises ValueError if not YYYY-MM."""
+    match = MONTH.match(month)
+    if not match:
+        raise ValueError(f"not a month (YYYY-MM): {month!r}")
+    year, number = int(match[1]), int(match[2])
+    start = date(year, number, 1)
+    end = date(year + 1, 1, 1) if number == 12 else date(year, number + 1, 1)
+    return start, end
+
+
+def quarter_bounds(quarter: str) -> tuple[date, date]:
+    """'2026Q1' (or '2026-Q1') -> first day of the quarter and first day of the next."""
+    match = QUARTER.match(quarter)
+    if not match:
+        raise ValueError(f"not a quarter (YYYYQn): {quarter!r}")
+    year, number = int(match[1]), int(match[2])
+    start = date(year, 3 * number - 2, 1)
+    end = date(year + 1, 1, 1) if number == 4 else date(year, 3 * number + 1, 1)
+    return start, end
+
+
+def end_of_day(day: date) -> datetime:
+    """The instant a Shanghai day ends (midnight starting the next day)."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=SHANGHAI)
+
+
+def today() -> date:
+    return datetime.now(SHANGHAI).date()

@@ -1,0 +1,200 @@
+"""The projection runner: feed batches into the projections, exactly once.
+
+Each batch is one transaction: lock the tenant's checkpoints, read the next events after
+the oldest of them, fold them into each projection that has not seen them yet, save the
+rows and the new checkpoints, commit. A crash anywhere rolls the whole batch back, and the
+next run starts from the same checkpoints: the effect of every event lands exactly once.
+
+The runner sleeps until the ledger's `NOTIFY ledger_events, '<tenant>'` wakes it, and polls
+every `poll_interval` seconds in case a notification was missed (or never sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+import msgspec
+from ledger.events import BY_NAME, UnknownEventType, decode_data
+
+from reports.adapters import checkpoints, feed
+from reports.adapters.feed import Cursor, RawEvent
+from reports.adapters.schema import LIVE
+from reports.domain.projection import EventMeta
+from reports.service.projections import PROJECTIONS, Projection
+
+log = logging.getLogger("reports.runner")
+
+CHANNEL = "ledger_events"
+BATCH_SIZE = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    events: int
+    cursor: Cursor
+
+
+# Event types skipped because this code does not know them (a newer ledger): type -> count.
+# The durable count is in each checkpoint's events_skipped; this one is for logs and /status.
+unknown_types: dict[str, int] = {}
+
+
+def _decode(raw: RawEvent) -> msgspec.Struct | None:
+    try:
+        return decode_data(raw.type, raw.schema_version, raw.data)
+    except UnknownEventType:
+        reason = "unknown event type"
+    except (msgspec.DecodeError, msgspec.ValidationError, KeyError) as error:
+        # A stored event this code cannot read (a missing upcaster, say): skip, never loop.
+        reason = f"undecodable ({error})"
+    unknown_types[raw.type] = unknown_types.get(raw.type, 0) + 1
+    log.warning("skipping event %s at position %d: %s", raw.type, raw.position, reason)
+    return None
+
+
+async def apply_next_batch(connection: asyncpg.Connection, tenant_id: str, *,
+                           schema: str = LIVE,
+                           projections: Sequence[Projection] = PROJECTIONS,
+                           limit: int = BATCH_SIZE) -> BatchResult:
+    async with connection.transaction():
+        points = await checkpoints.lock(connection, schema, tenant_id,
+                                        [p.name for p in projections])
+        start = min(c.cursor for c in points.values())
+        raws = await feed.read_batch(connection, tenant_id, start, limit)
+        if not raws:
+            return BatchResult(0, start)
+        handled = frozenset().union(*(p.event_types for p in projections))
+        decoded: list[tuple[msgspec.Struct | None, EventMeta, bool]] = []
+        for raw in raws:
+            meta = EventMeta(raw.txid, raw.position, raw.recorded_at)
+            if raw.type in handled or raw.type not in BY_NAME:
+                event = _decode(raw)
+                decoded.append((event, meta, event is None))
+            else:
+                # Known, but no projection needs it (CorrectionRequested, say).
+                decoded.append((None, meta, False))
+        last = raws[-1]
+        for projection in projections:
+            point = points[projection.name]
+            mine = [(event, meta) for event, meta, _ in decoded
+                    if event is not None and type(event).__name__ in projection.event_types
+                    and (meta.txid, meta.position) > point.cursor]
+            if mine:
+                batch = projection.new_batch()
+                await projection.load(connection, schema, tenant_id, batch,
+                                      batch.wanted([event for event, _ in mine]))
+                for event, meta in mine:
+                    batch.apply(event, meta)
+                await projection.save(connection, schema, tenant_id, batch)
+            point.events_applied += len(mine)
+            point.events_skipped += sum(1 for _, meta, skipped in decoded
+                                        if skipped and (meta.txid, meta.position) > point.cursor)
+            point.cursor = (last.txid, last.position)
+            point.last_recorded_at = last.recorded_at
+        await checkpoints.save(connection, schema, tenant_id, list(points.values()))
+        return BatchResult(len(raws), (last.txid, last.position))
+
+
+async def catch_up(connection: asyncpg.Connection, tenant_id: str, *, schema: str = LIVE,
+                   limit: int = BATCH_SIZE) -> int:
+    """Apply batches until the tenant's visible feed is exhausted; the number of events."""
+    total = 0
+    while True:
+        result = await apply_next_batch(connection, tenant_id, schema=schema, limit=limit)
+        total += result.events
+        if result.events < limit:
+            return total
+
+
+class Progress:
+    """Lets request handlers wait for the runner's next commit instead of sleeping blindly."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def advanced(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._event.wait()
+
+
+class ProjectionRunner:
+    def __init__(self, pool: asyncpg.Pool, dsn: str, *, poll_interval: float = 0.5,
+                 batch_size: int = BATCH_SIZE) -> None:
+        self._pool = pool
+        self._dsn = dsn
+        self._poll_interval = poll_interval
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._dirty: set[str] = set()
+        self._listener: asyncpg.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.progress = Progress()
+
+    async def start(self) -> None:
+        await self._listen()
+        self._task = asyncio.create_task(self._run(), name="reports-projection-runner")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._listener is not None and not self._listener.is_closed():
+            await self._listener.close()
+
+    def _notified(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        self._dirty.add(payload)
+        self._wake.set()
+
+    async def _listen(self) -> None:
+        """LISTEN on a connection of its own; without it the runner still polls."""
+        try:
+            self._listener = await asyncpg.connect(self._dsn)
+            await self._listener.add_listener(CHANNEL, self._notified)
+        except (OSError, asyncpg.PostgresError) as error:
+            log.warning("LISTEN %s failed (%s); polling only", CHANNEL, error)
+            self._listener = None
+
+    async def _run(self) -> None:
+        poll_due = True
+        while True:
+            self._wake.clear()
+            try:
+                if self._listener is None or self._listener.is_closed():
+                    await self._listen()
+                if poll_due:
+                    async with self._pool.acquire() as connection:
+                        tenants = await feed.tenant_ids(connection)
+                else:
+                    tenants = sorted(self._dirty)
+                self._dirty.clear()
+                for tenant_id in tenants:
+                    await self._catch_up(tenant_id)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                # The database went away or a rebuild swapped the tables: try again shortly.
+                log.exception("projection batch failed; retrying")
+                await asyncio.sleep(self._poll_interval)
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                poll_due = False
+            except TimeoutError:
+                poll_due = True
+
+    async def _catch_up(self, tenant_id: str) -> None:
+        while True:
+            async with self._pool.acquire() as connection:
+                result = await apply_next_batch(connection, tenant_id, limit=self._batch_size)
+            if result.events:
+                self.progress.advanced()
+            if result.events < self._batch_size:
+                return

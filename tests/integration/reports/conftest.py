@@ -1,0 +1,160 @@
+"""Building small ledger histories for the reports tests, through the real event store."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+
+import asyncpg
+import pytest
+from ledger.adapters.event_store import ANY, Metadata, NewEvent, PostgresEventStore
+from ledger.events import (
+    ActivityScheduled,
+    AttendanceConfirmed,
+    CheckedIn,
+    CheckedOut,
+    Event,
+    MemberLeft,
+    MemberRegistered,
+    MemberReported,
+    MemberTransferred,
+    ParticipationCorrected,
+    ParticipationRevoked,
+    UnitDissolved,
+    UnitEstablished,
+    UnitMerged,
+    UnitMoved,
+)
+from reports.domain.periods import SHANGHAI
+from reports.service.runner import catch_up
+
+ORGANISER = uuid.UUID(int=7)
+
+
+def shanghai(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+class History:
+    """Appends events for one tenant; every helper returns the ids it made up."""
+
+    def __init__(self, pool: asyncpg.Pool, tenant_id: str) -> None:
+        self.pool = pool
+        self.tenant_id = tenant_id
+        self.store = PostgresEventStore(pool)
+        self.last_position = 0
+
+    async def append(self, stream: str, *events: Event) -> list[int]:
+        result = await self.store.append(
+            self.tenant_id, stream, ANY,
+            [NewEvent(event_id=uuid.uuid4(), event=e, metadata=Metadata(actor="test"))
+             for e in events],
+        )
+        self.last_position = result.positions[-1]
+        return result.positions
+
+    async def unit(self, kind: str, parent: uuid.UUID | None, name: str = "单位",
+                   effective: date = date(2025, 1, 1)) -> uuid.UUID:
+        unit_id = uuid.uuid4()
+        await self.append("organisation", UnitEstablished(
+            unit_id=unit_id, kind=kind, parent_id=parent, name=name, effective=effective))
+        return unit_id
+
+    async def move(self, unit_id: uuid.UUID, parent: uuid.UUID, effective: date) -> None:
+        await self.append("organisation", UnitMoved(unit_id=unit_id, parent_id=parent,
+                                                    effective=effective))
+
+    async def merge(self, unit_id: uuid.UUID, into: uuid.UUID, effective: date) -> None:
+        await self.append("organisation", UnitMerged(unit_id=unit_id, into_unit_id=into,
+                                                     effective=effective))
+
+    async def dissolve(self, unit_id: uuid.UUID, effective: date) -> None:
+        await self.append("organisation", UnitDissolved(unit_id=unit_id, effective=effective))
+
+    async def member(self, unit: uuid.UUID | None, *, kind: str = "in_service",
+                     employer: str | None = "某公司", name: str | None = "张三明",
+                     reported: date = date(2025, 1, 1)) -> uuid.UUID:
+        member_id = uuid.uuid4()
+        events: list[Event] = [MemberRegistered(member_id=member_id, kind=kind,
+                                                employer=employer, registered_on=reported)]
+        if unit is not None:
+            events.append(MemberReported(member_id=member_id, unit_id=unit, effective=reported))
+        await self.append(f"member-{member_id}", *events)
+        await self.pool.execute(
+            """INSERT INTO ledger.member_directory (tenant_id, member_id, member_number, name,
+                   phone) VALUES ($1, $2, $3, $4, '13800000000')""",
+            self.tenant_id, member_id, f"M{member_id.hex[:8]}", name,
+        )
+        return member_id
+
+    async def transfer(self, member_id: uuid.UUID, from_unit: uuid.UUID, to_unit: uuid.UUID,
+                       effective: date) -> None:
+        await self.append(f"member-{member_id}", MemberTransferred(
+            member_id=member_id, from_unit_id=from_unit, to_unit_id=to_unit,
+            effective=effective))
+
+    async def leave(self, member_id: uuid.UUID, effective: date) -> None:
+        await self.append(f"member-{member_id}", MemberLeft(member_id=member_id,
+                                                            effective=effective, reason="迁出"))
+
+    async def activity(self, host: uuid.UUID, starts: datetime, *, kind: str = "cleanup",
+                       category: str = "service", hours: float = 2, title: str = "环境整治",
+                       place: str = "小区广场") -> uuid.UUID:
+        activity_id = uuid.uuid4()
+        await self.append(f"activity-{activity_id}", ActivityScheduled(
+            activity_id=activity_id, kind=kind, category=category, host_unit_id=host,
+            title=title, place=place, starts_at=starts,
+            ends_at=starts + timedelta(hours=hours), organiser_ids=[ORGANISER]))
+        return activity_id
+
+    async def check_in(self, activity_id: uuid.UUID, member_id: uuid.UUID,
+                       at: datetime) -> uuid.UUID:
+        participation_id = uuid.uuid4()
+        await self.append(f"activity-{activity_id}", CheckedIn(
+            activity_id=activity_id, member_id=member_id, participation_id=participation_id,
+            at=at, method="qr"))
+        return participation_id
+
+    async def check_out(self, activity_id: uuid.UUID, member_id: uuid.UUID,
+                        participation_id: uuid.UUID, at: datetime, auto: bool = False) -> None:
+        await self.append(f"activity-{activity_id}", CheckedOut(
+            activity_id=activity_id, member_id=member_id, participation_id=participation_id,
+            at=at, method="qr", auto=auto))
+
+    async def confirm(self, activity_id: uuid.UUID, member_id: uuid.UUID,
+                      participation_id: uuid.UUID, minutes: int,
+                      at: datetime | None = None) -> None:
+        await self.append(f"activity-{activity_id}", AttendanceConfirmed(
+            activity_id=activity_id, member_id=member_id, participation_id=participation_id,
+            minutes=minutes, confirmed_by=ORGANISER, confirmed_at=at or shanghai(2025, 1, 1)))
+
+    async def correct(self, activity_id: uuid.UUID, member_id: uuid.UUID,
+                      participation_id: uuid.UUID, minutes: int, previous: int,
+                      reason: str = "签退时间有误", at: datetime | None = None) -> None:
+        await self.append(f"activity-{activity_id}", ParticipationCorrected(
+            activity_id=activity_id, member_id=member_id, participation_id=participation_id,
+            minutes=minutes, previous_minutes=previous, reason=reason, corrected_by=ORGANISER,
+            corrected_at=at or shanghai(2025, 1, 1)))
+
+    async def revoke(self, activity_id: uuid.UUID, member_id: uuid.UUID,
+                     participation_id: uuid.UUID, at: datetime | None = None) -> None:
+        await self.append(f"activity-{activity_id}", ParticipationRevoked(
+            activity_id=activity_id, member_id=member_id, participation_id=participation_id,
+            reason="代签", revoked_by=ORGANISER, revoked_at=at or shanghai(2025, 1, 1)))
+
+    async def served(self, host: uuid.UUID, member_id: uuid.UUID, starts: datetime,
+                     minutes: int, **activity: object) -> tuple[uuid.UUID, uuid.UUID]:
+        """An activity with one confirmed participation: (activity id, participation id)."""
+        activity_id = await self.activity(host, starts, **activity)
+        participation_id = await self.check_in(activity_id, member_id, starts)
+        await self.confirm(activity_id, member_id, participation_id, minutes)
+        return activity_id, participation_id
+
+    async def project(self) -> int:
+        async with self.pool.acquire() as connection:
+            return await catch_up(connection, self.tenant_id)
+
+
+@pytest.fixture
+def history(pool: asyncpg.Pool, tenant: str) -> History:
+    return History(pool, tenant)
