@@ -159,6 +159,17 @@ _FEED = f"""SELECT {_COLUMNS} FROM ledger.events
     ORDER BY txid, position
     LIMIT $4"""
 
+# Every event a command appended: they share its transaction and stream.
+_COMMAND = f"""SELECT {_COLUMNS} FROM ledger.events
+    WHERE tenant_id = $1 AND (txid, stream_id) = (
+        SELECT txid, stream_id FROM ledger.events WHERE tenant_id = $1 AND event_id = $2)
+    ORDER BY version"""
+
+# Activities the member checked in to between two instants (the overlap rule's candidates).
+_MEMBER_ACTIVITIES = """SELECT DISTINCT stream_id FROM ledger.events
+    WHERE tenant_id = $1 AND (data->>'member_id')::uuid = $2 AND type = 'CheckedIn'
+      AND (data->>'at')::timestamptz BETWEEN $3 AND $4"""
+
 _FEED_STATUS = """
 SELECT
     (SELECT max(position) FROM ledger.events WHERE tenant_id = $1) AS head_position,
@@ -269,6 +280,19 @@ class PostgresEventStore:
         async with self._pool.acquire() as connection:
             head = await connection.fetchrow(_HEAD, tenant_id, stream_id)
         return head["version"] if head else 0
+
+    async def command_events(self, tenant_id: str, first_event_id: uuid.UUID
+                             ) -> list[StoredEvent]:
+        """The events appended together with `first_event_id` (empty if it is not stored)."""
+        async with self._pool.acquire() as connection:
+            rows = await connection.fetch(_COMMAND, tenant_id, first_event_id)
+        return [stored_event(row) for row in rows]
+
+    async def member_activity_streams(self, tenant_id: str, member_id: uuid.UUID,
+                                      since: datetime, until: datetime) -> list[str]:
+        async with self._pool.acquire() as connection:
+            rows = await connection.fetch(_MEMBER_ACTIVITIES, tenant_id, member_id, since, until)
+        return [row["stream_id"] for row in rows]
 
     async def read_stream(self, tenant_id: str, stream_id: str,
                           after_version: int = 0) -> list[StoredEvent]:

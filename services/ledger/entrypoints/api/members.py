@@ -1,0 +1,90 @@
+"""Members: register (personal data to the directory), report, transfer, leave, erase."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from ledger.adapters.tokens import Principal
+from ledger.domain.members import MemberLeaves, RegisterMember, ReportMember, TransferMember
+from ledger.domain.refusals import Refusal, not_found
+from ledger.entrypoints.api.responses import command_response
+from ledger.handlers import Actor, Ledger, Outcome
+
+
+class MemberOut(msgspec.Struct, frozen=True, kw_only=True):
+    member_id: uuid.UUID
+    kind: str
+    employer: str | None
+    registered_on: date
+    unit_id: uuid.UUID | None
+    reported_on: date | None
+    left_on: date | None
+    active: bool
+    # From the directory; None once erased.
+    member_number: str | None
+    name: str | None
+    erased: bool
+
+
+class MemberController(Controller):
+    path = "/api/v1/members"
+    tags = ("members",)
+
+    @post("/", operation_id="registerMember",
+          summary="Register a member (name, number, phone, PIN go to the directory)")
+    async def register(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
+                       data: JSONBody[RegisterMember]) -> Response[Outcome]:
+        return command_response(await ledger.register_member(actor, data))
+
+    @get("/{member_id:uuid}", operation_id="getMember",
+         summary="A member and their directory entry")
+    async def get_member(self, ledger: NamedDependency[Ledger],
+                         principal: NamedDependency[Principal],
+                         member_id: FromPath[uuid.UUID]) -> MemberOut:
+        state = await ledger.member(principal.tenant_id, member_id)
+        if state is None:
+            raise not_found("member_not_found", "成员不存在", "no such member", "member_id")
+        tree = await ledger.tree(principal.tenant_id)
+        if state.unit_id is not None and not tree.covers(principal.scope_unit_id, state.unit_id):
+            raise Refusal("forbidden", "超出此令牌的组织范围", "outside this token's scope",
+                          status=403)
+        entry = await ledger.directory.get(principal.tenant_id, member_id)
+        return MemberOut(
+            member_id=member_id, kind=state.kind, employer=state.employer,
+            registered_on=state.registered_on, unit_id=state.unit_id,
+            reported_on=state.reported_on, left_on=state.left_on, active=state.active,
+            member_number=entry.member_number if entry else None,
+            name=entry.name if entry else None, erased=state.erased,
+        )
+
+    @post("/{member_id:uuid}/report", operation_id="reportMember",
+          summary="The member reports (报到) to a unit")
+    async def report(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
+                     member_id: FromPath[uuid.UUID],
+                     data: JSONBody[ReportMember]) -> Response[Outcome]:
+        return command_response(await ledger.change_member(actor, member_id, data))
+
+    @post("/{member_id:uuid}/transfer", operation_id="transferMember",
+          summary="Transfer the member to another unit")
+    async def transfer(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
+                       member_id: FromPath[uuid.UUID],
+                       data: JSONBody[TransferMember]) -> Response[Outcome]:
+        return command_response(await ledger.change_member(actor, member_id, data))
+
+    @post("/{member_id:uuid}/leave", operation_id="memberLeaves", summary="The member leaves")
+    async def leave(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
+                    member_id: FromPath[uuid.UUID],
+                    data: JSONBody[MemberLeaves]) -> Response[Outcome]:
+        return command_response(await ledger.change_member(actor, member_id, data))
+
+    @post("/{member_id:uuid}/erasure", operation_id="eraseMember",
+          summary="Erase the member's personal data; records stay, unnamed")
+    async def erase(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
+                    member_id: FromPath[uuid.UUID]) -> Response[Outcome]:
+        return command_response(await ledger.erase_member(actor, member_id))

@@ -1,0 +1,69 @@
+"""The ledger's Litestar application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.problem_details import ProblemDetailsPlugin
+
+from ledger.adapters.database import create_pool
+from ledger.adapters.event_store import PostgresEventStore
+from ledger.adapters.notifier import FeedNotifier
+from ledger.adapters.tokens import TokenStore
+from ledger.config import Settings
+from ledger.entrypoints import problems
+from ledger.entrypoints.api.activities import ActivityController
+from ledger.entrypoints.api.feed import FeedController
+from ledger.entrypoints.api.health import health
+from ledger.entrypoints.api.honor_rolls import HonorRollController
+from ledger.entrypoints.api.members import MemberController
+from ledger.entrypoints.api.participation import ParticipationController
+from ledger.entrypoints.api.units import UnitController
+from ledger.entrypoints.dependencies import DEPENDENCIES
+from ledger.handlers import Ledger
+
+
+def create_app(settings: Settings | None = None,
+               clock: Callable[[], datetime] | None = None) -> Litestar:
+    """`clock` replaces the wall clock (tests only)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database_url, application_name="ledger")
+        notifier = FeedNotifier(pool)
+        await notifier.start()
+        store = PostgresEventStore(pool, on_append=notifier.appended)
+        app.state.update(
+            pool=pool, notifier=notifier, store=store, tokens=TokenStore(pool),
+            ledger=Ledger(store, pool,
+                          checkin_grace=timedelta(minutes=settings.checkin_grace_minutes),
+                          **({"clock": clock} if clock else {})),
+        )
+        try:
+            yield
+        finally:
+            await notifier.stop()
+            await pool.close()
+
+    return Litestar(
+        route_handlers=[
+            health, UnitController, MemberController, ActivityController,
+            ParticipationController, HonorRollController, FeedController,
+        ],
+        dependencies=DEPENDENCIES,
+        lifespan=[lifespan],
+        plugins=[ProblemDetailsPlugin(problems.CONFIG)],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="社区志愿服务台账 Ledger API",
+            version="1.0.0",
+            description="The only writer: commands append immutable events; the feed "
+                        "publishes them in order and never skips one. Errors are RFC 9457 "
+                        "problem details.",
+        ),
+    )

@@ -1,0 +1,141 @@
+"""Fixtures for driving the ledger's HTTP API in-process against the test database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from ledger.adapters.directory import Organisers
+from ledger.adapters.tokens import TokenStore
+from ledger.config import Settings
+from ledger.entrypoints.app import create_app
+from litestar import Litestar
+
+
+class Clock:
+    """A settable "now" for the ledger under test."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@asynccontextmanager
+async def serving(app: Litestar) -> AsyncIterator[str]:
+    """Serve an app with uvicorn on an ephemeral loopback port; yields its base URL.
+
+    A real server rather than Litestar's test client: that one runs requests through a
+    blocking portal, so concurrent requests would silently run one after another.
+    """
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def ledger_client(database_url: str, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(database_url=database_url), clock=clock)
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        yield client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Community:
+    """A small tree with tokens: district → street → community → two branches."""
+
+    tenant: str
+    admin: dict[str, str]
+    organiser: dict[str, str]
+    organiser_id: uuid.UUID
+    reader: dict[str, str]
+    district: uuid.UUID
+    street: uuid.UUID
+    community: uuid.UUID
+    branch: uuid.UUID
+    other_branch: uuid.UUID
+
+
+async def establish(client: httpx.AsyncClient, headers: dict[str, str], kind: str,
+                    parent: uuid.UUID | None, name: str) -> uuid.UUID:
+    response = await client.post("/api/v1/units", headers=headers, json={
+        "kind": kind, "parent_id": str(parent) if parent else None, "name": name,
+        "effective": "2020-01-01",
+    })
+    assert response.status_code == 201, response.text
+    return uuid.UUID(response.json()["created_id"])
+
+
+@pytest.fixture
+async def community(ledger_client: httpx.AsyncClient, pool: asyncpg.Pool,
+                    tenant: str) -> Community:
+    tokens = TokenStore(pool)
+    admin = bearer((await tokens.mint(tenant, label="admin", role="client",
+                                      can_write=True)).token)
+    district = await establish(ledger_client, admin, "district", None, "新罗区")
+    street = await establish(ledger_client, admin, "street", district, "东城街道")
+    community_id = await establish(ledger_client, admin, "community", street, "兴华南里社区")
+    branch = await establish(ledger_client, admin, "branch", community_id, "第一党支部")
+    other = await establish(ledger_client, admin, "branch", community_id, "第二党支部")
+    account = await Organisers(pool).add(tenant, unit_id=community_id, name="王书记",
+                                         login=f"wang-{tenant}", password="s3cret-pass")
+    organiser = bearer((await tokens.mint(
+        tenant, label="王书记", role="organiser", can_write=True,
+        scope_unit_id=community_id, organiser_id=account.organiser_id)).token)
+    reader = bearer((await tokens.mint(tenant, label="grid", role="client",
+                                       can_write=False)).token)
+    return Community(tenant, admin, organiser, account.organiser_id, reader, district, street,
+                     community_id, branch, other)
+
+
+async def register(client: httpx.AsyncClient, c: Community, number: str,
+                   unit: uuid.UUID | None = None) -> uuid.UUID:
+    response = await client.post("/api/v1/members", headers=c.admin, json={
+        "kind": "in_service", "employer": "区税务局", "registered_on": str(date(2024, 1, 1)),
+        "member_number": number, "name": "张三明", "phone": "13800000000", "pin": "1234",
+        "unit_id": str(unit or c.branch),
+    })
+    assert response.status_code == 201, response.text
+    return uuid.UUID(response.json()["created_id"])
+
+
+async def schedule(client: httpx.AsyncClient, c: Community, starts_at: datetime,
+                   hours: float = 2, **extra: object) -> uuid.UUID:
+    body = {
+        "kind": "cleanup", "category": "service", "host_unit_id": str(c.branch),
+        "title": "楼道清理", "place": "3号楼", "starts_at": starts_at.isoformat(),
+        "ends_at": (starts_at + timedelta(hours=hours)).isoformat(), **extra,
+    }
+    response = await client.post("/api/v1/activities", headers=c.organiser, json=body)
+    assert response.status_code == 201, response.text
+    return uuid.UUID(response.json()["created_id"])
