@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from ledger.domain.calendar import local_date
+from ledger.domain.calendar import local_date, month_of
 from ledger.domain.command import Command
 from ledger.domain.organisation import OrgTree
 from ledger.domain.refusals import Refusal, forbidden, invalid, not_found
@@ -63,13 +63,24 @@ def publish(tree: OrgTree, state: HonorRollState | None, command: PublishHonorRo
         raise forbidden("您无权发布该组织的光荣榜", "you may not publish this unit's honor roll")
     if not MONTH.match(command.month):
         raise invalid("invalid_month", "月份格式应为 YYYY-MM", "month must be YYYY-MM", "month")
+    # Publishing freezes the month: a month still running (in Shanghai time) would be
+    # frozen with records still to come.
+    if command.month >= month_of(now):
+        raise invalid("month_not_over", "只能发布已结束月份的光荣榜",
+                      "only a month that has ended can be published", "month")
     if not 7 <= command.publicity_days <= 60:
         raise invalid("invalid_publicity_days", "公示期须为7至60天",
                       "publicity_days must be 7–60", "publicity_days")
+    # Standard competition ranking ("1224"): each entry is ranked by its position, unless
+    # it ties with the entry before it.
     ranks = [entry.rank for entry in command.entries]
-    if ranks != sorted(ranks) or any(rank < 1 for rank in ranks):
+    if any(rank != position and (position == 1 or rank != ranks[position - 2])
+           for position, rank in enumerate(ranks, start=1)):
         raise invalid("invalid_entries", "名单须按名次排列", "entries must be in rank order",
                       "entries")
+    if any(entry.minutes < 0 or entry.activities < 0 for entry in command.entries):
+        raise invalid("invalid_entries", "时长和活动次数不能为负",
+                      "minutes and activities cannot be negative", "entries")
     if len({entry.member_id for entry in command.entries}) != len(command.entries):
         raise invalid("invalid_entries", "名单中有重复成员", "a member appears twice", "entries")
     return [HonorRollPublished(
