@@ -9,6 +9,7 @@ from datetime import date
 import asyncpg
 import msgspec
 import pytest
+
 from ledger.adapters.bulk_append import CHANNEL, bulk_append
 from ledger.adapters.event_store import (
     ANY,
