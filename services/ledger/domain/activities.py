@@ -443,7 +443,10 @@ def check_in(state: ActivityState | None, member_state: MemberState | None, comm
 
 
 def check_out(state: ActivityState | None, command: CheckOut, *, now: datetime,
-              recorded_by: Organiser | None = None, tree: OrgTree | None = None) -> list[Event]:
+              recorded_by: Organiser | None = None, tree: OrgTree | None = None,
+              busy: Sequence[Busy] = ()) -> list[Event]:
+    """`busy`: the member's spans in other activities (as for check_in). A back-filled
+    check-in followed by a late check-out could otherwise straddle another activity."""
     activity = existing(state)
     if activity.status == "cancelled":
         raise Refusal("activity_cancelled", "活动已取消", "the activity was cancelled")
@@ -461,6 +464,7 @@ def check_out(state: ActivityState | None, command: CheckOut, *, now: datetime,
     if at < participation.checked_in_at:
         raise invalid("before_check_in", "签退时间不能早于签到时间",
                       "check-out must be after check-in", "at")
+    _no_overlap(activity, participation, participation.checked_in_at, at, busy, "at")
     flags = ["late"] if at > activity.ends_at else []
     return [CheckedOut(
         activity_id=activity.activity_id, member_id=participation.member_id,
@@ -524,7 +528,8 @@ def confirm(tree: OrgTree, state: ActivityState | None, command: ConfirmAttendan
 
 
 def correct(tree: OrgTree, state: ActivityState | None, command: CorrectParticipation,
-            organiser: Organiser, now: datetime) -> list[Event]:
+            organiser: Organiser, now: datetime, *, busy: Sequence[Busy] = ()) -> list[Event]:
+    """`busy`: the member's spans in other activities; amended times must not overlap them."""
     activity = existing(state)
     authorise(tree, activity, organiser)
     participation = _participation(activity, command.participation_id)
@@ -541,6 +546,9 @@ def correct(tree: OrgTree, state: ActivityState | None, command: CorrectParticip
     if checked_out_at < checked_in_at:
         raise invalid("before_check_in", "签退时间不能早于签到时间",
                       "check-out must be after check-in", "checked_out_at")
+    if command.checked_in_at is not None or command.checked_out_at is not None:
+        _no_overlap(activity, participation, checked_in_at, checked_out_at, busy,
+                    "checked_in_at" if command.checked_in_at is not None else "checked_out_at")
     minutes = _credit(activity, checked_in_at, checked_out_at, command.minutes)
     if (minutes == participation.minutes and command.checked_in_at is None
             and command.checked_out_at is None):
@@ -582,13 +590,43 @@ def request_correction(state: ActivityState | None, command: RequestCorrection,
     )]
 
 
-def busy_spans(activity: ActivityState, member_id: uuid.UUID) -> list[Busy]:
-    """The member's time in this activity; an open check-in runs to the scheduled end."""
-    spans = []
-    for p in activity.participations.values():
-        if p.member_id == member_id and not p.revoked:
-            end = p.checked_out_at or max(activity.ends_at, p.checked_in_at)
-            if activity.status == "cancelled":
-                continue
-            spans.append(Busy(activity.activity_id, activity.title, p.checked_in_at, end))
-    return spans
+def _span_end(activity: ActivityState, checked_in_at: datetime,
+              checked_out_at: datetime | None) -> datetime:
+    """Where a stay stops counting: an open check-in runs to the scheduled end, and time
+    after the scheduled end is credited nowhere, so it keeps the member busy nowhere."""
+    end = activity.ends_at if checked_out_at is None else min(checked_out_at, activity.ends_at)
+    return max(end, checked_in_at)
+
+
+def busy_spans(activity: ActivityState, member_id: uuid.UUID,
+               *, excluding: uuid.UUID | None = None) -> list[Busy]:
+    """The member's time in this activity (see `_span_end`); none if it was cancelled.
+
+    `excluding` leaves out one participation (the one being checked out or corrected).
+    """
+    if activity.status == "cancelled":
+        return []
+    return [
+        Busy(activity.activity_id, activity.title, p.checked_in_at,
+             _span_end(activity, p.checked_in_at, p.checked_out_at))
+        for p in activity.participations.values()
+        if p.member_id == member_id and not p.revoked and p.participation_id != excluding
+    ]
+
+
+def _no_overlap(activity: ActivityState, participation: Participation, checked_in_at: datetime,
+                checked_out_at: datetime, busy: Sequence[Busy], name: str) -> None:
+    """The stay [in, out) must not overlap the member's other participations: in other
+    activities (`busy`, from the caller) or earlier in this one."""
+    start, end = checked_in_at, _span_end(activity, checked_in_at, checked_out_at)
+    spans = [*(b for b in busy if b.activity_id != activity.activity_id),
+             *busy_spans(activity, participation.member_id,
+                         excluding=participation.participation_id)]
+    for other in spans:
+        if other.start < end and start < other.end:
+            raise Refusal(
+                "overlapping_participation",
+                f"该时段与“{other.title}”的参与时间重叠",
+                f"this overlaps the member's time in {other.title!r}",
+                field=name,
+            )

@@ -201,6 +201,10 @@ def merge(tree: OrgTree, unit_id: uuid.UUID, command: MergeUnit) -> list[Event]:
     if target.unit_id == unit_id or target.kind != unit.kind:
         raise invalid("invalid_merge", "只能并入另一个同级组织",
                       "a unit merges only into another unit of the same kind", "into_unit_id")
+    if command.effective < target.established:
+        raise invalid("before_target_established", "生效日期早于并入组织成立日期",
+                      "effective date is before the unit merged into was established",
+                      "effective")
     if tree.children(unit_id):
         raise Refusal("has_children", "请先调整下级组织", "move or merge its child units first")
     return [UnitMerged(unit_id=unit_id, into_unit_id=target.unit_id,

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from ledger.domain import activities
 from ledger.domain.activities import ActivityState, Organiser
 from ledger.domain.calendar import SHANGHAI

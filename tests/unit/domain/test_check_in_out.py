@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from ledger.domain.activities import (
     Busy,
     CheckIn,
@@ -223,6 +224,64 @@ def test_a_back_filled_check_in_inside_an_earlier_stay_in_the_same_activity_is_r
                                      at=START + timedelta(minutes=10)),
                  new_id(), now=END, grace=GRACE, busy=[], recorded_by=organiser,
                  tree=org.tree)
+
+
+def test_staying_past_the_scheduled_end_keeps_the_member_busy_nowhere(org: Org) -> None:
+    # Time after the end is credited nowhere, so the member may start the next activity
+    # then, even if they check out of the first one later.
+    first, who = activity(org.branch), member()
+    second = activity(org.team, starts_at=END, ends_at=END + timedelta(hours=1))
+    attended(first, who, START, END + timedelta(minutes=30))
+    busy = busy_spans(first, who.member_id)
+    assert busy == [Busy(first.activity_id, first.title, START, END)]
+    assert check_in(second, who, CheckIn(member_id=who.member_id), new_id(),
+                    now=END + timedelta(minutes=10), grace=GRACE, busy=busy)
+
+
+def test_a_late_check_out_after_starting_the_next_activity_is_accepted(org: Org) -> None:
+    first, who = activity(org.branch), member()
+    second = activity(org.team, starts_at=END, ends_at=END + timedelta(hours=1))
+    checked_in(first, who, START)
+    checked_in(second, who, END + timedelta(minutes=5))
+    [event] = check_out(first, CheckOut(member_id=who.member_id),
+                        now=END + timedelta(minutes=20),
+                        busy=busy_spans(second, who.member_id))
+    assert isinstance(event, CheckedOut)
+    assert event.flags == ["late"]
+
+
+def test_a_check_out_that_would_straddle_another_activity_is_refused(org: Org) -> None:
+    # An organiser back-fills a check-in at 09:00 for someone who was at a home visit
+    # 10:00–10:30; checking them out at 11:00 would credit that half hour twice.
+    state, who = activity(org.branch), member()
+    visit = Busy(new_id(), "走访独居老人", START + timedelta(hours=1),
+                 START + timedelta(minutes=90))
+    organiser = org.organiser(org.branch)
+    then(state, check_in(state, who, CheckIn(member_id=who.member_id, method="organiser",
+                                             at=START),
+                         new_id(), now=END, grace=GRACE, busy=[visit], recorded_by=organiser,
+                         tree=org.tree))
+    with refused("overlapping_participation", field="at"):
+        check_out(state, CheckOut(member_id=who.member_id, method="organiser", at=END),
+                  now=END, recorded_by=organiser, tree=org.tree, busy=[visit])
+    # Checked out when the visit began, the record stands.
+    assert check_out(state, CheckOut(member_id=who.member_id, method="organiser",
+                                     at=visit.start),
+                     now=END, recorded_by=organiser, tree=org.tree, busy=[visit])
+
+
+def test_a_check_out_cannot_straddle_an_earlier_stay_in_the_same_activity(org: Org) -> None:
+    state, who = activity(org.branch), member()
+    attended(state, who, START + timedelta(minutes=40), START + timedelta(minutes=60))
+    organiser = org.organiser(org.branch)
+    then(state, check_in(state, who, CheckIn(member_id=who.member_id, method="organiser",
+                                             at=START),
+                         new_id(), now=END, grace=GRACE, busy=[], recorded_by=organiser,
+                         tree=org.tree))
+    with refused("overlapping_participation", field="at"):
+        check_out(state, CheckOut(member_id=who.member_id, method="organiser",
+                                  at=START + timedelta(minutes=50)),
+                  now=END, recorded_by=organiser, tree=org.tree)
 
 
 # --- organisers recording for members ----------------------------------------------------

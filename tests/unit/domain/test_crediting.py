@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from ledger.domain.activities import (
     ActivityState,
+    Busy,
     ConfirmAttendance,
     CorrectParticipation,
     RequestCorrection,
@@ -291,6 +293,33 @@ def test_amended_times_are_aware_and_not_in_the_future(org: Org, name: str) -> N
         correct(org.tree, state, CorrectParticipation(
             participation_id=participation_id, minutes=10, reason="时间有误",
             **{name: START.replace(tzinfo=None)}), org.organiser(None), NOW)
+
+
+def test_amended_times_cannot_overlap_the_member_s_other_activities(org: Org) -> None:
+    state, _, participation_id = confirmed(org)
+    patrol = Busy(new_id(), "夜间巡逻", START - timedelta(hours=2), START + timedelta(minutes=10))
+    with refused("overlapping_participation", field="checked_in_at"):
+        correct(org.tree, state, CorrectParticipation(
+            participation_id=participation_id, minutes=120, reason="签到时间有误",
+            checked_in_at=START - timedelta(minutes=30)),
+            org.organiser(None), NOW, busy=[patrol])
+    # Correcting the minutes alone does not touch the times, so it is not checked again.
+    assert correct(org.tree, state, CorrectParticipation(
+        participation_id=participation_id, minutes=100, reason="中途离开"),
+        org.organiser(None), NOW, busy=[patrol])
+
+
+def test_amended_times_cannot_overlap_another_stay_in_the_same_activity(org: Org) -> None:
+    state, who, participation_id = confirmed(org)
+    # Normally impossible, but imported history can hold two stays: 09:00–09:30 is
+    # corrected, 10:00–10:30 is another.
+    then(state, [CheckedIn(activity_id=state.activity_id, member_id=who.member_id,
+                           participation_id=new_id(), at=START + timedelta(hours=1),
+                           method="import")])
+    with refused("overlapping_participation", field="checked_out_at"):
+        correct(org.tree, state, CorrectParticipation(
+            participation_id=participation_id, minutes=30, reason="签退时间有误",
+            checked_out_at=START + timedelta(minutes=90)), org.organiser(None), NOW)
 
 
 def test_an_attendance_record_cannot_be_corrected_into_service_hours(org: Org) -> None:

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+
 from ledger.domain.honor_rolls import (
     HonorRollState,
     PublishHonorRoll,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from ledger.domain.organisation import (
     DissolveUnit,
     EstablishUnit,
@@ -212,6 +213,13 @@ def test_a_unit_cannot_merge_into_itself(org: Org) -> None:
 def test_a_unit_with_children_cannot_merge_until_they_are_moved(org: Org) -> None:
     with refused("has_children"):
         merge(org.tree, org.branch, MergeUnit(into_unit_id=org.other_branch, effective=LATER))
+
+
+def test_a_merge_cannot_take_effect_before_the_target_existed(org: Org) -> None:
+    young = org.add("branch", org.community, "新建支部", effective=LATER)
+    with refused("before_target_established", field="effective", status=422):
+        merge(org.tree, org.other_branch, MergeUnit(into_unit_id=young,
+                                                     effective=date(2026, 2, 1)))
 
 
 def test_nothing_merges_into_a_dissolved_unit(org: Org) -> None:
