@@ -4,9 +4,12 @@ flags a person reviews (early, late, shared device)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from ledger.domain.activities import (
     Busy,
@@ -15,7 +18,9 @@ from ledger.domain.activities import (
     busy_spans,
     check_in,
     check_out,
+    close,
 )
+from ledger.domain.refusals import Refusal
 from ledger.events import (
     ActivityCancelled,
     ActivityClosed,
@@ -484,3 +489,48 @@ def test_check_in_and_out_across_a_month_end_in_shanghai_time(org: Org) -> None:
     [participation] = night.participations.values()
     assert night.creditable_minutes(participation.checked_in_at,
                                     participation.checked_out_at) == 60  # type: ignore[arg-type]
+
+
+# --- property: whatever members do live, credited time never overlaps -------------------
+
+# Each step: check in or out of activity 0 or 1, some seconds after the previous step.
+_steps = st.lists(st.tuples(st.sampled_from(["in", "out"]), st.sampled_from([0, 1]),
+                            st.integers(0, 20 * 60)), max_size=25)
+
+
+@given(offsets=st.tuples(st.integers(-60, 60), st.integers(-60, 60)),
+       lengths=st.tuples(st.integers(1, 180), st.integers(1, 180)), steps=_steps)
+@example(offsets=(0, 0), lengths=(120, 120),
+         steps=[("in", 0, 3600), ("in", 1, 60), ("out", 0, 600), ("out", 1, 600)])
+def test_live_check_ins_and_outs_never_credit_the_same_minute_twice(
+        offsets: tuple[int, int], lengths: tuple[int, int],
+        steps: list[tuple[str, int, int]]) -> None:
+    org, who = Org(), member()
+    pair = [activity(org.branch, starts_at=START + timedelta(minutes=offset),
+                     ends_at=START + timedelta(minutes=offset + length))
+            for offset, length in zip(offsets, lengths, strict=True)]
+    now = START - timedelta(minutes=75)
+    for action, index, seconds_later in steps:
+        now += timedelta(seconds=seconds_later)
+        here, there = pair[index], pair[1 - index]
+        busy = busy_spans(there, who.member_id)
+        try:
+            if action == "in":
+                decided = check_in(here, who, CheckIn(member_id=who.member_id), new_id(),
+                                   now=now, grace=GRACE, busy=busy)
+            else:
+                decided = check_out(here, CheckOut(member_id=who.member_id), now=now,
+                                    busy=busy)
+        except Refusal:
+            continue
+        then(here, decided)
+    organiser = org.organiser(None)
+    for state in pair:
+        then(state, close(org.tree, state, organiser, now + timedelta(days=1)))
+    credited = sorted(
+        (max(p.checked_in_at, state.starts_at), min(p.checked_out_at, state.ends_at))  # type: ignore[type-var]
+        for state in pair for p in state.participations.values()
+        if min(p.checked_out_at, state.ends_at) > max(p.checked_in_at, state.starts_at)  # type: ignore[type-var]
+    )
+    for (_, earlier_end), (later_start, _) in itertools.pairwise(credited):
+        assert earlier_end <= later_start
