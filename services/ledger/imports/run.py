@@ -1,0 +1,203 @@
+"""Running an import: load what the rules need, plan, then append through `bulk_append`.
+
+All or nothing by default: one invalid row and nothing is appended. With `only_valid`,
+activities whose rows are all valid are appended and the others reported. An activity is
+never split. Batches commit one by one (see `bulk_append`), so all-or-nothing holds for
+what the checks can see; the checks include the events an earlier import already stored,
+which is what makes a re-run append nothing rather than fail half-way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+
+import asyncpg
+import msgspec
+
+from ledger.adapters.bulk_append import DEFAULT_BATCH_SIZE, BulkResult, StreamEntry, bulk_append
+from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent
+from ledger.domain import activities, members, organisation
+from ledger.domain.activities import ActivityState, Busy, Organiser
+from ledger.domain.members import MemberState
+from ledger.domain.organisation import OrgTree
+from ledger.domain.refusals import forbidden
+from ledger.events import canonical_json, decode_data, encode_data, event_type
+from ledger.handlers import Actor
+from ledger.imports.plan import Context, Plan, PlannedActivity, plan
+from ledger.imports.rows import Format, Row, RowError, parse
+
+# A file with a systematic mistake has one error per row; the first ones tell the story.
+MAX_ERRORS = 1000
+
+
+class ImportSummary(msgspec.Struct, kw_only=True):
+    dry_run: bool
+    rows: int
+    activities: int
+    # Activities left out because one of their rows is invalid (only with only_valid).
+    activities_invalid: int
+    events: int
+    events_appended: int
+    # Stored already by an earlier import of the same records.
+    events_skipped: int
+    minutes_credited: int
+    error_count: int
+    errors: list[RowError]
+
+
+_STREAMS = """SELECT stream_id, type, schema_version, data FROM ledger.events
+    WHERE tenant_id = $1 AND stream_id = ANY($2::text[]) ORDER BY stream_id, version"""
+
+_STORED = """SELECT stream_id, event_id, type, data FROM ledger.events
+    WHERE tenant_id = $1 AND stream_id = ANY($2::text[])"""
+
+_MEMBERS = """SELECT member_number, member_id FROM ledger.member_directory
+    WHERE tenant_id = $1 AND member_number = ANY($2::text[]) AND erased_at IS NULL"""
+
+_ORGANISERS = """SELECT login, organiser_id, unit_id FROM ledger.organisers
+    WHERE tenant_id = $1 AND login = ANY($2::text[])"""
+
+# The activities these members checked in to around the imported period (the overlap
+# rule's candidates); the predicate on type lets the member index serve it.
+_MEMBER_ACTIVITIES = """SELECT DISTINCT stream_id FROM ledger.events
+    WHERE tenant_id = $1 AND type = 'CheckedIn'
+      AND (data->>'member_id')::uuid = ANY($2::uuid[])
+      AND (data->>'at')::timestamptz BETWEEN $3 AND $4"""
+
+
+async def _streams(connection: asyncpg.Connection, tenant_id: str,
+                   stream_ids: list[str]) -> dict[str, list]:
+    events: dict[str, list] = defaultdict(list)
+    for row in await connection.fetch(_STREAMS, tenant_id, stream_ids):
+        events[row["stream_id"]].append(
+            decode_data(row["type"], row["schema_version"], row["data"]))
+    return events
+
+
+async def load_context(connection: asyncpg.Connection, actor: Actor, rows: list[Row], *,
+                       now: datetime, grace: timedelta) -> Context:
+    importer = _importer(actor)
+    tenant = actor.tenant_id
+    tree = OrgTree()
+    for event in (await _streams(connection, tenant, [organisation.STREAM]))[organisation.STREAM]:
+        tree.apply(event)
+    numbers = sorted({row.member_number for row in rows})
+    ids = {r["member_number"]: r["member_id"]
+           for r in await connection.fetch(_MEMBERS, tenant, numbers)}
+    member_events = await _streams(connection, tenant,
+                                   [members.stream_id(i) for i in ids.values()])
+    found: dict[str, MemberState] = {}
+    for number, member_id in ids.items():
+        state = MemberState.fold(member_events.get(members.stream_id(member_id), []))
+        if state is not None:
+            found[number] = state
+    logins = sorted({row.confirmed_by for row in rows if row.confirmed_by})
+    organisers = {r["login"]: Organiser(r["organiser_id"], r["unit_id"])
+                  for r in await connection.fetch(_ORGANISERS, tenant, logins)}
+    busy = await _stored_participation(connection, tenant, rows, found)
+    return Context(tenant_id=tenant, importer=importer, tree=tree, members=found,
+                   organisers=organisers, busy=busy, now=now, grace=grace)
+
+
+def _importer(actor: Actor) -> Organiser:
+    if not actor.can_write:
+        raise forbidden("此令牌只读", "this token is read-only")
+    if actor.organiser is None:
+        raise forbidden("只有组织者可以导入记录", "only an organiser may import records")
+    return actor.organiser
+
+
+async def _stored_participation(connection: asyncpg.Connection, tenant_id: str,
+                                rows: list[Row], found: dict[str, MemberState]
+                                ) -> dict[uuid.UUID, list[Busy]]:
+    member_ids = sorted({found[r.member_number].member_id for r in rows
+                         if r.member_number in found})
+    if not member_ids:
+        return {}
+    span = activities.MAX_DURATION
+    since = min(r.checked_in_at for r in rows) - span
+    until = max(r.checked_out_at for r in rows) + span
+    stream_ids = [r["stream_id"] for r in
+                  await connection.fetch(_MEMBER_ACTIVITIES, tenant_id, member_ids, since, until)]
+    wanted = set(member_ids)
+    busy: dict[uuid.UUID, list[Busy]] = defaultdict(list)
+    for events in (await _streams(connection, tenant_id, stream_ids)).values():
+        state = ActivityState.fold(events)
+        if state is None:
+            continue
+        for member_id in {p.member_id for p in state.participations.values()} & wanted:
+            busy[member_id] += activities.busy_spans(state, member_id)
+    return busy
+
+
+async def _check_stored(connection: asyncpg.Connection, tenant_id: str, result: Plan) -> int:
+    """Events an earlier import stored already; an activity_ref whose stream holds other
+    events (a different activity, or other rows) is an error, found before any write."""
+    by_stream = {activities.stream_id(a.activity_id): a for a in result.activities}
+    stored: dict[str, dict[uuid.UUID, tuple[str, bytes]]] = defaultdict(dict)
+    for row in await connection.fetch(_STORED, tenant_id, list(by_stream)):
+        stored[row["stream_id"]][row["event_id"]] = (
+            row["type"], canonical_json(msgspec.json.decode(row["data"])))
+    skipped = 0
+    for stream_id, existing in stored.items():
+        planned = by_stream[stream_id]
+        if all(existing.get(i) == (event_type(e), encode_data(e)) for i, e in planned.events):
+            skipped += len(planned.events)
+            continue
+        result.invalid_refs.add(planned.ref)
+        result.errors.append(RowError(
+            row=planned.rows[0], field="activity_ref", code="activity_ref_taken",
+            zh="该活动编号已导入过不同的内容；如需修改请提交更正",
+            en="this activity_ref was imported before with other content; record "
+               "corrections instead"))
+    return skipped
+
+
+async def import_records(
+    pool: asyncpg.Pool, actor: Actor, source: bytes, fmt: Format, *,
+    now: datetime, grace: timedelta, dry_run: bool = False, only_valid: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[str, int], None] | None = None,
+) -> ImportSummary:
+    """Validate every row; append unless dry_run or (without only_valid) any row is bad.
+
+    `progress(stage, count)` hears "validated" (rows) once and "written" (events) per batch.
+    """
+    _importer(actor)
+    parsed = parse(source, fmt)
+    async with pool.acquire() as connection:
+        ctx = await load_context(connection, actor, parsed.rows, now=now, grace=grace)
+        result = plan(parsed.rows, ctx, parsed.spoiled_refs)
+        result.errors[:0] = parsed.errors
+        skipped = await _check_stored(connection, actor.tenant_id, result)
+    result.errors.sort(key=lambda e: e.row)
+    if progress is not None:
+        progress("validated", parsed.records)
+    valid = [a for a in result.activities if a.ref not in result.invalid_refs]
+    appended = 0
+    if not dry_run and (only_valid or not result.errors) and valid:
+        written = await bulk_append(pool, actor.tenant_id, _entries(actor, valid),
+                                    batch_size=batch_size,
+                                    progress=_written(progress) if progress else None)
+        appended, skipped = written.appended, written.skipped
+    return ImportSummary(
+        dry_run=dry_run, rows=parsed.records, activities=len(valid),
+        activities_invalid=len({r for r in result.invalid_refs if r}),
+        events=sum(len(a.events) for a in valid), events_appended=appended,
+        events_skipped=skipped, minutes_credited=sum(a.minutes for a in valid),
+        error_count=len(result.errors), errors=result.errors[:MAX_ERRORS],
+    )
+
+
+def _written(progress: Callable[[str, int], None]) -> Callable[[BulkResult], None]:
+    return lambda result: progress("written", result.appended)
+
+
+def _entries(actor: Actor, planned: list[PlannedActivity]) -> Iterator[StreamEntry]:
+    metadata = Metadata(actor=actor.name, source="import", request_id=actor.request_id)
+    for activity in planned:
+        yield (activities.stream_id(activity.activity_id), NO_STREAM,
+               [NewEvent(event_id=i, event=e, metadata=metadata) for i, e in activity.events])
