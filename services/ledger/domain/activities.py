@@ -447,9 +447,8 @@ def check_out(state: ActivityState | None, command: CheckOut, *, now: datetime,
               busy: Sequence[Busy] = ()) -> list[Event]:
     """`busy`: the member's spans in other activities (as for check_in). A back-filled
     check-in followed by a late check-out could otherwise straddle another activity."""
-    activity = existing(state)
-    if activity.status == "cancelled":
-        raise Refusal("activity_cancelled", "活动已取消", "the activity was cancelled")
+    # Closing checked everyone out already: say so rather than "not checked in".
+    activity = _scheduled(state)
     _aware(command.client_time, "client_time")
     _check_recorder(tree, activity, recorded_by, command.method)
     participation = activity.open_participation(command.member_id)

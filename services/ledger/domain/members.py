@@ -119,11 +119,16 @@ def active(state: MemberState | None) -> MemberState:
     return member
 
 
-def _reporting_unit(tree: OrgTree, unit_id: uuid.UUID, field_name: str) -> None:
+def _reporting_unit(tree: OrgTree, unit_id: uuid.UUID, field_name: str, effective: date,
+                    date_field: str = "effective") -> None:
     unit = tree.active_unit(unit_id, field_name)
     if unit.kind not in REPORTING_KINDS:
         raise invalid("invalid_reporting_unit", "只能向社区、支部、党小组或志愿者队伍报到",
                       "members report to a community, branch, group or team", field_name)
+    # A member's months count for the unit they belonged to then: it must have existed.
+    if effective < unit.established:
+        raise invalid("before_unit_established", "报到日期早于该组织成立日期",
+                      "the date is before the unit was established", date_field)
 
 
 def register(tree: OrgTree, state: MemberState | None, command: RegisterMember,
@@ -147,7 +152,8 @@ def register(tree: OrgTree, state: MemberState | None, command: RegisterMember,
                          registered_on=command.registered_on)
     ]
     if command.unit_id is not None:
-        _reporting_unit(tree, command.unit_id, "unit_id")
+        _reporting_unit(tree, command.unit_id, "unit_id", command.registered_on,
+                        "registered_on")
         events.append(MemberReported(member_id=member_id, unit_id=command.unit_id,
                                      effective=command.registered_on))
     return events
@@ -158,7 +164,7 @@ def report(tree: OrgTree, state: MemberState | None, command: ReportMember) -> l
     if member.unit_id is not None:
         raise Refusal("already_reported", "该成员已报到，请办理转移",
                       "the member has reported already; transfer instead", field="unit_id")
-    _reporting_unit(tree, command.unit_id, "unit_id")
+    _reporting_unit(tree, command.unit_id, "unit_id", command.effective)
     if command.effective < member.registered_on:
         raise invalid("before_registration", "报到日期早于登记日期",
                       "reporting date is before registration", "effective")
@@ -174,7 +180,7 @@ def transfer(tree: OrgTree, state: MemberState | None, command: TransferMember) 
     if command.to_unit_id == member.unit_id:
         raise Refusal("unchanged", "转入组织与当前组织相同", "already in that unit",
                       field="to_unit_id")
-    _reporting_unit(tree, command.to_unit_id, "to_unit_id")
+    _reporting_unit(tree, command.to_unit_id, "to_unit_id", command.effective)
     if command.effective < member.reported_on:
         raise invalid("before_reporting", "转移日期早于上次报到日期",
                       "transfer date is before the last reporting date", "effective")

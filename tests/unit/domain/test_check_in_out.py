@@ -478,6 +478,14 @@ def test_no_check_out_from_a_cancelled_activity(org: Org) -> None:
         check_out(state, CheckOut(member_id=who.member_id), now=END)
 
 
+def test_no_check_out_from_a_closed_activity(org: Org) -> None:
+    state, who = activity(org.branch), member()
+    checked_in(state, who, START)
+    then(state, close(org.tree, state, org.organiser(None), END))
+    with refused("activity_closed"):
+        check_out(state, CheckOut(member_id=who.member_id), now=END + timedelta(minutes=5))
+
+
 def test_check_in_and_out_across_a_month_end_in_shanghai_time(org: Org) -> None:
     # 23:30 on 31 March in Shanghai is still 15:30 UTC on 31 March; the night patrol ends
     # at 00:30 on 1 April. The window is compared as instants, never as wall-clock dates.

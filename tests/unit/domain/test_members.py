@@ -148,6 +148,17 @@ def test_reporting_cannot_predate_registration(org: Org) -> None:
         report(org.tree, who, ReportMember(unit_id=org.branch, effective=date(2026, 2, 28)))
 
 
+def test_nobody_reports_to_a_unit_before_it_was_established(org: Org) -> None:
+    young = org.add("branch", org.community, "新建支部", effective=date(2026, 4, 1))
+    with refused("before_unit_established", field="effective", status=422):
+        report(org.tree, member(), ReportMember(unit_id=young, effective=JOINED))
+    with refused("before_unit_established", field="registered_on", status=422):
+        register(org.tree, None, registration(unit_id=young), new_id())
+    with refused("before_unit_established", field="effective", status=422):
+        transfer(org.tree, member(unit_id=org.branch),
+                 TransferMember(to_unit_id=young, effective=JOINED))
+
+
 def test_nobody_reports_to_a_dissolved_unit(org: Org) -> None:
     org.tree.apply(UnitDissolved(unit_id=org.group, effective=JOINED))
     with refused("unit_inactive", field="unit_id"):
