@@ -20,6 +20,7 @@ from ledger.entrypoints.api.activities import ActivityController
 from ledger.entrypoints.api.feed import FeedController
 from ledger.entrypoints.api.health import health
 from ledger.entrypoints.api.honor_rolls import HonorRollController
+from ledger.entrypoints.api.imports import ImportController
 from ledger.entrypoints.api.members import MemberController
 from ledger.entrypoints.api.participation import ParticipationController
 from ledger.entrypoints.api.units import UnitController
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None,
         route_handlers=[
             health, UnitController, MemberController, ActivityController,
             ParticipationController, HonorRollController, FeedController,
+            ImportController,
         ],
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],
