@@ -146,9 +146,13 @@ def register(tree: OrgTree, state: MemberState | None, command: RegisterMember,
                       "member_number: 1–50 characters", "member_number")
     if command.pin is not None and not PIN.fullmatch(command.pin):
         raise invalid("invalid_pin", "PIN 须为4至8位数字", "the PIN must be 4–8 digits", "pin")
+    # Only in-service members need an employer (双报到); for anyone else it is data the
+    # ledger has no use for, so it is not kept (PIPL: collect the minimum).
+    employer = None
+    if command.kind == "in_service":
+        employer = (command.employer or "").strip() or None
     events: list[Event] = [
-        MemberRegistered(member_id=member_id, kind=command.kind,
-                         employer=(command.employer or "").strip() or None,
+        MemberRegistered(member_id=member_id, kind=command.kind, employer=employer,
                          registered_on=command.registered_on)
     ]
     if command.unit_id is not None:

@@ -90,6 +90,14 @@ def test_other_members_need_no_employer(org: Org, kind: str) -> None:
     assert [type(e) for e in events] == [MemberRegistered]
 
 
+def test_an_employer_is_kept_only_for_in_service_members(org: Org) -> None:
+    member_id = new_id()
+    events = register(org.tree, None, registration(kind="retired", employer="原纺织厂"),
+                      member_id)
+    assert events == [MemberRegistered(member_id=member_id, kind="retired", employer=None,
+                                       registered_on=JOINED)]
+
+
 @pytest.mark.parametrize("pin", ["1234", "12345678", None])
 def test_a_pin_is_4_to_8_digits_or_absent(org: Org, pin: str | None) -> None:
     assert register(org.tree, None, registration(pin=pin), new_id())
