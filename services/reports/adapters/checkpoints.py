@@ -66,3 +66,13 @@ async def read(connection: asyncpg.Connection, schema: str,
         qualify(schema, "SELECT * FROM {s}.checkpoints WHERE tenant_id = $1"), tenant_id
     )
     return {row["projection"]: _row(row) for row in rows}
+
+
+async def reflected(connection: asyncpg.Connection, schema: str, tenant_id: str) -> Cursor:
+    """The feed position every projection of the tenant has reached (the oldest of them)."""
+    row = await connection.fetchrow(
+        qualify(schema, """SELECT txid, position FROM {s}.checkpoints WHERE tenant_id = $1
+            ORDER BY txid, position LIMIT 1"""),
+        tenant_id,
+    )
+    return (row["txid"], row["position"]) if row else (0, 0)

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ledger.events import Event, HonorRollObjectionRecorded, HonorRollPublished
-
 from reports.domain.projection import EventMeta, Keys
 
 NAME = "honor_rolls"

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ledger.events import Event, MemberLeft, MemberRegistered, MemberReported, MemberTransferred
-
 from reports.domain.projection import EventMeta, Keys
 from reports.domain.timeline import Timeline
 

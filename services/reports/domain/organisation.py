@@ -20,7 +20,6 @@ from ledger.events import (
     UnitMoved,
     UnitRenamed,
 )
-
 from reports.domain.projection import EventMeta, Keys
 from reports.domain.timeline import Timeline
 

@@ -28,7 +28,6 @@ from ledger.events import (
     ParticipationCorrected,
     ParticipationRevoked,
 )
-
 from reports.domain.periods import local_date
 from reports.domain.projection import EventMeta, Keys
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import asyncpg
 import msgspec
-from ledger.events import BY_NAME, UnknownEventType, decode_data
 
+from ledger.events import BY_NAME, UnknownEventType, decode_data
 from reports.adapters import checkpoints, feed
 from reports.adapters.feed import Cursor, RawEvent
 from reports.adapters.schema import LIVE

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, datetime, timedelta
 
 import asyncpg
 import pytest
+
 from ledger.adapters.event_store import ANY, Metadata, NewEvent, PostgresEventStore
 from ledger.events import (
     ActivityScheduled,
@@ -25,6 +27,7 @@ from ledger.events import (
     UnitMerged,
     UnitMoved,
 )
+from reports.adapters import checkpoints, feed
 from reports.domain.periods import SHANGHAI
 from reports.service.runner import catch_up
 
@@ -151,8 +154,22 @@ class History:
         return activity_id, participation_id
 
     async def project(self) -> int:
+        """Apply everything appended so far.
+
+        The feed's horizon is cluster-wide: a transaction open anywhere on the server (a
+        teammate's test session, say) holds new events back until it ends, so wait for them.
+        """
+        applied = 0
         async with self.pool.acquire() as connection:
-            return await catch_up(connection, self.tenant_id)
+            target = await feed.cursor_of_position(connection, self.tenant_id,
+                                                   self.last_position)
+            for _ in range(1000):
+                applied += await catch_up(connection, self.tenant_id)
+                if target is None or await checkpoints.reflected(
+                        connection, "reports", self.tenant_id) >= target:
+                    return applied
+                await asyncio.sleep(0.02)
+        raise AssertionError("the feed did not reach the last append within 20 s")
 
 
 @pytest.fixture

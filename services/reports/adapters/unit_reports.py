@@ -1,0 +1,168 @@
+"""Unit reports over the tree as it was: activity per kind, the community summary, and the
+honor roll's candidates. All take $1 tenant, $2 unit, $3/$4 the period (see history_sql)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import asyncpg
+
+from reports.adapters.checkpoints import reflected
+from reports.adapters.feed import format_cursor
+from reports.adapters.history_sql import SPANS, SUBTREE, parts
+from reports.adapters.schema import LIVE, qualify
+from reports.domain.honor_roll_rules import Candidate
+from reports.domain.kinds import KIND_ORDER, kind_name
+from reports.domain.periods import end_of_day, month_bounds
+from reports.domain.stars import hours
+from reports.domain.summary import summary_text
+from reports.domain.views import CommunitySummary, UnitActivity, UnitKindRow
+
+_CREDITED = """
+credited AS (
+    SELECT pa.* FROM spans
+    JOIN parts pa ON pa.member_id = spans.member_id
+        AND pa.local_date >= spans.d_from AND pa.local_date < spans.d_to
+)"""
+
+_BY_KIND = f"""
+WITH RECURSIVE {SUBTREE}, {SPANS}, {{parts}}, {_CREDITED}
+SELECT kind,
+       count(DISTINCT member_id) FILTER (WHERE minutes IS NOT NULL) AS participants,
+       count(*) FILTER (WHERE minutes IS NOT NULL) AS person_times,
+       coalesce(sum(minutes), 0) AS minutes,
+       count(*) FILTER (WHERE minutes IS NOT NULL AND category = 'attendance') AS attendance,
+       count(*) FILTER (WHERE minutes IS NULL) AS unconfirmed
+FROM credited
+GROUP BY GROUPING SETS ((kind), ())"""
+
+_HELD = f"""
+WITH RECURSIVE {SUBTREE}
+SELECT a.kind, count(*) AS activities
+FROM subtree s
+JOIN {{s}}.activities a ON a.tenant_id = $1 AND a.host_unit_id = s.unit_id
+    AND a.local_date >= s.valid_from AND a.local_date < s.valid_to
+WHERE NOT a.cancelled AND ($5::timestamptz IS NULL OR a.starts_at < $5::timestamptz)
+GROUP BY a.kind"""
+
+# In-service members reported to the unit or below on the day [$3, $4) = that one day.
+_REPORTED = f"""
+WITH RECURSIVE {SUBTREE}, {SPANS}
+SELECT count(DISTINCT spans.member_id)
+FROM spans JOIN {{s}}.members m ON m.tenant_id = $1 AND m.member_id = spans.member_id
+WHERE m.kind = 'in_service'"""
+
+_CANDIDATES = f"""
+WITH RECURSIVE {SUBTREE}, {SPANS}, {{parts}}, {_CREDITED}
+SELECT member_id, sum(minutes) AS minutes, count(*) AS activities,
+       min(checked_in_at) AS first_check_in
+FROM credited
+WHERE minutes IS NOT NULL AND kind = ANY($5::text[])
+GROUP BY member_id"""
+
+_UNIT = "SELECT unit_id, kind, name FROM {s}.units WHERE tenant_id = $1 AND unit_id = $2"
+
+_WITHIN = f"""
+WITH RECURSIVE {SUBTREE}
+SELECT EXISTS (SELECT 1 FROM subtree WHERE unit_id = $5)"""
+
+FOREVER = (date.min, date.max)
+
+
+async def unit(connection: asyncpg.Connection, tenant_id: str,
+               unit_id: uuid.UUID) -> asyncpg.Record | None:
+    return await connection.fetchrow(qualify(LIVE, _UNIT), tenant_id, unit_id)
+
+
+async def within(connection: asyncpg.Connection, tenant_id: str, scope_unit_id: uuid.UUID,
+                 unit_id: uuid.UUID) -> bool:
+    """Was `unit_id` ever the scope unit or below it?"""
+    return await connection.fetchval(qualify(LIVE, _WITHIN), tenant_id, scope_unit_id,
+                                     *FOREVER, unit_id)
+
+
+async def member_within(connection: asyncpg.Connection, tenant_id: str,
+                        scope_unit_id: uuid.UUID, member_id: uuid.UUID) -> bool:
+    """Did the member ever report to the scope unit or a unit below it?"""
+    return await connection.fetchval(
+        qualify(LIVE, f"""WITH RECURSIVE {SUBTREE}, {SPANS}
+            SELECT EXISTS (SELECT 1 FROM spans WHERE member_id = $5)"""),
+        tenant_id, scope_unit_id, *FOREVER, member_id,
+    )
+
+
+async def unit_activity(connection: asyncpg.Connection, tenant_id: str, unit_id: uuid.UUID,
+                        month: str, *, as_of: date | None = None) -> UnitActivity | None:
+    row = await unit(connection, tenant_id, unit_id)
+    if row is None:
+        return None
+    start, end = month_bounds(month)
+    period = (tenant_id, unit_id, start, end)
+    if as_of is not None:
+        end = min(end, as_of + timedelta(days=1))
+        by_kind = await connection.fetch(
+            qualify(LIVE, _BY_KIND.replace("{parts}", parts("$5"))), *period, end_of_day(as_of))
+    else:
+        by_kind = await connection.fetch(qualify(LIVE, _BY_KIND.replace("{parts}", parts(None))),
+                                         *period)
+    cutoff = end_of_day(as_of) if as_of is not None else None
+    held = {r["kind"]: r["activities"]
+            for r in await connection.fetch(qualify(LIVE, _HELD), *period, cutoff)}
+    day = min(end, month_bounds(month)[1]) - timedelta(days=1)
+    reported = await connection.fetchval(qualify(LIVE, _REPORTED), tenant_id, unit_id, day,
+                                         day + timedelta(days=1))
+    totals = next((r for r in by_kind if r["kind"] is None), None)
+    per_kind = {r["kind"]: r for r in by_kind if r["kind"] is not None}
+    kinds = []
+    for kind in sorted(set(per_kind) | set(held), key=_kind_order):
+        r = per_kind.get(kind)
+        minutes = r["minutes"] if r else 0
+        kinds.append(UnitKindRow(
+            kind=kind, kind_name=kind_name(kind), activities=held.get(kind, 0),
+            participants=r["participants"] if r else 0,
+            person_times=r["person_times"] if r else 0, minutes=minutes, hours=hours(minutes),
+            attendance=r["attendance"] if r else 0, unconfirmed=r["unconfirmed"] if r else 0,
+        ))
+    minutes = totals["minutes"] if totals else 0
+    position = await reflected(connection, LIVE, tenant_id)
+    return UnitActivity(
+        unit_id=unit_id, unit_name=row["name"], unit_kind=row["kind"], month=month,
+        position=format_cursor(position), as_of=as_of, kinds=kinds,
+        activities=sum(held.values()),
+        participants=totals["participants"] if totals else 0,
+        person_times=totals["person_times"] if totals else 0,
+        minutes=minutes, hours=hours(minutes), members_reported=reported,
+    )
+
+
+def community_summary(report: UnitActivity) -> CommunitySummary:
+    return CommunitySummary(
+        unit_id=report.unit_id, unit_name=report.unit_name, month=report.month,
+        position=report.position,
+        text=summary_text(report.members_reported, report.kinds, report.person_times),
+        members_reported=report.members_reported, activities=report.activities,
+        person_times=report.person_times,
+    )
+
+
+async def honor_roll_candidates(connection: asyncpg.Connection, tenant_id: str,
+                                unit_id: uuid.UUID, month: str,
+                                kinds: list[str]) -> list[tuple[uuid.UUID, int, int, object]]:
+    """(member id, minutes, activities, first check-in) of members with confirmed time."""
+    start, end = month_bounds(month)
+    rows = await connection.fetch(
+        qualify(LIVE, _CANDIDATES.replace("{parts}", parts(None))),
+        tenant_id, unit_id, start, end, kinds,
+    )
+    return [(r["member_id"], r["minutes"], r["activities"], r["first_check_in"]) for r in rows]
+
+
+def as_candidates(rows: list[tuple], numbers: dict[uuid.UUID, str | None]) -> list[Candidate]:
+    return [Candidate(member_id=member_id, member_number=numbers.get(member_id) or "",
+                      minutes=minutes, activities=activities, first_check_in=first)
+            for member_id, minutes, activities, first in rows]
+
+
+def _kind_order(kind: str) -> int:
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)

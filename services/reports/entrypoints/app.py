@@ -1,0 +1,71 @@
+"""The reports service's Litestar application.
+
+`create_app(settings)` wires the controllers to what the lifespan hook opens: the asyncpg
+pool, the token store, the ledger client and (unless turned off) the projection runner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.plugins.problem_details import ProblemDetailsPlugin
+from litestar.template.config import TemplateConfig
+
+from ledger.adapters.database import create_pool
+from ledger.adapters.tokens import TokenStore
+from reports.adapters.ledger_client import LedgerClient
+from reports.config import Settings
+from reports.entrypoints import problems
+from reports.entrypoints.controllers.digest import DigestController
+from reports.entrypoints.controllers.honor_rolls import HonorRollController
+from reports.entrypoints.controllers.members import MemberController
+from reports.entrypoints.controllers.public import PublicHonorRollController
+from reports.entrypoints.controllers.rule_sets import RuleSetController
+from reports.entrypoints.controllers.status import StatusController
+from reports.entrypoints.controllers.units import UnitController
+from reports.entrypoints.dependencies import DEPENDENCIES
+from reports.service.runner import ProjectionRunner
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def create_app(settings: Settings | None = None, *,
+               ledger_transport: httpx.AsyncBaseTransport | None = None) -> Litestar:
+    """`ledger_transport` lets tests reach an in-process ledger app (httpx.ASGITransport)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database_url, application_name="reports")
+        ledger = LedgerClient(settings.ledger_url, transport=ledger_transport)
+        runner = None
+        if settings.run_projector:
+            runner = ProjectionRunner(pool, settings.database_url,
+                                      poll_interval=settings.poll_interval)
+            await runner.start()
+        app.state.update(pool=pool, tokens=TokenStore(pool), ledger=ledger, runner=runner,
+                         settings=settings)
+        try:
+            yield
+        finally:
+            if runner is not None:
+                await runner.stop()
+            await ledger.close()
+            await pool.close()
+
+    return Litestar(
+        route_handlers=[StatusController, MemberController, UnitController,
+                        HonorRollController, RuleSetController, DigestController,
+                        PublicHonorRollController],
+        dependencies=DEPENDENCIES,
+        lifespan=[lifespan],
+        plugins=[ProblemDetailsPlugin(problems.CONFIG)],
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(title="社区志愿服务报表 — reports", version="1.0.0"),
+    )

@@ -1,0 +1,62 @@
+"""The employer feedback digest (双报到) as JSON, CSV and XLSX."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+
+from ledger.adapters.tokens import Principal
+from reports.adapters import digest_reports
+from reports.domain.periods import QUARTER
+from reports.domain.tables import digest_table
+from reports.domain.views import EmployerDigest
+from reports.entrypoints import exports
+from reports.entrypoints.dependencies import snapshot
+
+Employer = Annotated[str, QueryParameter(min_length=1, max_length=200)]
+Quarter = Annotated[str, QueryParameter(pattern=QUARTER.pattern, description="e.g. 2026Q1")]
+Limit = Annotated[int, QueryParameter(ge=1, le=5000)]
+Offset = Annotated[int, QueryParameter(ge=0)]
+
+
+async def _digest(pool: asyncpg.Pool, principal: Principal, employer: str, quarter: str,
+                  limit: int, offset: int) -> EmployerDigest:
+    async with snapshot(pool) as connection:
+        return await digest_reports.employer_digest(
+            connection, principal.tenant_id, employer, quarter,
+            scope_unit_id=principal.scope_unit_id, limit=limit, offset=offset)
+
+
+class DigestController(Controller):
+    path = "/api/v1/employer-digest"
+    tags = ("employer digest",)
+
+    @get("/", operation_id="getEmployerDigest",
+         summary="Per employer and quarter: each in-service member's status, activities, hours")
+    async def digest(self, pool: NamedDependency[asyncpg.Pool],
+                     principal: NamedDependency[Principal], employer: Employer,
+                     quarter: Quarter, limit: Limit = 100, offset: Offset = 0) -> EmployerDigest:
+        return await _digest(pool, principal, employer, quarter, limit, offset)
+
+    @get("/csv", operation_id="exportEmployerDigestCsv", media_type=exports.CSV_TYPE,
+         summary="The same digest page as CSV")
+    async def csv(self, pool: NamedDependency[asyncpg.Pool],
+                  principal: NamedDependency[Principal], employer: Employer, quarter: Quarter,
+                  limit: Limit = 100, offset: Offset = 0) -> Response[bytes]:
+        digest = await _digest(pool, principal, employer, quarter, limit, offset)
+        return Response(exports.to_csv(digest_table(digest)), media_type=exports.CSV_TYPE,
+                        headers=exports.attachment(f"双报到反馈-{employer}-{quarter}.csv"))
+
+    @get("/xlsx", operation_id="exportEmployerDigestXlsx", media_type=exports.XLSX_TYPE,
+         summary="The same digest page as XLSX")
+    async def xlsx(self, pool: NamedDependency[asyncpg.Pool],
+                   principal: NamedDependency[Principal], employer: Employer, quarter: Quarter,
+                   limit: Limit = 100, offset: Offset = 0) -> Response[bytes]:
+        digest = await _digest(pool, principal, employer, quarter, limit, offset)
+        return Response(exports.to_xlsx(digest_table(digest), f"双报到{quarter}"),
+                        media_type=exports.XLSX_TYPE,
+                        headers=exports.attachment(f"双报到反馈-{employer}-{quarter}.xlsx"))

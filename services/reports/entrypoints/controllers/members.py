@@ -1,0 +1,59 @@
+"""A member's hours (per month and kind, cumulative, star level) and full record list."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+import asyncpg
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from ledger.adapters.tokens import Principal
+from reports.adapters import member_reports
+from reports.config import Settings
+from reports.domain.periods import MONTH
+from reports.domain.views import MemberHours, MemberRecords
+from reports.entrypoints.dependencies import check_member, fresh_enough, snapshot
+from reports.service.runner import Progress
+
+Month = Annotated[str | None, QueryParameter(pattern=MONTH.pattern, description="YYYY-MM")]
+WaitFor = Annotated[str | None, QueryParameter(
+    description="Wait (bounded) until this position or feed cursor is applied")]
+
+
+class MemberController(Controller):
+    path = "/api/v1/members/{member_id:uuid}"
+    tags = ("members",)
+
+    @get("/hours", operation_id="getMemberHours",
+         summary="Confirmed hours per month and kind, cumulative hours and star level")
+    async def hours(
+        self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
+        progress: NamedDependency[Progress | None], settings: NamedDependency[Settings],
+        member_id: FromPath[uuid.UUID], from_month: Month = None, to_month: Month = None,
+        as_of: FromQuery[date | None] = None, wait_for: WaitFor = None,
+    ) -> MemberHours:
+        await fresh_enough(pool, principal.tenant_id, wait_for, progress, settings)
+        async with snapshot(pool) as connection:
+            await check_member(connection, principal, member_id)
+            return await member_reports.member_hours(
+                connection, principal.tenant_id, member_id, from_month=from_month,
+                to_month=to_month, as_of=as_of)
+
+    @get("/records", operation_id="listMemberRecords",
+         summary="The member's volunteer-service records, newest first, with corrections")
+    async def records(
+        self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
+        progress: NamedDependency[Progress | None], settings: NamedDependency[Settings],
+        member_id: FromPath[uuid.UUID],
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0, wait_for: WaitFor = None,
+    ) -> MemberRecords:
+        await fresh_enough(pool, principal.tenant_id, wait_for, progress, settings)
+        async with snapshot(pool) as connection:
+            await check_member(connection, principal, member_id)
+            return await member_reports.member_records(
+                connection, principal.tenant_id, member_id, limit=limit, offset=offset)

@@ -1,0 +1,51 @@
+"""The public honor roll: published rolls only, names masked, nothing else about anyone.
+
+The tenant is in the path because there is no token. An unpublished month, an unknown unit
+and an unknown tenant all answer the same 404, so the page reveals nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Template
+
+from reports.adapters import unit_reports
+from reports.domain.tables import honor_roll_table
+from reports.domain.views import PublicHonorRoll
+from reports.entrypoints.dependencies import snapshot
+from reports.entrypoints.problems import not_found
+from reports.service import honor_rolls
+
+
+async def _published(pool: asyncpg.Pool, tenant_id: str, unit_id: uuid.UUID, month: str):
+    async with snapshot(pool) as connection:
+        unit = await unit_reports.unit(connection, tenant_id, unit_id)
+        view = unit and await honor_rolls.published(connection, tenant_id, unit_id,
+                                                    unit["name"], month)
+    if not view:
+        raise not_found("已发布的光荣榜", "published honor roll")
+    return view
+
+
+class PublicHonorRollController(Controller):
+    path = "/public/{tenant_id:str}/honor-rolls/{unit_id:uuid}/{month:str}"
+    tags = ("public",)
+
+    @get("/", operation_id="getPublicHonorRoll", summary="A published roll, names masked")
+    async def view(self, pool: NamedDependency[asyncpg.Pool], tenant_id: FromPath[str],
+                   unit_id: FromPath[uuid.UUID], month: FromPath[str]) -> PublicHonorRoll:
+        return honor_rolls.public(await _published(pool, tenant_id, unit_id, month))
+
+    @get("/page", operation_id="getPublicHonorRollPage", media_type="text/html",
+         summary="The published roll as a printable A4 page, names masked")
+    async def page(self, pool: NamedDependency[asyncpg.Pool], tenant_id: FromPath[str],
+                   unit_id: FromPath[uuid.UUID], month: FromPath[str]) -> Template:
+        view = await _published(pool, tenant_id, unit_id, month)
+        headers, rows = honor_roll_table(view, mask=True)
+        return Template("honor_roll.html", context={"view": view, "headers": headers,
+                                                    "rows": rows})

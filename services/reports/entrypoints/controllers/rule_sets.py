@@ -1,0 +1,54 @@
+"""Named, versioned honor-roll rule sets: list them, add a new version."""
+
+from __future__ import annotations
+
+import asyncpg
+import msgspec
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from ledger.adapters.tokens import Principal
+from reports.adapters import honor_roll_store
+from reports.domain.honor_roll_rules import RuleSet, TieBreak, check_rule_set
+from reports.entrypoints.problems import forbidden, invalid
+
+
+class NewRuleSet(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    min_minutes: int
+    top_n: int
+    tie_break: list[TieBreak]
+    kinds: list[str]
+
+
+class RuleSetList(msgspec.Struct, frozen=True, kw_only=True):
+    rule_sets: list[RuleSet]
+
+
+class RuleSetController(Controller):
+    path = "/api/v1/rule-sets"
+    tags = ("honor rolls",)
+
+    @get("/", operation_id="listRuleSets", summary="Every rule set and version")
+    async def list_rule_sets(self, pool: NamedDependency[asyncpg.Pool],
+                             principal: NamedDependency[Principal]) -> RuleSetList:
+        async with pool.acquire() as connection:
+            return RuleSetList(
+                rule_sets=await honor_roll_store.rule_sets(connection, principal.tenant_id))
+
+    @post("/", operation_id="addRuleSetVersion", summary="Add a rule set, or its next version")
+    async def add(self, pool: NamedDependency[asyncpg.Pool],
+                  principal: NamedDependency[Principal],
+                  data: JSONBody[NewRuleSet]) -> RuleSet:
+        if not principal.can_write or principal.scope_unit_id is not None:
+            # Rule sets apply to the whole tenant: only a tenant-wide writer sets them.
+            raise forbidden()
+        rules = RuleSet(name=data.name.strip(), version=0, min_minutes=data.min_minutes,
+                        top_n=data.top_n, tie_break=data.tie_break, kinds=data.kinds)
+        if problems := check_rule_set(rules):
+            field, reason = problems[0]
+            raise invalid(field, reason, f"invalid {field}")
+        async with pool.acquire() as connection:
+            return await honor_roll_store.add_rule_set(connection, principal.tenant_id, rules,
+                                                       principal.actor)

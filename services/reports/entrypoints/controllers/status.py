@@ -1,0 +1,69 @@
+"""Liveness and the projections' progress: checkpoint, lag in events and in seconds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+import msgspec
+from litestar import Controller, get
+from litestar.di import NamedDependency
+
+from reports.adapters import checkpoints, feed
+from reports.adapters.schema import LIVE
+from reports.service import runner
+from reports.service.projections import NAMES
+
+
+class Health(msgspec.Struct, frozen=True):
+    status: str
+
+
+class ProjectionStatus(msgspec.Struct, frozen=True, kw_only=True):
+    tenant_id: str
+    projection: str
+    checkpoint: str
+    events_applied: int
+    events_skipped: int
+    # Events after the checkpoint (visible or still held back by an open transaction).
+    lag_events: int
+    # Age of the oldest event not yet applied; 0 when caught up.
+    lag_seconds: float
+    updated_at: datetime | None
+
+
+class Status(msgspec.Struct, frozen=True, kw_only=True):
+    projections: list[ProjectionStatus]
+    unknown_event_types: dict[str, int]
+
+
+class StatusController(Controller):
+    tags = ("operations",)
+
+    @get("/health", operation_id="health", summary="Liveness and database reachability")
+    async def health(self, pool: NamedDependency[asyncpg.Pool]) -> Health:
+        await pool.fetchval("SELECT 1")
+        return Health(status="ok")
+
+    @get("/status", operation_id="getStatus",
+         summary="Each projection's checkpoint and lag, per tenant")
+    async def status(self, pool: NamedDependency[asyncpg.Pool]) -> Status:
+        now = datetime.now(UTC)
+        result = []
+        async with pool.acquire() as connection:
+            for tenant_id in await feed.tenant_ids(connection):
+                points = await checkpoints.read(connection, LIVE, tenant_id)
+                for name in NAMES:
+                    point = points.get(name)
+                    cursor = point.cursor if point else (0, 0)
+                    events, oldest = await feed.lag(connection, tenant_id, cursor)
+                    result.append(ProjectionStatus(
+                        tenant_id=tenant_id, projection=name,
+                        checkpoint=feed.format_cursor(cursor),
+                        events_applied=point.events_applied if point else 0,
+                        events_skipped=point.events_skipped if point else 0,
+                        lag_events=events,
+                        lag_seconds=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+                        updated_at=point.updated_at if point else None,
+                    ))
+        return Status(projections=result, unknown_event_types=dict(runner.unknown_types))

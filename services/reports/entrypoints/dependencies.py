@@ -1,0 +1,116 @@
+"""Dependency providers (the services opened in the lifespan hook, the caller) and the
+helpers every report handler uses: scope checks, read-your-writes, a consistent snapshot."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotAuthorizedException
+
+from ledger.adapters.tokens import Principal, TokenStore
+from reports.adapters import unit_reports
+from reports.adapters.ledger_client import LedgerClient
+from reports.adapters.member_reports import member_exists
+from reports.config import Settings
+from reports.entrypoints.problems import forbidden, invalid, problem
+from reports.service.freshness import NotReached, wait_until_applied
+from reports.service.runner import Progress, ProjectionRunner
+
+
+def provide_pool(state: State) -> asyncpg.Pool:
+    return state.pool
+
+
+def provide_tokens(state: State) -> TokenStore:
+    return state.tokens
+
+
+def provide_ledger(state: State) -> LedgerClient:
+    return state.ledger
+
+
+def provide_settings(state: State) -> Settings:
+    return state.settings
+
+
+def provide_progress(state: State) -> Progress | None:
+    runner: ProjectionRunner | None = state.get("runner")
+    return runner.progress if runner is not None else None
+
+
+def bearer_token(request: Request) -> str:
+    scheme, _, raw = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise NotAuthorizedException("A bearer token is required")
+    return raw.strip()
+
+
+async def provide_principal(request: Request, tokens: NamedDependency[TokenStore]) -> Principal:
+    principal = await tokens.verify(bearer_token(request))
+    if principal is None:
+        raise NotAuthorizedException("The token is unknown or revoked")
+    return principal
+
+
+DEPENDENCIES = {
+    "pool": Provide(provide_pool, sync_to_thread=False),
+    "tokens": Provide(provide_tokens, sync_to_thread=False),
+    "ledger": Provide(provide_ledger, sync_to_thread=False),
+    "settings": Provide(provide_settings, sync_to_thread=False),
+    "progress": Provide(provide_progress, sync_to_thread=False),
+    "principal": Provide(provide_principal),
+}
+
+
+@asynccontextmanager
+async def snapshot(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """One read-only snapshot: the report and the position it states agree."""
+    async with pool.acquire() as connection, connection.transaction(
+        isolation="repeatable_read", readonly=True
+    ):
+        yield connection
+
+
+async def fresh_enough(pool: asyncpg.Pool, tenant_id: str, wait_for: str | None,
+                       progress: Progress | None, settings: Settings) -> None:
+    if wait_for is None:
+        return
+    try:
+        await wait_until_applied(pool, tenant_id, wait_for, progress, settings.max_wait)
+    except ValueError:
+        raise invalid("wait_for", "wait_for 须为位置（如 1234）或游标（如 5678-1234）",
+                      "wait_for must be a position or a feed cursor <txid>-<position>") from None
+    except NotReached as error:
+        raise problem(503, "not_yet_applied", "报表尚未更新到该位置，请稍后重试",
+                      "the reports have not applied that position yet",
+                      headers={"Retry-After": "1"},
+                      reached=f"{error.reached[0]}-{error.reached[1]}") from None
+
+
+async def check_unit(connection: asyncpg.Connection, principal: Principal,
+                     unit_id: uuid.UUID) -> asyncpg.Record:
+    row = await unit_reports.unit(connection, principal.tenant_id, unit_id)
+    if row is None:
+        raise problem(404, "unit_not_found", "组织不存在", "no such unit", field="unit_id")
+    if principal.scope_unit_id is not None and not await unit_reports.within(
+        connection, principal.tenant_id, principal.scope_unit_id, unit_id
+    ):
+        raise forbidden()
+    return row
+
+
+async def check_member(connection: asyncpg.Connection, principal: Principal,
+                       member_id: uuid.UUID) -> None:
+    if not await member_exists(connection, principal.tenant_id, member_id):
+        raise problem(404, "member_not_found", "成员不存在", "no such member",
+                      field="member_id")
+    if principal.scope_unit_id is not None and not await unit_reports.member_within(
+        connection, principal.tenant_id, principal.scope_unit_id, member_id
+    ):
+        raise forbidden()

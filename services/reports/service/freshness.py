@@ -1,0 +1,46 @@
+"""Read-your-writes: wait (bounded) until the projections have applied a given position.
+
+A client that just appended holds the event's position (or its feed cursor); passing it as
+`wait_for` makes the report wait until every projection of the tenant has applied it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from reports.adapters import checkpoints, feed
+from reports.adapters.feed import Cursor
+from reports.adapters.schema import LIVE
+from reports.service.runner import Progress
+
+# Between checks when the runner is in another process (no in-process progress signal).
+RECHECK_SECONDS = 0.05
+
+
+class NotReached(Exception):
+    def __init__(self, reached: Cursor) -> None:
+        super().__init__(f"position not applied yet; at {feed.format_cursor(reached)}")
+        self.reached = reached
+
+
+async def wait_until_applied(pool: asyncpg.Pool, tenant_id: str, target: str,
+                             progress: Progress | None, max_wait: float) -> Cursor:
+    """Raises ValueError for a malformed target, NotReached when max_wait runs out."""
+    wanted = feed.parse_position(target)
+    deadline = asyncio.get_running_loop().time() + max_wait
+    while True:
+        async with pool.acquire() as connection:
+            cursor = (await feed.cursor_of_position(connection, tenant_id, wanted)
+                      if isinstance(wanted, int) else wanted)
+            reached = await checkpoints.reflected(connection, LIVE, tenant_id)
+        if cursor is not None and reached >= cursor:
+            return reached
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise NotReached(reached)
+        if progress is not None:
+            await progress.wait(min(remaining, RECHECK_SECONDS))
+        else:
+            await asyncio.sleep(min(remaining, RECHECK_SECONDS))

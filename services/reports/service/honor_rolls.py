@@ -1,0 +1,100 @@
+"""The honor roll of a unit and month: a draft computed now, or the published (frozen) one."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from ledger.events import HonorRollEntry
+from reports.adapters import directory, honor_roll_store, unit_reports
+from reports.adapters.checkpoints import reflected
+from reports.adapters.feed import format_cursor
+from reports.adapters.ledger_client import LedgerClient, LedgerResponse, PublishRequest
+from reports.adapters.schema import LIVE
+from reports.domain.honor_roll_rules import RuleSet, rank
+from reports.domain.names import ERASED, display_name, masked
+from reports.domain.periods import today
+from reports.domain.stars import hours
+from reports.domain.views import (
+    HonorRollRow,
+    HonorRollView,
+    PublicHonorRoll,
+    PublicHonorRollRow,
+)
+
+
+async def draft(connection: asyncpg.Connection, tenant_id: str, unit_id: uuid.UUID,
+                unit_name: str, month: str, rules: RuleSet) -> HonorRollView:
+    position = format_cursor(await reflected(connection, LIVE, tenant_id))
+    rows = await unit_reports.honor_roll_candidates(connection, tenant_id, unit_id, month,
+                                                    rules.kinds)
+    people = await directory.members(connection, tenant_id, [r[0] for r in rows])
+    numbers = {member_id: person.number for member_id, person in people.items()}
+    ranked = rank(unit_reports.as_candidates(rows, numbers), rules)
+    entries = [
+        HonorRollRow(rank=r.rank, member_id=r.candidate.member_id,
+                     member_number=r.candidate.member_number or None,
+                     name=display_name(people[r.candidate.member_id].name
+                                       if r.candidate.member_id in people else None),
+                     minutes=r.candidate.minutes, hours=hours(r.candidate.minutes),
+                     activities=r.candidate.activities)
+        for r in ranked
+    ]
+    return HonorRollView(
+        unit_id=unit_id, unit_name=unit_name, month=month, status="draft",
+        rule_set=rules.name, rule_version=rules.version, position=position,
+        computed_at_position=position, published_at=None, publicity_ends=None,
+        in_publicity=False, objections=0, entries=entries,
+    )
+
+
+async def published(connection: asyncpg.Connection, tenant_id: str, unit_id: uuid.UUID,
+                    unit_name: str, month: str) -> HonorRollView | None:
+    roll = await honor_roll_store.published(connection, tenant_id, unit_id, month)
+    if roll is None:
+        return None
+    people = await directory.members(connection, tenant_id, [e.member_id for e in roll.entries])
+    entries = [
+        HonorRollRow(rank=e.rank, member_id=e.member_id,
+                     member_number=people[e.member_id].number if e.member_id in people else None,
+                     name=display_name(people[e.member_id].name
+                                       if e.member_id in people else None),
+                     minutes=e.minutes, hours=hours(e.minutes), activities=e.activities)
+        for e in roll.entries
+    ]
+    return HonorRollView(
+        unit_id=unit_id, unit_name=unit_name, month=month, status="published",
+        rule_set=roll.rule_set, rule_version=roll.rule_version,
+        position=format_cursor(await reflected(connection, LIVE, tenant_id)),
+        computed_at_position=roll.computed_at_position, published_at=roll.published_at,
+        publicity_ends=roll.publicity_ends, in_publicity=today() <= roll.publicity_ends,
+        objections=roll.objections, entries=entries,
+    )
+
+
+def public(view: HonorRollView) -> PublicHonorRoll:
+    """Masked names, no member ids, numbers, phones or ID numbers."""
+    assert view.published_at is not None and view.publicity_ends is not None
+    return PublicHonorRoll(
+        unit_name=view.unit_name, month=view.month, published_at=view.published_at,
+        publicity_ends=view.publicity_ends, in_publicity=view.in_publicity,
+        entries=[PublicHonorRollRow(rank=e.rank, name=masked(_raw_name(e.name)), hours=e.hours,
+                                    activities=e.activities) for e in view.entries],
+    )
+
+
+def _raw_name(shown: str) -> str | None:
+    return None if shown == ERASED else shown
+
+
+async def publish(ledger: LedgerClient, token: str, view: HonorRollView, *,
+                  command_id: uuid.UUID, publicity_days: int) -> LedgerResponse:
+    """Freeze a draft by appending HonorRollPublished through the ledger's API."""
+    return await ledger.publish_honor_roll(token, PublishRequest(
+        command_id=command_id, unit_id=view.unit_id, month=view.month, rule_set=view.rule_set,
+        rule_version=view.rule_version, computed_at_position=view.computed_at_position,
+        entries=[HonorRollEntry(rank=e.rank, member_id=e.member_id, minutes=e.minutes,
+                                activities=e.activities) for e in view.entries],
+        publicity_days=publicity_days,
+    ))
