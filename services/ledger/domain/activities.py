@@ -11,7 +11,7 @@ The rules of the national volunteer-record regulations live here:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -375,14 +375,29 @@ def cancel(tree: OrgTree, state: ActivityState | None, command: CancelActivity,
 
 
 def close(tree: OrgTree, state: ActivityState | None, organiser: Organiser,
-          now: datetime) -> list[Event]:
-    """Close; forgotten check-outs end at the scheduled end (or now, if earlier), flagged."""
+          now: datetime, *, busy: Mapping[uuid.UUID, Sequence[Busy]] | None = None
+          ) -> list[Event]:
+    """Close; forgotten check-outs end at the scheduled end (or now, if earlier), flagged.
+
+    `busy` (member id -> spans in other activities) ends a forgotten stay earlier still,
+    when the member is known to have started elsewhere (a back-filled check-in can precede
+    another activity); otherwise the same time would be credited twice.
+    """
     activity = _scheduled(state)
     authorise(tree, activity, organiser)
     events: list[Event] = []
     for participation in activity.participations.values():
         if participation.open:
-            at = max(min(now, activity.ends_at), participation.checked_in_at)
+            member_id = participation.member_id
+            elsewhere = [b for b in (busy or {}).get(member_id, ())
+                         if b.activity_id != activity.activity_id]
+            # Including a later stay in this same activity (possible after a back-fill).
+            later = [*elsewhere, *busy_spans(activity, member_id,
+                                             excluding=participation.participation_id)]
+            ends = [min(now, activity.ends_at)]
+            ends += [other.start for other in later
+                     if other.start >= participation.checked_in_at]
+            at = max(min(ends), participation.checked_in_at)
             events.append(CheckedOut(
                 activity_id=activity.activity_id, member_id=participation.member_id,
                 participation_id=participation.participation_id, at=at,

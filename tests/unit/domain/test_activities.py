@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 
 from ledger.domain.activities import (
+    Busy,
     CancelActivity,
+    CheckIn,
     RescheduleActivity,
     ScheduleActivity,
     cancel,
+    check_in,
     close,
     reschedule,
     schedule,
@@ -31,6 +34,7 @@ from ledger.events import (
 from .builders import (
     END,
     FOUNDED,
+    GRACE,
     START,
     Org,
     activity,
@@ -269,6 +273,26 @@ def test_closing_before_the_start_never_checks_out_before_the_check_in(org: Org)
     [checked_out, _] = close(org.tree, state, org.organiser(None), early)
     assert isinstance(checked_out, CheckedOut)
     assert checked_out.at == early
+
+
+def test_closing_ends_a_forgotten_stay_where_the_member_started_elsewhere(org: Org) -> None:
+    # A check-in back-filled at 09:00 while the member is known to have joined a home visit
+    # at 10:00: the forgotten stay ends at 10:00, not at the scheduled 11:00.
+    state = activity(org.branch)
+    who, other = member(), member()
+    organiser = org.organiser(org.branch)
+    forgotten = new_id()
+    then(state, check_in(state, who, CheckIn(member_id=who.member_id, method="organiser",
+                                             at=START),
+                         forgotten, now=END, grace=GRACE, busy=[], recorded_by=organiser,
+                         tree=org.tree))
+    checked_in(state, other, START + timedelta(minutes=1))
+    visit = Busy(new_id(), "走访独居老人", START + timedelta(hours=1), END)
+    earlier = Busy(new_id(), "早班巡逻", START - timedelta(hours=2), START)
+    events = close(org.tree, state, organiser, END + timedelta(hours=1),
+                   busy={who.member_id: [earlier, visit]})
+    assert [(e.member_id, e.at) for e in events if isinstance(e, CheckedOut)] == [
+        (who.member_id, visit.start), (other.member_id, END)]
 
 
 def test_closing_leaves_revoked_check_ins_alone(org: Org) -> None:

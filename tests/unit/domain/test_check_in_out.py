@@ -499,42 +499,57 @@ def test_check_in_and_out_across_a_month_end_in_shanghai_time(org: Org) -> None:
                                     participation.checked_out_at) == 60  # type: ignore[arg-type]
 
 
-# --- property: whatever members do live, credited time never overlaps -------------------
+# --- property: whatever members and organisers record, no minute is credited twice --------
 
-# Each step: check in or out of activity 0 or 1, some seconds after the previous step.
-_steps = st.lists(st.tuples(st.sampled_from(["in", "out"]), st.sampled_from([0, 1]),
-                            st.integers(0, 20 * 60)), max_size=25)
+# Each step: check in or out of activity 0 or 1, some seconds after the previous step, either
+# live ("in", "out") or back-filled by an organiser some minutes in the past ("in@", "out@").
+_steps = st.lists(st.tuples(st.sampled_from(["in", "out", "in@", "out@"]),
+                            st.sampled_from([0, 1]), st.integers(0, 20 * 60),
+                            st.integers(0, 120)), max_size=25)
 
 
 @given(offsets=st.tuples(st.integers(-60, 60), st.integers(-60, 60)),
        lengths=st.tuples(st.integers(1, 180), st.integers(1, 180)), steps=_steps)
 @example(offsets=(0, 0), lengths=(120, 120),
-         steps=[("in", 0, 3600), ("in", 1, 60), ("out", 0, 600), ("out", 1, 600)])
-def test_live_check_ins_and_outs_never_credit_the_same_minute_twice(
+         steps=[("in", 0, 3600, 0), ("in", 1, 60, 0), ("out", 0, 600, 0), ("out", 1, 600, 0)])
+@example(offsets=(0, 0), lengths=(120, 120),  # back-filled 09:00 in 0, live 09:30 in 1
+         steps=[("in", 1, 5400, 0), ("out", 1, 1800, 0), ("in@", 0, 60, 61)])
+@example(offsets=(0, 0), lengths=(120, 120),  # ...then checked out of 0 live, at 09:56
+         steps=[("in", 1, 5400, 0), ("out", 1, 1800, 0), ("in@", 0, 60, 61),
+                ("out", 0, 600, 0)])
+def test_check_ins_and_outs_never_credit_the_same_minute_twice(
         offsets: tuple[int, int], lengths: tuple[int, int],
-        steps: list[tuple[str, int, int]]) -> None:
+        steps: list[tuple[str, int, int, int]]) -> None:
     org, who = Org(), member()
+    organiser = org.organiser(org.branch)
     pair = [activity(org.branch, starts_at=START + timedelta(minutes=offset),
                      ends_at=START + timedelta(minutes=offset + length))
             for offset, length in zip(offsets, lengths, strict=True)]
     now = START - timedelta(minutes=75)
-    for action, index, seconds_later in steps:
+    for action, index, seconds_later, minutes_back in steps:
         now += timedelta(seconds=seconds_later)
         here, there = pair[index], pair[1 - index]
         busy = busy_spans(there, who.member_id)
+        by_hand = {}
+        if action.endswith("@"):
+            by_hand = {"recorded_by": organiser, "tree": org.tree}
+        at = now - timedelta(minutes=minutes_back) if by_hand else None
+        method = "organiser" if by_hand else "qr"
         try:
-            if action == "in":
-                decided = check_in(here, who, CheckIn(member_id=who.member_id), new_id(),
-                                   now=now, grace=GRACE, busy=busy)
+            if action.startswith("in"):
+                decided = check_in(here, who, CheckIn(member_id=who.member_id, method=method,
+                                                      at=at),
+                                   new_id(), now=now, grace=GRACE, busy=busy, **by_hand)
             else:
-                decided = check_out(here, CheckOut(member_id=who.member_id), now=now,
-                                    busy=busy)
+                decided = check_out(here, CheckOut(member_id=who.member_id, method=method,
+                                                   at=at),
+                                    now=now, busy=busy, **by_hand)
         except Refusal:
             continue
         then(here, decided)
-    organiser = org.organiser(None)
-    for state in pair:
-        then(state, close(org.tree, state, organiser, now + timedelta(days=1)))
+    for state, other in (pair, pair[::-1]):
+        then(state, close(org.tree, state, organiser, now + timedelta(days=1),
+                          busy={who.member_id: busy_spans(other, who.member_id)}))
     credited = sorted(
         (max(p.checked_in_at, state.starts_at), min(p.checked_out_at, state.ends_at))  # type: ignore[type-var]
         for state in pair for p in state.participations.values()
