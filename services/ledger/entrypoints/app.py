@@ -15,7 +15,7 @@ from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.notifier import FeedNotifier
 from ledger.adapters.tokens import TokenStore
 from ledger.config import Settings
-from ledger.entrypoints import problems
+from ledger.entrypoints import pages, problems
 from ledger.entrypoints.api.activities import ActivityController
 from ledger.entrypoints.api.feed import FeedController
 from ledger.entrypoints.api.health import health
@@ -32,6 +32,8 @@ def create_app(settings: Settings | None = None,
                clock: Callable[[], datetime] | None = None) -> Litestar:
     """`clock` replaces the wall clock (tests only)."""
     settings = settings or Settings.from_env()
+    # The server-rendered pages (docs/pages.md): their router, templates and CSRF config.
+    web = pages.build()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -55,8 +57,10 @@ def create_app(settings: Settings | None = None,
         route_handlers=[
             health, UnitController, MemberController, ActivityController,
             ParticipationController, HonorRollController, FeedController,
-            ImportController,
+            ImportController, *web.route_handlers,
         ],
+        template_config=web.template_config,
+        csrf_config=web.csrf_config,
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],
         plugins=[ProblemDetailsPlugin(problems.CONFIG)],

@@ -1,0 +1,215 @@
+"""The member's check-in page, opened from the poster's or the live screen's QR code.
+
+Flow: a valid rotating code (in the QR's URL, or typed from the screen) earns the phone a
+signed presence pass for this activity, kept in a cookie scoped to the activity's path;
+the member identifies once with number + PIN (a long-lived signed cookie); 签到 and 签退
+are then one tap each. The buttons are plain forms (work without JS); `checkin.js` takes
+over when it can, creating each command id on the phone and retrying until acknowledged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+
+from ledger import checkin_codes
+from ledger.domain.activities import ActivityState, CheckIn, CheckOut
+from ledger.domain.refusals import Refusal
+from ledger.entrypoints.pages.common import (
+    MemberSession,
+    Page,
+    PageServices,
+    device_cookie,
+    member_session,
+)
+from ledger.entrypoints.pages.views import member_status
+from ledger.handlers import Ledger
+
+PASS_COOKIE = "pass"
+# How long a scanned code lets this phone check in (covers a slow identify and retries).
+PASS_AGE = timedelta(minutes=15)
+
+
+class CodeForm(msgspec.Struct, kw_only=True):
+    code: str = ""
+
+
+class TapForm(msgspec.Struct, kw_only=True):
+    command_id: str = ""
+    client_time: str = ""
+
+
+def checkin_path(tenant_id: str, activity_id: uuid.UUID) -> str:
+    return f"/t/{tenant_id}/checkin/{activity_id}"
+
+
+def wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+class CheckInPage(Controller):
+    path = "/t/{tenant_id:str}/checkin/{activity_id:uuid}"
+    include_in_schema = False
+
+    async def _context(self, ledger: Ledger, page: Page, request: Request, services: PageServices,
+                       tenant_id: str, activity_id: uuid.UUID) -> dict[str, Any] | None:
+        activity = await ledger.activity(tenant_id, activity_id)
+        if activity is None:
+            return None
+        tree = await ledger.tree(tenant_id)
+        host = tree.units.get(activity.host_unit_id)
+        member = member_session(services, request, tenant_id, page.now)
+        return {
+            "activity": activity, "host": host.name if host else "",
+            "tenant_id": tenant_id, "base": checkin_path(tenant_id, activity_id),
+            "member": member, "has_pass": self._has_pass(services, request, tenant_id,
+                                                         activity_id, page),
+            "status": member_status(activity, member.member_id, page.now) if member else None,
+            "member_label": await self._label(ledger, tenant_id, member),
+            "command_id": uuid.uuid4(),
+        }
+
+    @staticmethod
+    async def _label(ledger: Ledger, tenant_id: str, member: MemberSession | None) -> str:
+        if member is None:
+            return ""
+        entry = await ledger.directory.get(tenant_id, member.member_id)
+        return f"{entry.name}（{entry.member_number}）" if entry and entry.name else ""
+
+    @staticmethod
+    def _has_pass(services: PageServices, request: Request, tenant_id: str,
+                  activity_id: uuid.UUID, page: Page) -> bool:
+        payload = services.signer.unsign("pass", request.cookies.get(PASS_COOKIE),
+                                         max_age=PASS_AGE, now=page.now)
+        return payload is not None and payload.get("t") == tenant_id \
+            and payload.get("a") == str(activity_id)
+
+    def _pass_cookie(self, services: PageServices, tenant_id: str, activity_id: uuid.UUID,
+                     page: Page) -> Cookie:
+        value = services.signer.sign("pass", {"t": tenant_id, "a": str(activity_id)}, page.now)
+        return Cookie(key=PASS_COOKIE, value=value, path=checkin_path(tenant_id, activity_id),
+                      max_age=int(PASS_AGE.total_seconds()), httponly=True, samesite="lax")
+
+    @get("/", operation_id="pageCheckIn", name="checkin")
+    async def show(self, request: Request, ledger: NamedDependency[Ledger],
+                   page: NamedDependency[Page], pages: NamedDependency[PageServices],
+                   tenant_id: FromPath[str], activity_id: FromPath[uuid.UUID],
+                   c: FromQuery[str | None] = None, done: FromQuery[str | None] = None,
+                   error: FromQuery[str | None] = None) -> Any:
+        context = await self._context(ledger, page, request, pages, tenant_id, activity_id)
+        if context is None:
+            return page.render("message.html", status_code=404, heading=page.t("not_found"),
+                               text=page.t("activity_missing"))
+        _device, new_device = device_cookie(request)
+        cookies = [new_device] if new_device else []
+        if c is not None:
+            if checkin_codes.is_valid(pages.secrets.checkin_code, tenant_id, activity_id, c,
+                                      page.now):
+                # Drop the code from the address bar: a reload after it rotates still works.
+                cookies.append(self._pass_cookie(pages, tenant_id, activity_id, page))
+                return page.redirect(context["base"], cookies=cookies)
+            context.update(code_error=page.t("code_expired"), typed_code=c)
+        if done in ("in", "out"):
+            context["notice"] = page.t("checked_in_ok" if done == "in" else "checked_out_ok")
+        if error:
+            context["error"] = error[:300]
+        return page.render("checkin.html", cookies=cookies, **context)
+
+    @post("/code", operation_id="pageCheckInCode", status_code=303)
+    async def enter_code(self, request: Request, ledger: NamedDependency[Ledger],
+                         page: NamedDependency[Page], pages: NamedDependency[PageServices],
+                         tenant_id: FromPath[str], activity_id: FromPath[uuid.UUID],
+                         data: URLEncodedBody[CodeForm]) -> Any:
+        context = await self._context(ledger, page, request, pages, tenant_id, activity_id)
+        if context is None:
+            return page.render("message.html", status_code=404, heading=page.t("not_found"),
+                               text=page.t("activity_missing"))
+        if checkin_codes.is_valid(pages.secrets.checkin_code, tenant_id, activity_id,
+                                  data.code, page.now):
+            return page.redirect(context["base"],
+                                 cookies=[self._pass_cookie(pages, tenant_id, activity_id, page)])
+        context.update(code_error=page.t("code_expired"), typed_code=data.code)
+        return page.render("checkin.html", status_code=422, **context)
+
+    @post("/in", operation_id="pageCheckInTap", status_code=200)
+    async def tap_in(self, request: Request, ledger: NamedDependency[Ledger],
+                     page: NamedDependency[Page], pages: NamedDependency[PageServices],
+                     tenant_id: FromPath[str], activity_id: FromPath[uuid.UUID],
+                     data: URLEncodedBody[TapForm]) -> Any:
+        return await self._tap("in", request, ledger, page, pages, tenant_id, activity_id, data)
+
+    @post("/out", operation_id="pageCheckOutTap", status_code=200)
+    async def tap_out(self, request: Request, ledger: NamedDependency[Ledger],
+                      page: NamedDependency[Page], pages: NamedDependency[PageServices],
+                      tenant_id: FromPath[str], activity_id: FromPath[uuid.UUID],
+                      data: URLEncodedBody[TapForm]) -> Any:
+        return await self._tap("out", request, ledger, page, pages, tenant_id, activity_id,
+                               data)
+
+    async def _tap(self, action: str, request: Request, ledger: Ledger, page: Page,
+                   pages: PageServices, tenant_id: str, activity_id: uuid.UUID,
+                   data: TapForm) -> Any:
+        base = checkin_path(tenant_id, activity_id)
+        as_json = wants_json(request)
+
+        def refuse(status: int, code: str, message: str) -> Any:
+            if as_json:
+                return Response({"ok": False, "code": code, "message": message},
+                                status_code=status)
+            return page.redirect(f"{base}?{_query(error=message)}")
+
+        member = member_session(pages, request, tenant_id, page.now)
+        if member is None:
+            return refuse(401, "identify", page.t("identify_needed"))
+        try:
+            command_id = uuid.UUID(data.command_id)
+        except ValueError:
+            command_id = uuid.uuid4()
+        client_time = _client_time(data.client_time)
+        # A retry of a check-in that already landed is acknowledged even after the pass ran
+        # out: the member scanned in time, only the network was slow.
+        if (action == "in"
+                and not self._has_pass(pages, request, tenant_id, activity_id, page)
+                and not await ledger.store.command_events(tenant_id, command_id)):
+            return refuse(403, "code_expired", page.t("pass_expired"))
+        device, _ = device_cookie(request)
+        try:
+            if action == "in":
+                outcome = await ledger.check_in(member.actor, activity_id, CheckIn(
+                    command_id=command_id, member_id=member.member_id, method="qr",
+                    client_time=client_time, device=pages.device_hash(device)))
+            else:
+                outcome = await ledger.check_out(member.actor, activity_id, CheckOut(
+                    command_id=command_id, member_id=member.member_id, method="qr",
+                    client_time=client_time))
+        except Refusal as refusal:
+            return refuse(refusal.status, refusal.code, page.refusal(refusal))
+        if not as_json:
+            return page.redirect(f"{base}?done={action}")
+        activity: ActivityState | None = await ledger.activity(tenant_id, activity_id)
+        status = member_status(activity, member.member_id, page.now) if activity else None
+        return Response({
+            "ok": True, "replayed": outcome.replayed,
+            "message": page.t("checked_in_ok" if action == "in" else "checked_out_ok"),
+            "status": status.as_json() if status else None,
+        }, status_code=200)
+
+
+def _client_time(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _query(**params: str) -> str:
+    return urlencode(params)

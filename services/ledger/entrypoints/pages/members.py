@@ -1,0 +1,174 @@
+"""The member identifies (number + PIN, once per phone) and sees their own records.
+
+The identify answer is the same whether or not the number exists (`verify_pin` spends the
+same argon2 work either way) and attempts are limited per client address and per number.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+import segno
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+
+from ledger.adapters.page_queries import PageQueries
+from ledger.domain.activities import RequestCorrection
+from ledger.domain.refusals import Refusal
+from ledger.entrypoints.pages.common import (
+    MEMBER_COOKIE,
+    Page,
+    PageServices,
+    client_address,
+    expired,
+    member_cookie,
+    member_session,
+    parse_hours,
+    safe_next,
+)
+from ledger.handlers import Ledger
+from ledger.member_records import summarise
+
+PERSONAL_CODE_PREFIX = "M1."
+
+
+class IdentifyForm(msgspec.Struct, kw_only=True):
+    member_number: str = ""
+    pin: str = ""
+    next: str = ""
+
+
+class CorrectionForm(msgspec.Struct, kw_only=True):
+    command_id: str = ""
+    activity_id: str = ""
+    participation_id: str = ""
+    reason: str = ""
+    hours: str = ""
+
+
+def personal_code(pages: PageServices, tenant_id: str, member_id: uuid.UUID) -> str:
+    """What the member's QR carries for an organiser to scan: signed, so not guessable."""
+    import hashlib
+    import hmac
+
+    tag = hmac.new(pages.secrets.pages, f"personal|{tenant_id}|{member_id}".encode(),
+                   hashlib.sha256).hexdigest()[:16]
+    return f"{PERSONAL_CODE_PREFIX}{member_id}.{tag}"
+
+
+def member_from_code(pages: PageServices, tenant_id: str, code: str) -> uuid.UUID | None:
+    import hmac
+
+    if not code.startswith(PERSONAL_CODE_PREFIX):
+        return None
+    try:
+        member_id = uuid.UUID(code[len(PERSONAL_CODE_PREFIX):].split(".")[0])
+    except ValueError:
+        return None
+    if hmac.compare_digest(personal_code(pages, tenant_id, member_id), code):
+        return member_id
+    return None
+
+
+class MemberPages(Controller):
+    path = "/t/{tenant_id:str}"
+    include_in_schema = False
+
+    @get("/identify", operation_id="pageIdentify")
+    async def identify_form(self, page: NamedDependency[Page], tenant_id: FromPath[str],
+                            next: FromQuery[str | None] = None) -> Any:
+        return page.render("identify.html", tenant_id=tenant_id,
+                           next=safe_next(next, f"/t/{tenant_id}/", f"/t/{tenant_id}/me"),
+                           typed_number="")
+
+    @post("/identify", operation_id="pageIdentifySubmit", status_code=303)
+    async def identify(self, request: Request, ledger: NamedDependency[Ledger],
+                       page: NamedDependency[Page], pages: NamedDependency[PageServices],
+                       tenant_id: FromPath[str], data: URLEncodedBody[IdentifyForm]) -> Any:
+        target = safe_next(data.next, f"/t/{tenant_id}/", f"/t/{tenant_id}/me")
+        number = data.member_number.strip()[:64]
+
+        def again(message_key: str, status: int) -> Any:
+            return page.render("identify.html", status_code=status, tenant_id=tenant_id,
+                               next=target, typed_number=number, error=page.t(message_key))
+
+        if not number or not data.pin:
+            return again("required", 422)
+        # Both limits are counted before the PIN is checked, and for unknown numbers too.
+        by_ip = pages.pin_by_ip.allow(client_address(request))
+        by_number = pages.pin_by_number.allow(f"{tenant_id}|{number}")
+        if not (by_ip and by_number):
+            return again("too_many", 429)
+        member_id = await ledger.directory.verify_pin(tenant_id, number, data.pin[:64])
+        if member_id is None:
+            return again("identify_failed", 422)
+        return page.redirect(target, cookies=[member_cookie(pages, tenant_id, member_id,
+                                                            page.now)])
+
+    @post("/forget", operation_id="pageForgetMember", status_code=303)
+    async def forget(self, page: NamedDependency[Page], tenant_id: FromPath[str]) -> Any:
+        return page.redirect(f"/t/{tenant_id}/identify", cookies=[expired(MEMBER_COOKIE)])
+
+    @get("/me", operation_id="pageMyRecords")
+    async def my_records(self, request: Request, ledger: NamedDependency[Ledger],
+                         page: NamedDependency[Page], pages: NamedDependency[PageServices],
+                         queries: NamedDependency[PageQueries], tenant_id: FromPath[str],
+                         sent: FromQuery[str | None] = None) -> Any:
+        return await self._render(request, ledger, page, pages, queries, tenant_id,
+                                  notice=page.t("correction_sent") if sent else None)
+
+    async def _render(self, request: Request, ledger: Ledger, page: Page, pages: PageServices,
+                      queries: PageQueries, tenant_id: str, status_code: int = 200,
+                      **extra: Any) -> Any:
+        member = member_session(pages, request, tenant_id, page.now)
+        if member is None:
+            return page.redirect(f"/t/{tenant_id}/identify?next=/t/{tenant_id}/me")
+        ids = await queries.member_activity_ids(tenant_id, member.member_id)
+        states = [s for s in [await ledger.activity(tenant_id, i) for i in ids] if s]
+        summary = summarise(member.member_id, states)
+        entry = await ledger.directory.get(tenant_id, member.member_id)
+        qr = segno.make(personal_code(pages, tenant_id, member.member_id), error="m")
+        return page.render(
+            "me.html", status_code=status_code, tenant_id=tenant_id, summary=summary,
+            entry=entry, personal_qr=qr.svg_inline(scale=4, dark="#000", light="#fff"),
+            command_id=uuid.uuid4, **extra)
+
+    @post("/me/corrections", operation_id="pageRequestCorrection", status_code=303)
+    async def request_correction(self, request: Request, ledger: NamedDependency[Ledger],
+                                 page: NamedDependency[Page],
+                                 pages: NamedDependency[PageServices],
+                                 queries: NamedDependency[PageQueries], tenant_id: FromPath[str],
+                                 data: URLEncodedBody[CorrectionForm]) -> Any:
+        member = member_session(pages, request, tenant_id, page.now)
+        if member is None:
+            return page.redirect(f"/t/{tenant_id}/identify?next=/t/{tenant_id}/me")
+        form_error: str | None = None
+        try:
+            activity_id = uuid.UUID(data.activity_id)
+            command = RequestCorrection(
+                command_id=_uuid_or_new(data.command_id),
+                participation_id=uuid.UUID(data.participation_id), member_id=member.member_id,
+                reason=data.reason, requested_minutes=parse_hours(data.hours))
+        except ValueError:
+            form_error = page.t("bad_number")
+        else:
+            try:
+                await ledger.request_correction(member.actor, activity_id, command)
+            except Refusal as refusal:
+                form_error = page.refusal(refusal)
+        if form_error is None:
+            return page.redirect(f"/t/{tenant_id}/me?sent=1")
+        return await self._render(request, ledger, page, pages, queries, tenant_id,
+                                  status_code=422, form_error=form_error,
+                                  failed_participation=data.participation_id,
+                                  typed_reason=data.reason, typed_hours=data.hours)
+
+
+def _uuid_or_new(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return uuid.uuid4()

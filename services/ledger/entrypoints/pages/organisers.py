@@ -1,0 +1,237 @@
+"""Organiser sign-in (argon2 via `Organisers.authenticate`), their activities, scheduling.
+
+The session is a signed cookie naming tenant and organiser; every request re-reads the
+organiser's account, so a removed account stops working at once. Every form carries
+Litestar's CSRF token (see `ledger.entrypoints.pages.router`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, URLEncodedBody
+from litestar.response import Redirect
+
+from ledger.adapters.directory import Organisers
+from ledger.adapters.page_queries import PageQueries
+from ledger.domain.activities import ActivityState, ScheduleActivity
+from ledger.domain.calendar import SHANGHAI
+from ledger.domain.organisation import OrgTree
+from ledger.domain.refusals import Refusal
+from ledger.entrypoints.pages.common import (
+    ORGANISER_AGE,
+    ORGANISER_COOKIE,
+    OrganiserSession,
+    Page,
+    PageServices,
+    client_address,
+    expired,
+    parse_hours,
+    safe_next,
+)
+from ledger.handlers import Ledger
+
+KINDS = ("cleanup", "patrol", "service", "lecture", "meeting", "other")
+
+
+class LoginRequired(Exception):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def login_redirect(request: Request, error: LoginRequired) -> Response[Any]:
+    return Redirect(f"/organiser/login?next={error.path}", status_code=303)
+
+
+async def provide_organiser(request: Request, page: NamedDependency[Page],
+                            pages: NamedDependency[PageServices],
+                            organisers: NamedDependency[Organisers]) -> OrganiserSession:
+    payload = pages.signer.unsign("organiser", request.cookies.get(ORGANISER_COOKIE),
+                                  max_age=ORGANISER_AGE, now=page.now)
+    if payload is None:
+        raise LoginRequired(request.url.path)
+    try:
+        tenant_id, organiser_id = str(payload["t"]), uuid.UUID(payload["o"])
+    except (KeyError, ValueError, TypeError):
+        raise LoginRequired(request.url.path) from None
+    account = await organisers.get(tenant_id, organiser_id)
+    if account is None:
+        raise LoginRequired(request.url.path)
+    return OrganiserSession(tenant_id, organiser_id, account.unit_id, account.name)
+
+
+class LoginForm(msgspec.Struct, kw_only=True):
+    tenant: str = ""
+    login: str = ""
+    password: str = ""
+    next: str = ""
+
+
+class ScheduleForm(msgspec.Struct, kw_only=True):
+    command_id: str = ""
+    host_unit_id: str = ""
+    kind: str = "cleanup"
+    category: str = "service"
+    title: str = ""
+    place: str = ""
+    day: str = ""
+    starts: str = ""
+    ends: str = ""
+    capacity: str = ""
+    hours_cap: str = ""
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    state: ActivityState
+    host: str
+    people: int
+
+
+async def activities_in_scope(ledger: Ledger, queries: PageQueries,
+                              session: OrganiserSession) -> tuple[OrgTree, list[ActivityState]]:
+    tree = await ledger.tree(session.tenant_id)
+    states = []
+    for activity_id in await queries.activity_ids(session.tenant_id):
+        state = await ledger.activity(session.tenant_id, activity_id)
+        if state is not None and tree.covers(session.unit_id, state.host_unit_id):
+            states.append(state)
+    return tree, states
+
+
+def units_in_scope(tree: OrgTree, session: OrganiserSession) -> list[tuple[uuid.UUID, str]]:
+    return sorted(((u.unit_id, u.name) for u in tree.units.values()
+                   if u.active and tree.covers(session.unit_id, u.unit_id)),
+                  key=lambda pair: pair[1])
+
+
+class OrganiserPages(Controller):
+    path = "/organiser"
+    include_in_schema = False
+
+    @get("/login", operation_id="pageOrganiserLogin")
+    async def login_form(self, page: NamedDependency[Page],
+                         next: FromQuery[str | None] = None) -> Any:
+        return page.render("login.html", form=LoginForm(next=next or ""))
+
+    @post("/login", operation_id="pageOrganiserLoginSubmit", status_code=303)
+    async def login(self, request: Request, page: NamedDependency[Page],
+                    pages: NamedDependency[PageServices],
+                    organisers: NamedDependency[Organisers],
+                    data: URLEncodedBody[LoginForm]) -> Any:
+        form = LoginForm(tenant=data.tenant.strip()[:64], login=data.login.strip()[:128],
+                         next=data.next)
+        if not form.tenant or not form.login or not data.password:
+            return page.render("login.html", status_code=422, form=form,
+                               error=page.t("required"))
+        allowed = [pages.login_by_ip.allow(client_address(request)),
+                   pages.login_by_name.allow(f"{form.tenant}|{form.login}")]
+        if not all(allowed):
+            return page.render("login.html", status_code=429, form=form,
+                               error=page.t("too_many"))
+        account = await organisers.authenticate(form.tenant, form.login, data.password[:256])
+        if account is None:
+            return page.render("login.html", status_code=422, form=form,
+                               error=page.t("login_failed"))
+        value = pages.signer.sign("organiser", {"t": account.tenant_id,
+                                                "o": str(account.organiser_id)}, page.now)
+        cookie = Cookie(key=ORGANISER_COOKIE, value=value, httponly=True, samesite="lax",
+                        max_age=int(ORGANISER_AGE.total_seconds()), path="/")
+        return page.redirect(safe_next(form.next, "/organiser/", "/organiser/activities"),
+                             cookies=[cookie])
+
+    @post("/logout", operation_id="pageOrganiserLogout", status_code=303)
+    async def logout(self, page: NamedDependency[Page]) -> Any:
+        return page.redirect("/organiser/login", cookies=[expired(ORGANISER_COOKIE)])
+
+    @get("/activities", operation_id="pageOrganiserActivities")
+    async def activities(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                         queries: NamedDependency[PageQueries],
+                         organiser: NamedDependency[OrganiserSession],
+                         done: FromQuery[str | None] = None) -> Any:
+        return await self._render(ledger, page, queries, organiser,
+                                  form=ScheduleForm(day=page.now.astimezone(SHANGHAI)
+                                                    .date().isoformat()),
+                                  notice=page.t("scheduled_ok") if done else None)
+
+    async def _render(self, ledger: Ledger, page: Page, queries: PageQueries,
+                      organiser: OrganiserSession, status_code: int = 200, **extra: Any) -> Any:
+        tree, states = await activities_in_scope(ledger, queries, organiser)
+        rows = [ActivityRow(s, tree.units[s.host_unit_id].name
+                            if s.host_unit_id in tree.units else "",
+                            len(s.participants())) for s in states]
+        return page.render("activities.html", status_code=status_code, rows=rows,
+                           organiser=organiser, units=units_in_scope(tree, organiser),
+                           kinds=KINDS, command_id=uuid.uuid4(), **extra)
+
+    @post("/activities", operation_id="pageScheduleActivity", status_code=303)
+    async def schedule(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                       queries: NamedDependency[PageQueries],
+                       organiser: NamedDependency[OrganiserSession],
+                       data: URLEncodedBody[ScheduleForm]) -> Any:
+        errors: dict[str, str] = {}
+        command = _schedule_command(data, errors, page)
+        if command is not None:
+            try:
+                await ledger.schedule_activity(organiser.actor, command)
+            except Refusal as refusal:
+                errors[refusal.field or "form"] = page.refusal(refusal)
+        if errors:
+            return await self._render(ledger, page, queries, organiser, status_code=422,
+                                      form=data, errors=errors)
+        return page.redirect("/organiser/activities?done=1")
+
+
+def _schedule_command(data: ScheduleForm, errors: dict[str, str],
+                      page: Page) -> ScheduleActivity | None:
+    for name in ("host_unit_id", "title", "place", "day", "starts", "ends"):
+        if not getattr(data, name).strip():
+            errors[name] = page.t("required")
+    try:
+        day = date.fromisoformat(data.day.strip())
+    except ValueError:
+        errors.setdefault("day", page.t("bad_date"))
+    moments: dict[str, datetime] = {}
+    for name in ("starts", "ends"):
+        try:
+            moment = time.fromisoformat(getattr(data, name).strip())
+        except ValueError:
+            errors.setdefault(name, page.t("bad_time"))
+            continue
+        if "day" not in errors:
+            moments[name] = datetime.combine(day, moment, SHANGHAI)
+    capacity = cap = None
+    try:
+        capacity = int(data.capacity) if data.capacity.strip() else None
+    except ValueError:
+        errors["capacity"] = page.t("bad_number")
+    try:
+        cap = parse_hours(data.hours_cap)
+    except ValueError:
+        errors["hours_cap"] = page.t("bad_number")
+    if data.kind not in KINDS:
+        errors["kind"] = page.t("required")
+    if data.category not in ("service", "attendance"):
+        errors["category"] = page.t("required")
+    try:
+        host = uuid.UUID(data.host_unit_id)
+    except ValueError:
+        errors.setdefault("host_unit_id", page.t("required"))
+    if errors:
+        return None
+    try:
+        command_id = uuid.UUID(data.command_id)
+    except ValueError:
+        command_id = uuid.uuid4()
+    return ScheduleActivity(
+        command_id=command_id, kind=data.kind, category=data.category,  # type: ignore[arg-type]
+        host_unit_id=host, title=data.title, place=data.place, starts_at=moments["starts"],
+        ends_at=moments["ends"], capacity=capacity, hours_cap_minutes=cap)

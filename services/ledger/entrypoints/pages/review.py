@@ -1,0 +1,68 @@
+"""Flagged participation across the organiser's activities, for a person to decide.
+
+A row is here while it needs someone: auto-closed check-outs, early check-ins, late
+check-outs, one phone checking in several members, overlapping sessions (not yet confirmed
+or revoked), and correction requests not yet answered by a correction or revocation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
+
+from ledger.adapters.page_queries import PageQueries, Person
+from ledger.domain.activities import ActivityState, Participation
+from ledger.entrypoints.pages.common import OrganiserSession, Page
+from ledger.entrypoints.pages.organisers import activities_in_scope
+from ledger.entrypoints.pages.roster import DONE
+from ledger.entrypoints.pages.views import overlaps, participation_flags
+from ledger.handlers import Ledger
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    activity: ActivityState
+    participation: Participation
+    person: Person | None
+    flags: list[str]
+
+
+def needs_review(p: Participation, flags: set[str]) -> bool:
+    if p.revoked:
+        return False
+    return "correction_requested" in flags or (bool(flags) and p.minutes is None)
+
+
+class ReviewPages(Controller):
+    path = "/organiser/review"
+    include_in_schema = False
+
+    @get("/", operation_id="pageReview")
+    async def review(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                     queries: NamedDependency[PageQueries],
+                     organiser: NamedDependency[OrganiserSession],
+                     done: FromQuery[str | None] = None) -> Any:
+        _tree, states = await activities_in_scope(ledger, queries, organiser)
+        overlapping = overlaps(states)
+        found: list[tuple[ActivityState, Participation, set[str]]] = []
+        for activity in states:
+            flags = participation_flags(await ledger.store.read_stream(
+                organiser.tenant_id, f"activity-{activity.activity_id}"))
+            for p in activity.participations.values():
+                mine = set(flags.get(p.participation_id, ()))
+                if p.participation_id in overlapping:
+                    mine.add("overlap")
+                if needs_review(p, mine):
+                    found.append((activity, p, mine))
+        people = await queries.people(organiser.tenant_id,
+                                      [p.member_id for _a, p, _f in found])
+        rows = [ReviewRow(a, p, people.get(p.member_id), sorted(f)) for a, p, f in found]
+        rows.sort(key=lambda r: r.participation.checked_in_at, reverse=True)
+        return page.render("review.html", rows=rows, organiser=organiser,
+                           new_id=uuid.uuid4,
+                           notice=page.t(DONE[done]) if done in DONE else None)

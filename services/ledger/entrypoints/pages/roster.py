@@ -1,0 +1,226 @@
+"""One activity for its organiser: the live roster, bulk confirm, correct, revoke, close,
+and checking a member in by their number or personal code (method "organiser")."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+
+from ledger.adapters.page_queries import PageQueries, Person
+from ledger.domain.activities import (
+    ActivityState,
+    CheckIn,
+    CloseActivity,
+    CorrectParticipation,
+    Participation,
+    RevokeParticipation,
+)
+from ledger.domain.refusals import Refusal
+from ledger.entrypoints.pages.common import OrganiserSession, Page, PageServices, parse_hours
+from ledger.entrypoints.pages.members import member_from_code
+from ledger.entrypoints.pages.views import participation_flags
+from ledger.handlers import Confirmation, ConfirmMany, Ledger
+
+DONE = {"confirmed": "confirmed_ok", "corrected": "corrected_ok", "revoked": "revoked_ok",
+        "closed": "closed_ok", "checked_in": "organiser_checked_in"}
+
+
+class ReasonForm(msgspec.Struct, kw_only=True):
+    command_id: str = ""
+    participation_id: str = ""
+    reason: str = ""
+    hours: str = ""
+    back: str = ""
+
+
+class CommandForm(msgspec.Struct, kw_only=True):
+    command_id: str = ""
+
+
+class MemberCodeForm(msgspec.Struct, kw_only=True):
+    command_id: str = ""
+    member_code: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    participation: Participation
+    person: Person | None
+    flags: list[str]
+    creditable: int | None
+
+
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(text))
+    except ValueError:
+        return uuid.uuid4()
+
+
+def _back(activity_id: uuid.UUID, back: str, done: str) -> str:
+    if back == "review":
+        return f"/organiser/review?done={done}"
+    return f"/organiser/activities/{activity_id}?done={done}"
+
+
+class RosterPages(Controller):
+    path = "/organiser/activities/{activity_id:uuid}"
+    include_in_schema = False
+
+    async def _render(self, ledger: Ledger, page: Page, queries: PageQueries,
+                      organiser: OrganiserSession, activity_id: uuid.UUID,
+                      status_code: int = 200, **extra: Any) -> Any:
+        tenant = organiser.tenant_id
+        activity = await ledger.activity(tenant, activity_id)
+        tree = await ledger.tree(tenant)
+        if activity is None or not tree.covers(organiser.unit_id, activity.host_unit_id):
+            return page.render("message.html", status_code=404, heading=page.t("not_found"),
+                               text=page.t("activity_missing"))
+        flags = participation_flags(await ledger.store.read_stream(
+            tenant, f"activity-{activity_id}"))
+        people = await queries.people(tenant, [p.member_id
+                                               for p in activity.participations.values()])
+        rows = [Row(p, people.get(p.member_id), sorted(flags.get(p.participation_id, ())),
+                    _creditable(activity, p))
+                for p in sorted(activity.participations.values(),
+                                key=lambda p: p.checked_in_at)]
+        host = tree.units.get(activity.host_unit_id)
+        return page.render("roster.html", status_code=status_code, activity=activity,
+                           host=host.name if host else "", rows=rows, organiser=organiser,
+                           new_id=uuid.uuid4, typed=extra.pop("typed", {}),
+                           confirmable=any(r.creditable is not None and
+                                           r.participation.minutes is None and
+                                           not r.participation.revoked for r in rows),
+                           **extra)
+
+    @get("/", operation_id="pageRoster")
+    async def roster(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                     queries: NamedDependency[PageQueries],
+                     organiser: NamedDependency[OrganiserSession],
+                     activity_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None) -> Any:
+        notice = page.t(DONE[done]) if done in DONE else None
+        return await self._render(ledger, page, queries, organiser, activity_id, notice=notice)
+
+    async def _run(self, ledger: Ledger, page: Page, queries: PageQueries,
+                   organiser: OrganiserSession, activity_id: uuid.UUID, action: Any,
+                   success: str, typed: dict[str, Any]) -> Any:
+        try:
+            await action()
+        except Refusal as refusal:
+            return await self._render(ledger, page, queries, organiser, activity_id,
+                                      status_code=refusal.status, error=page.refusal(refusal),
+                                      typed=typed)
+        return page.redirect(success)
+
+    @post("/confirm", operation_id="pageConfirmMany", status_code=303)
+    async def confirm(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                      queries: NamedDependency[PageQueries],
+                      organiser: NamedDependency[OrganiserSession],
+                      activity_id: FromPath[uuid.UUID],
+                      data: URLEncodedBody[dict[str, Any]]) -> Any:
+        picked = data.get("pick") or []
+        picked = [picked] if isinstance(picked, str) else list(picked)
+        typed = {"picked": picked, **{k: v for k, v in data.items() if k.startswith("hours_")}}
+        confirmations = []
+        try:
+            for pid in picked:
+                text = str(data.get(f"hours_{pid}", ""))
+                default = str(data.get(f"default_{pid}", ""))
+                # Unchanged hours credit exactly what the rules allow (no rounding loss).
+                minutes = None if text.strip() == default.strip() else parse_hours(text)
+                confirmations.append(Confirmation(participation_id=uuid.UUID(pid),
+                                                  minutes=minutes))
+        except ValueError:
+            return await self._render(ledger, page, queries, organiser, activity_id,
+                                      status_code=422, error=page.t("bad_number"), typed=typed)
+        command = ConfirmMany(command_id=_uuid(str(data.get("command_id", ""))),
+                              confirmations=confirmations)
+        back = _back(activity_id, str(data.get("back", "")), "confirmed")
+        return await self._run(ledger, page, queries, organiser, activity_id,
+                               lambda: ledger.confirm_many(organiser.actor, activity_id,
+                                                           command), back, typed)
+
+    @post("/correct", operation_id="pageCorrectParticipation", status_code=303)
+    async def correct(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                      queries: NamedDependency[PageQueries],
+                      organiser: NamedDependency[OrganiserSession],
+                      activity_id: FromPath[uuid.UUID], data: URLEncodedBody[ReasonForm]) -> Any:
+        typed = {"correct": data}
+        try:
+            minutes = parse_hours(data.hours)
+            if minutes is None:
+                raise ValueError(data.hours)
+            command = CorrectParticipation(command_id=_uuid(data.command_id),
+                                           participation_id=uuid.UUID(data.participation_id),
+                                           minutes=minutes, reason=data.reason)
+        except ValueError:
+            return await self._render(ledger, page, queries, organiser, activity_id,
+                                      status_code=422, error=page.t("bad_number"), typed=typed)
+        return await self._run(ledger, page, queries, organiser, activity_id,
+                               lambda: ledger.manage_activity(organiser.actor, activity_id,
+                                                              command),
+                               _back(activity_id, data.back, "corrected"), typed)
+
+    @post("/revoke", operation_id="pageRevokeParticipation", status_code=303)
+    async def revoke(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                     queries: NamedDependency[PageQueries],
+                     organiser: NamedDependency[OrganiserSession],
+                     activity_id: FromPath[uuid.UUID], data: URLEncodedBody[ReasonForm]) -> Any:
+        typed = {"revoke": data}
+        try:
+            command = RevokeParticipation(command_id=_uuid(data.command_id),
+                                          participation_id=uuid.UUID(data.participation_id),
+                                          reason=data.reason)
+        except ValueError:
+            return await self._render(ledger, page, queries, organiser, activity_id,
+                                      status_code=422, error=page.t("required"), typed=typed)
+        return await self._run(ledger, page, queries, organiser, activity_id,
+                               lambda: ledger.manage_activity(organiser.actor, activity_id,
+                                                              command),
+                               _back(activity_id, data.back, "revoked"), typed)
+
+    @post("/close", operation_id="pageCloseActivity", status_code=303)
+    async def close(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                    queries: NamedDependency[PageQueries],
+                    organiser: NamedDependency[OrganiserSession],
+                    activity_id: FromPath[uuid.UUID], data: URLEncodedBody[CommandForm]) -> Any:
+        command = CloseActivity(command_id=_uuid(data.command_id))
+        return await self._run(ledger, page, queries, organiser, activity_id,
+                               lambda: ledger.manage_activity(organiser.actor, activity_id,
+                                                              command),
+                               _back(activity_id, "", "closed"), {})
+
+    @post("/check-in", operation_id="pageOrganiserCheckIn", status_code=303)
+    async def check_in(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                       pages: NamedDependency[PageServices],
+                       queries: NamedDependency[PageQueries],
+                       organiser: NamedDependency[OrganiserSession],
+                       activity_id: FromPath[uuid.UUID],
+                       data: URLEncodedBody[MemberCodeForm]) -> Any:
+        code = data.member_code.strip()
+        tenant = organiser.tenant_id
+        member_id = member_from_code(pages, tenant, code)
+        if member_id is None and code:
+            member_id = await ledger.directory.member_by_number(tenant, code[:64])
+        typed = {"member_code": code}
+        if member_id is None:
+            return await self._render(ledger, page, queries, organiser, activity_id,
+                                      status_code=422, error=page.t("member_not_found"),
+                                      typed=typed)
+        command = CheckIn(command_id=_uuid(data.command_id), member_id=member_id,
+                          method="organiser")
+        return await self._run(ledger, page, queries, organiser, activity_id,
+                               lambda: ledger.check_in(organiser.actor, activity_id, command),
+                               _back(activity_id, "", "checked_in"), typed)
+
+
+def _creditable(activity: ActivityState, p: Participation) -> int | None:
+    if p.checked_out_at is None or p.revoked:
+        return None
+    return activity.creditable_minutes(p.checked_in_at, p.checked_out_at)

@@ -1,0 +1,103 @@
+"""Shapes the page templates show, built from the ledger's states (no I/O here)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+
+from ledger.adapters.event_store import StoredEvent
+from ledger.domain.activities import ActivityState, Participation
+from ledger.domain.calendar import whole_minutes
+
+
+@dataclass(frozen=True)
+class MemberStatus:
+    state: str  # none | in | out
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
+    minutes_present: int = 0
+    credited: int | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {"state": self.state,
+                "checked_in_at": self.checked_in_at.isoformat() if self.checked_in_at else None,
+                "checked_out_at": (self.checked_out_at.isoformat()
+                                   if self.checked_out_at else None),
+                "minutes_present": self.minutes_present}
+
+
+def member_status(activity: ActivityState, member_id: uuid.UUID, now: datetime) -> MemberStatus:
+    """The member's open participation, else their latest one, else nothing."""
+    open_one = activity.open_participation(member_id)
+    if open_one is not None:
+        return MemberStatus("in", open_one.checked_in_at,
+                            minutes_present=whole_minutes(now - open_one.checked_in_at))
+    mine = [p for p in activity.participations.values()
+            if p.member_id == member_id and not p.revoked]
+    if not mine:
+        return MemberStatus("none")
+    last = max(mine, key=lambda p: p.checked_in_at)
+    assert last.checked_out_at is not None  # not open, not revoked
+    return MemberStatus("out", last.checked_in_at, last.checked_out_at,
+                        whole_minutes(last.checked_out_at - last.checked_in_at), last.minutes)
+
+
+class _Flagged(msgspec.Struct):
+    participation_id: uuid.UUID | None = None
+    flags: list[str] = []
+    auto: bool = False
+
+
+def participation_flags(events: list[StoredEvent]) -> dict[uuid.UUID, set[str]]:
+    """Flags the ledger recorded on check-in/out events, plus correction requests."""
+    flags: dict[uuid.UUID, set[str]] = {}
+    for stored in events:
+        if stored.type not in ("CheckedIn", "CheckedOut", "CorrectionRequested",
+                               "ParticipationCorrected", "ParticipationRevoked"):
+            continue
+        item = msgspec.json.decode(stored.data, type=_Flagged)
+        if item.participation_id is None:
+            continue
+        found = flags.setdefault(item.participation_id, set())
+        found.update(item.flags)
+        if item.auto:
+            found.add("auto_closed")
+        if stored.type == "CorrectionRequested":
+            found.add("correction_requested")
+        elif stored.type in ("ParticipationCorrected", "ParticipationRevoked"):
+            # Answered: a person amended or revoked the record after the request.
+            found.discard("correction_requested")
+    return flags
+
+
+@dataclass(frozen=True)
+class Span:
+    activity_id: uuid.UUID
+    participation: Participation
+    end: datetime
+
+
+def overlaps(activities: list[ActivityState]) -> set[uuid.UUID]:
+    """Participation ids of one member that overlap another of theirs (any activity)."""
+    by_member: dict[uuid.UUID, list[Span]] = {}
+    for activity in activities:
+        if activity.status == "cancelled":
+            continue
+        for p in activity.participations.values():
+            if p.revoked:
+                continue
+            end = p.checked_out_at or max(activity.ends_at, p.checked_in_at)
+            by_member.setdefault(p.member_id, []).append(Span(activity.activity_id, p, end))
+    found: set[uuid.UUID] = set()
+    for spans in by_member.values():
+        spans.sort(key=lambda s: s.participation.checked_in_at)
+        for i, first in enumerate(spans):
+            for second in spans[i + 1:]:
+                if second.participation.checked_in_at >= first.end:
+                    break
+                found.add(first.participation.participation_id)
+                found.add(second.participation.participation_id)
+    return found

@@ -1,0 +1,65 @@
+"""Browser tests: the ledger served by uvicorn in this event loop, Debian's chromium
+driven through Playwright's async API with a phone profile (Pixel 7)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, async_playwright
+
+# The ledger's fixtures (database, fresh tenant, settable clock, served app, community).
+from tests.integration.conftest import clock, community, ledger_client  # noqa: F401
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+SECRETS = {"CHECKIN_CODE_SECRET": "e2e-checkin-code-secret-0123456789abcdef",
+           "PAGES_SECRET": "e2e-pages-secret-0123456789abcdef-0123456789"}
+
+
+@pytest.fixture(autouse=True)
+def page_secrets(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Known secrets, set before the app is built, so a test can derive a code itself."""
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    return SECRETS
+
+
+def _require_chromium() -> None:
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    _require_chromium()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"])
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def phone(browser: Browser) -> AsyncIterator[BrowserContext]:
+    """A fresh phone: its own cookies and localStorage."""
+    async with async_playwright() as playwright:
+        profile = dict(playwright.devices["Pixel 7"])
+    profile.pop("default_browser_type", None)
+    # Pixel 7's touch, pixel ratio and user agent, narrowed to the 360 px the pages target.
+    profile["viewport"] = {"width": 360, "height": 760}
+    context = await browser.new_context(**profile, locale="zh-CN",
+                                        timezone_id="Asia/Shanghai")
+    yield context
+    await context.close()
+
+
+async def screenshot(page: object, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
