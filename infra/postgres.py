@@ -91,6 +91,10 @@ def _initialised(data_dir: Path) -> bool:
     return (data_dir / "PG_VERSION").exists()
 
 
+def running(data_dir: Path = DEFAULT_DATA_DIR) -> bool:
+    return _initialised(data_dir.resolve()) and _running(data_dir.resolve())
+
+
 def _running(data_dir: Path) -> bool:
     result = _run([str(_bin("pg_ctl")), "-D", str(data_dir), "status"], check=False)
     return result.returncode == 0

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
-from ledger.adapters.database import create_pool
 
 from infra import migrate, postgres
+from ledger.adapters.database import create_pool
 
 
 def _with_database(url: str, database: str) -> str:
@@ -25,7 +25,10 @@ def _with_database(url: str, database: str) -> str:
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    server_url = os.environ.get("DATABASE_URL") or postgres.start()
+    external = os.environ.get("DATABASE_URL")
+    # Stop the embedded server afterwards only if this session started it.
+    started_here = not external and not postgres.running()
+    server_url = external or postgres.start()
     name = f"test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     import asyncio
 
@@ -41,6 +44,8 @@ def database_url() -> Iterator[str]:
     migrate.upgrade(url)
     yield url
     asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    if started_here:
+        postgres.stop()
 
 
 @pytest.fixture(scope="session")

@@ -126,6 +126,10 @@ def _fold_honor_roll(state: HonorRollState | None, event: Event) -> HonorRollSta
     return state
 
 
+async def _none() -> None:
+    return None
+
+
 class Ledger:
     """The ledger's use cases. `clock` is injectable so tests can fix "now"."""
 
@@ -153,17 +157,23 @@ class Ledger:
             stream_id.encode() + b"\0" + type(command).__name__.encode() + b"\0"
             + msgspec.json.encode(command, order="sorted")
         ).hexdigest()
-        if command.command_id is not None:
-            prior = await self._prior(actor.tenant_id, command_id, fingerprint, created_id)
-            if prior is not None:
-                return prior
         lock = self._stream_locks.get((actor.tenant_id, stream_id))
         if lock is None:
             lock = self._stream_locks[(actor.tenant_id, stream_id)] = asyncio.Lock()
-        async with lock:
-            return await self._decide_and_append(actor, stream_id, fold, command, decide,
-                                                 command_id, fingerprint, created_id,
-                                                 new_stream)
+        try:
+            async with lock:
+                return await self._decide_and_append(actor, stream_id, fold, command, decide,
+                                                     command_id, fingerprint, created_id,
+                                                     new_stream)
+        except (Refusal, EventIdConflict, WrongExpectedVersion):
+            # A retry of a command that was done re-decides against the state it changed
+            # ("already checked in") or collides on its event ids: answer the original.
+            # Looked up only now, so the usual first attempt costs no extra query.
+            if command.command_id is not None:
+                prior = await self._prior(actor.tenant_id, command_id, fingerprint, created_id)
+                if prior is not None:
+                    return prior
+            raise
 
     async def _decide_and_append(self, actor: Actor, stream_id: str, fold: Fold,
                                  command: Command, decide: Decide, command_id: uuid.UUID,
@@ -184,7 +194,8 @@ class Ledger:
             ]
             expected = NO_STREAM if new_stream else loaded.version
             try:
-                result = await self.store.append(actor.tenant_id, stream_id, expected, new)
+                result = await self.store.append(actor.tenant_id, stream_id, expected, new,
+                                                 previous_hash=loaded.hash)
             except WrongExpectedVersion:
                 if new_stream:
                     raise
@@ -426,18 +437,20 @@ class Ledger:
                        command: activities.CheckIn) -> Outcome:
         self._check_member_actor(actor, command.member_id)
         participation_id = derive_id(command.command_id or uuid.uuid4(), "participation")
-        tree = await self.tree(actor.tenant_id) if actor.organiser else None
-        member = await self.member(actor.tenant_id, command.member_id)
+        moment = command.at or self.clock()
+        # Independent reads, issued together: each is a round trip to PostgreSQL.
+        tree, member, busy = await asyncio.gather(
+            self.tree(actor.tenant_id) if actor.organiser else _none(),
+            self.member(actor.tenant_id, command.member_id),
+            self._busy(actor.tenant_id, command.member_id, activity_id, moment),
+        )
 
         async def decide(state: ActivityState | None) -> list[Event]:
-            now = self.clock()
             if state is not None:
                 self._within_activity_scope(actor, state, tree)
-            busy = await self._busy(actor.tenant_id, command.member_id, activity_id,
-                                    command.at or now)
-            return activities.check_in(state, member, command, participation_id, now=now,
-                                       grace=self.grace, busy=busy, recorded_by=actor.organiser,
-                                       tree=tree)
+            return activities.check_in(state, member, command, participation_id,
+                                       now=self.clock(), grace=self.grace, busy=busy,
+                                       recorded_by=actor.organiser, tree=tree)
 
         return await self._execute(actor, activities.stream_id(activity_id), activities.apply,
                                    command, decide, created_id=participation_id)

@@ -13,11 +13,12 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from litestar import Litestar
+
 from ledger.adapters.directory import Organisers
 from ledger.adapters.tokens import TokenStore
 from ledger.config import Settings
 from ledger.entrypoints.app import create_app
-from litestar import Litestar
 
 
 class Clock:
@@ -139,3 +140,20 @@ async def schedule(client: httpx.AsyncClient, c: Community, starts_at: datetime,
     response = await client.post("/api/v1/activities", headers=c.organiser, json=body)
     assert response.status_code == 201, response.text
     return uuid.UUID(response.json()["created_id"])
+
+
+async def read_feed(client: httpx.AsyncClient, headers: dict[str, str], count: int,
+                    **params: object) -> list[dict]:
+    """Read the feed until `count` events arrived (an open transaction elsewhere in the
+    cluster may hold new events back for a moment: the price of never skipping one)."""
+    events: list[dict] = []
+    cursor = None
+    for _ in range(50):
+        page = (await client.get("/api/v1/feed", headers=headers,
+                                 params={**params, "after": cursor, "wait": 2,
+                                         "limit": 1000})).json()
+        events += page["events"]
+        cursor = page["next_cursor"]
+        if len(events) >= count:
+            return events
+    raise AssertionError(f"only {len(events)} of {count} events arrived")

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import httpx
 
-from tests.integration.conftest import Clock, Community, register, schedule
+from tests.integration.conftest import Clock, Community, read_feed, register, schedule
 
 
 async def test_health_and_every_route_has_an_operation_id(ledger_client: httpx.AsyncClient) -> None:
@@ -50,12 +50,11 @@ async def test_check_in_out_confirm_correct_and_the_feed(
     roster = (await ledger_client.get(url, headers=c.reader)).json()
     assert roster["participations"][0]["minutes"] == 60
 
-    feed = (await ledger_client.get("/api/v1/feed", headers=c.reader,
-                                    params={"stream_prefix": "activity-"})).json()
-    assert [e["type"] for e in feed["events"]] == [
+    feed = await read_feed(ledger_client, c.reader, 5, stream_prefix="activity-")
+    assert [e["type"] for e in feed] == [
         "ActivityScheduled", "CheckedIn", "CheckedOut", "AttendanceConfirmed",
         "ParticipationCorrected"]
-    correction = feed["events"][-1]["data"]
+    correction = feed[-1]["data"]
     assert correction["previous_minutes"] == 90 and correction["reason"] == "提前离开一次"
     assert correction["corrected_by"] == str(c.organiser_id)
     stream = (await ledger_client.get(f"/api/v1/streams/activity-{activity}",
@@ -66,8 +65,7 @@ async def test_check_in_out_confirm_correct_and_the_feed(
 async def test_no_personal_data_in_events(ledger_client: httpx.AsyncClient,
                                           community: Community) -> None:
     await register(ledger_client, community, "XH-0002")
-    feed = (await ledger_client.get("/api/v1/feed", headers=community.reader,
-                                    params={"stream_prefix": "member-"})).text
+    feed = str(await read_feed(ledger_client, community.reader, 2, stream_prefix="member-"))
     assert "张三明" not in feed and "13800000000" not in feed and "XH-0002" not in feed
 
 
@@ -174,7 +172,6 @@ async def test_organiser_of_another_community_cannot_confirm(
 ) -> None:
     from ledger.adapters.directory import Organisers
     from ledger.adapters.tokens import TokenStore
-
     from tests.integration.conftest import bearer, establish
 
     c = community

@@ -8,6 +8,7 @@ from datetime import date
 
 import asyncpg
 import pytest
+
 from ledger.adapters.event_store import (
     _COLUMNS,
     ANY,
@@ -29,6 +30,25 @@ def _renamed(name: str, event_id: uuid.UUID | None = None) -> NewEvent:
         event=UnitRenamed(unit_id=uuid.UUID(int=1), name=name, effective=date(2026, 1, 1)),
         metadata=Metadata(actor="test"),
     )
+
+
+async def read_visible(store: PostgresEventStore, tenant: str, count: int, **filters: object
+                       ) -> list:
+    """Read the feed until `count` events are visible.
+
+    Any transaction open elsewhere in the cluster holds the feed's horizon back (that is
+    what makes it never skip), so a just-committed event may take a moment to appear.
+    """
+    events: list = []
+    cursor = None
+    for _ in range(500):
+        page = await store.read_feed(tenant, after=cursor, limit=1000, **filters)
+        events += page.events
+        cursor = page.next_cursor
+        if len(events) >= count:
+            return events
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"only {len(events)} of {count} events became visible")
 
 
 @pytest.fixture
@@ -145,6 +165,7 @@ async def test_hash_chain_detects_tampering(store: PostgresEventStore, tenant: s
 async def test_feed_pages_in_order_with_filters(store: PostgresEventStore, tenant: str) -> None:
     for i in range(5):
         await store.append(tenant, f"activity-{i % 2}", ANY, [_renamed(f"n{i}")])
+    await read_visible(store, tenant, 5)
     page = await store.read_feed(tenant, limit=3)
     assert len(page.events) == 3
     rest = await store.read_feed(tenant, after=page.next_cursor, limit=10)
@@ -163,7 +184,7 @@ async def test_feed_never_passes_a_transaction_that_commits_late(
 ) -> None:
     """An append whose transaction stays open while later appends commit is not skipped."""
     await store.append(tenant, "before", NO_STREAM, [_renamed("before")])
-    cursor = (await store.read_feed(tenant)).next_cursor
+    cursor = (await read_visible(store, tenant, 1))[-1].cursor
 
     slow = await pool.acquire()
     transaction = slow.transaction()
@@ -190,9 +211,9 @@ async def test_feed_never_passes_a_transaction_that_commits_late(
         await transaction.commit()
         await pool.release(slow)
 
-    delivered = await store.read_feed(tenant, after=cursor)
-    assert [e.stream_id for e in delivered.events] == ["slow", "fast-0", "fast-1", "fast-2"]
-    again = await store.read_feed(tenant, after=delivered.next_cursor)
+    delivered = await read_visible(store, tenant, 5)
+    assert [e.stream_id for e in delivered] == ["before", "slow", "fast-0", "fast-1", "fast-2"]
+    again = await store.read_feed(tenant, after=delivered[-1].cursor)
     assert again.events == []
 
 

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from ledger.adapters.event_store import PostgresEventStore
+from ledger.adapters.event_store import GENESIS_HASH, PostgresEventStore
 from ledger.events import Event, decode_data
 
 S = TypeVar("S")
@@ -19,11 +19,13 @@ Fold = Callable[[Any, Event], Any]
 
 
 class Loaded(Generic[S]):
-    __slots__ = ("state", "version")
+    __slots__ = ("hash", "state", "version")
 
-    def __init__(self, state: S, version: int) -> None:
+    def __init__(self, state: S, version: int, hash: bytes = GENESIS_HASH) -> None:
         self.state = state
         self.version = version
+        # The chain hash of the event at `version`: the next append links to it.
+        self.hash = hash
 
 
 class StateCache:
@@ -41,6 +43,7 @@ class StateCache:
             entry.state = fold(entry.state, decode_data(stored.type, stored.schema_version,
                                                         stored.data))
             entry.version = stored.version
+            entry.hash = bytes.fromhex(stored.hash)
         self._entries[key] = entry
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:

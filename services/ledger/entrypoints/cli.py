@@ -9,9 +9,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import pkgutil
 import sys
 
+import asyncpg
+
+from infra import postgres
+from ledger.adapters.database import create_pool
 from ledger.entrypoints import commands
 
 
@@ -22,8 +27,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if module.name.startswith("_"):
+            continue
         importlib.import_module(f"{commands.__name__}.{module.name}").register(subparsers)
     return parser
+
+
+def database_url() -> str:
+    """DATABASE_URL, or the embedded server (started if it is not running)."""
+    return os.environ.get("DATABASE_URL") or postgres.start()
+
+
+async def open_pool(application_name: str = "ledger-cli") -> asyncpg.Pool:
+    return await create_pool(database_url(), application_name=application_name, min_size=1,
+                             max_size=8)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,65 @@
+# Community volunteer ledger. `make run` and `make test` work on a fresh machine:
+# they bootstrap uv, build .venv from uv.lock, and start an embedded PostgreSQL
+# (or use DATABASE_URL when it is set).
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+PY := .venv/bin/python
+export UV_PYTHON_DOWNLOADS := never
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-fast lint bench migrate rebuild db-start db-stop demo-district clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+venv: .venv/.synced
+
+# Browser tests drive Debian's chromium (playwright cannot download browsers here).
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+		|| echo "warning: could not install chromium; browser tests will be skipped"; \
+	else echo "warning: chromium missing and not root; browser tests will be skipped"; fi
+
+run: venv ## Start PostgreSQL, migrate, load the demo (DEMO=0 to skip), run both services
+	$(PY) -m infra.run
+
+test: venv /usr/bin/chromium ## Run the whole test suite (unit, integration, browser)
+	$(PY) -m pytest
+
+test-fast: venv ## Unit and integration tests only (no browser)
+	$(PY) -m pytest -m "not browser"
+
+lint: venv ## ruff
+	.venv/bin/ruff check .
+
+bench: venv ## Benchmarks (JSON lines on stdout); slow: builds a large district
+	$(PY) -m bench
+
+migrate: venv ## Apply the alembic migrations
+	$(PY) -m infra.migrate
+
+rebuild: venv ## Rebuild the reports' read models from position zero, then swap them in
+	.venv/bin/reports rebuild
+
+demo-district: venv ## Load the full generated district (≥1M events) as tenant xinluo-full
+	.venv/bin/ledger load-demo --tenant xinluo-full --scale district
+
+db-start: venv ## Start the embedded PostgreSQL and print its URL
+	$(PY) -m infra.postgres start
+
+db-stop: venv ## Stop the embedded PostgreSQL
+	$(PY) -m infra.postgres stop
+
+clean: db-stop ## Remove the virtual environments and the embedded database
+	rm -rf .venv .tools .pgdata test-artifacts

@@ -1,0 +1,222 @@
+"""Check-in appends through HTTP against the raw baseline, in one run on one database.
+
+* HTTP: `POST /api/v1/activities/{id}/check-ins` on a ledger served by uvicorn in its own
+  process, each request checking a different member into one of 200 running activities
+  (a district's Saturday morning), at 1 and 16 concurrent clients; then 16 clients all
+  checking into one activity (a burst of sign-ups).
+* Raw baseline: plain asyncpg single-row INSERT + COMMIT of an event-sized row into a table
+  shaped like ledger.events, at the same concurrencies.
+
+Prints one JSON object per line: {"name", "value", "unit"}. The load generator shares the
+machine's two cores with the server and PostgreSQL, as it would on a small deployment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+import httpx
+
+from bench.scratch import emit, scratch_database
+from ledger.adapters.database import create_pool
+from ledger.adapters.directory import Organisers
+from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent, PostgresEventStore
+from ledger.adapters.tokens import TokenStore
+from ledger.events import ActivityScheduled, MemberRegistered, MemberReported, UnitEstablished
+
+TENANT = "bench"
+ACTIVITIES = 200
+REQUESTS = {1: 1500, 16: 6000}
+
+
+async def _seed(pool: asyncpg.Pool, members: int) -> tuple[str, list[uuid.UUID],
+                                                            list[uuid.UUID]]:
+    """A tree, `members` reported members and running activities; returns a write token."""
+    await pool.execute("INSERT INTO ledger.tenants VALUES ($1, '基准区') ON CONFLICT DO NOTHING",
+                       TENANT)
+    store = PostgresEventStore(pool)
+    meta = Metadata(actor="bench", source="cli")
+    district, street, community, branch = (uuid.uuid4() for _ in range(4))
+    tree = [
+        UnitEstablished(unit_id=district, kind="district", parent_id=None, name="新罗区",
+                        effective=date(2020, 1, 1)),
+        UnitEstablished(unit_id=street, kind="street", parent_id=district, name="东城街道",
+                        effective=date(2020, 1, 1)),
+        UnitEstablished(unit_id=community, kind="community", parent_id=street, name="兴华南里",
+                        effective=date(2020, 1, 1)),
+        UnitEstablished(unit_id=branch, kind="branch", parent_id=community, name="第一支部",
+                        effective=date(2020, 1, 1)),
+    ]
+    await store.append(TENANT, "organisation", NO_STREAM,
+                       [NewEvent(event_id=uuid.uuid4(), event=e, metadata=meta) for e in tree])
+    member_ids = [uuid.uuid4() for _ in range(members)]
+
+    async def add_member(member_id: uuid.UUID) -> None:
+        await store.append(TENANT, f"member-{member_id}", NO_STREAM, [
+            NewEvent(event_id=uuid.uuid4(), metadata=meta, event=MemberRegistered(
+                member_id=member_id, kind="in_service", employer="区税务局",
+                registered_on=date(2024, 1, 1))),
+            NewEvent(event_id=uuid.uuid4(), metadata=meta, event=MemberReported(
+                member_id=member_id, unit_id=branch, effective=date(2024, 1, 1))),
+        ])
+
+    organiser = await Organisers(pool).add(TENANT, unit_id=community, name="王书记",
+                                           login="wang", password=None)
+    now = datetime.now(UTC)
+    activity_ids = [uuid.uuid4() for _ in range(ACTIVITIES + 1)]
+
+    async def add_activity(activity_id: uuid.UUID) -> None:
+        await store.append(TENANT, f"activity-{activity_id}", NO_STREAM, [
+            NewEvent(event_id=uuid.uuid4(), metadata=meta, event=ActivityScheduled(
+                activity_id=activity_id, kind="patrol", category="service",
+                host_unit_id=branch, title="红袖章巡逻", place="小区东门",
+                starts_at=now - timedelta(minutes=10), ends_at=now + timedelta(hours=4),
+                organiser_ids=[organiser.organiser_id]))])
+
+    for chunk in range(0, members, 200):
+        await asyncio.gather(*(add_member(m) for m in member_ids[chunk:chunk + 200]))
+    await asyncio.gather(*(add_activity(a) for a in activity_ids))
+    token = await TokenStore(pool).mint(TENANT, label="bench", role="client", can_write=True)
+    return token.token, member_ids, activity_ids
+
+
+def _serve(database_url: str, port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "ledger.entrypoints.app:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+         "--no-access-log"],
+        env={**os.environ, "DATABASE_URL": database_url},
+    )
+
+
+async def _wait_until_up(base: str) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(200):
+            try:
+                if (await client.get(f"{base}/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise RuntimeError("the ledger did not start")
+
+
+async def _drive(concurrency: int, jobs: list[Callable[[], Awaitable[None]]]
+                 ) -> tuple[float, list[float]]:
+    """Run jobs with `concurrency` workers; returns (elapsed seconds, latencies)."""
+    queue = list(reversed(jobs))
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        while queue:
+            job = queue.pop()
+            started = time.perf_counter()
+            await job()
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - started, latencies
+
+
+def _report(prefix: str, concurrency: int, elapsed: float, latencies: list[float]) -> float:
+    rate = len(latencies) / elapsed
+    cuts = statistics.quantiles(latencies, n=100)
+    emit(f"{prefix}_c{concurrency}_throughput", round(rate, 1), "events/s")
+    emit(f"{prefix}_c{concurrency}_p50", round(cuts[49] * 1000, 2), "ms")
+    emit(f"{prefix}_c{concurrency}_p99", round(cuts[98] * 1000, 2), "ms")
+    return rate
+
+
+async def _http(base: str, token: str, members: list[uuid.UUID], activities: list[uuid.UUID],
+                concurrency: int, offset: int, burst: bool = False) -> tuple[float, float]:
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
+                                 timeout=30) as client:
+        failures: list[str] = []
+
+        def job(i: int) -> Callable[[], Awaitable[None]]:
+            member = members[offset + i]
+            activity = activities[-1] if burst else activities[i % ACTIVITIES]
+
+            async def run() -> None:
+                response = await client.post(f"/api/v1/activities/{activity}/check-ins",
+                                             json={"member_id": str(member), "method": "qr",
+                                                   "command_id": str(uuid.uuid4())})
+                if response.status_code != 201:
+                    failures.append(f"{response.status_code} {response.text[:200]}")
+
+            return run
+
+        count = REQUESTS[concurrency] if not burst else 2000
+        elapsed, latencies = await _drive(concurrency, [job(i) for i in range(count)])
+        if failures:
+            raise RuntimeError(f"{len(failures)} check-ins failed, e.g. {failures[0]}")
+    name = "http_checkin_burst_one_activity" if burst else "http_checkin"
+    rate = _report(name, concurrency, elapsed, latencies)
+    return rate, statistics.quantiles(latencies, n=100)[98] * 1000
+
+
+async def _raw(pool: asyncpg.Pool, concurrency: int) -> float:
+    """Single-row INSERT + COMMIT of an event-sized row: the floor under any append."""
+    data = (b'{"activity_id":"%s","member_id":"%s","participation_id":"%s",'
+            b'"at":"2026-11-22T09:00:00+08:00","method":"qr","flags":[]}')
+    jobs = []
+    for _ in range(REQUESTS[concurrency]):
+        ids = tuple(str(uuid.uuid4()).encode() for _ in range(3))
+
+        async def run(ids: tuple[bytes, ...] = ids) -> None:
+            async with pool.acquire() as connection:
+                await connection.execute(
+                    """INSERT INTO raw_events (tenant_id, event_id, stream_id, version, type,
+                           schema_version, data, metadata, hash)
+                       VALUES ($1, $2, $3, 1, 'CheckedIn', 1, $4, $5, $6)""",
+                    TENANT, uuid.uuid4(), f"activity-{uuid.uuid4()}", data % ids,
+                    b'{"actor":"bench"}', os.urandom(32))
+
+        jobs.append(run)
+    elapsed, latencies = await _drive(concurrency, jobs)
+    return _report("raw_insert_commit", concurrency, elapsed, latencies)
+
+
+async def main() -> None:
+    async with scratch_database("ledger_bench") as database_url:
+        pool = await create_pool(database_url, application_name="bench", max_size=20)
+        members_needed = REQUESTS[1] + REQUESTS[16] + 2000
+        token, members, activities = await _seed(pool, members_needed)
+        await pool.execute("CREATE TABLE raw_events (LIKE ledger.events INCLUDING ALL)")
+        port = 18000 + os.getpid() % 1000
+        server = _serve(database_url, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            await _wait_until_up(base)
+            results = {}
+            offset = 0
+            for concurrency in (1, 16):
+                raw = await _raw(pool, concurrency)
+                http, p99 = await _http(base, token, members, activities, concurrency, offset)
+                offset += REQUESTS[concurrency]
+                results[concurrency] = (http, raw, p99)
+                emit(f"http_vs_raw_c{concurrency}_ratio", round(http / raw, 3), "x")
+            await _http(base, token, members, activities, 16, offset, burst=True)
+            http, raw, p99 = results[16]
+            emit("target_http_c16_at_least_half_raw", http >= 0.5 * raw, "bool")
+            emit("target_http_c16_p99_at_most_50ms", p99 <= 50, "bool")
+        finally:
+            server.terminate()
+            server.wait(10)
+            await pool.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
