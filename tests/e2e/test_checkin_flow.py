@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -64,3 +65,86 @@ async def test_check_in_and_out_on_a_phone(ledger_client: httpx.AsyncClient,
     await screenshot(page, "04-checked-out")
     assert await events_of(pool, c.tenant, activity) == [
         "ActivityScheduled", "CheckedIn", "CheckedOut"]
+
+
+async def test_network_lost_mid_check_in_lands_exactly_once(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock,
+        phone: BrowserContext, pool: asyncpg.Pool) -> None:
+    c = community
+    base = str(ledger_client.base_url).rstrip("/")
+    await register(ledger_client, c, "XH-0102")
+    activity = await schedule(ledger_client, c, clock.now - timedelta(minutes=5))
+    page = await phone.new_page()
+    await page.goto(live_url(base, c, activity, clock))
+    await page.get_by_label("党员编号").fill("XH-0102")
+    await page.get_by_label("密码（PIN）").fill("1234")
+    await page.get_by_role("button", name="验证").click()
+    await expect(page.get_by_role("button", name="签到")).to_be_visible()
+
+    # The worst case: the ledger appends, then the network drops before the answer arrives.
+    sent: list[str] = []
+
+    async def lose_the_answer(route: Any) -> None:
+        sent.append(route.request.post_data or "")
+        await route.fetch()  # reaches the server, which appends the check-in
+        await route.abort("internetdisconnected")
+        await phone.set_offline(True)
+
+    await page.route("**/checkin/*/in", lose_the_answer)
+    await page.get_by_role("button", name="签到").click()
+    await expect(page.locator("#progress")).to_contain_text("恢复网络后自动提交")
+    await screenshot(page, "05-checkin-offline-retrying")
+    pending = await page.evaluate(f"localStorage.getItem('pending-tap:{activity}')")
+    assert pending and '"action":"in"' in pending
+    assert await events_of(pool, c.tenant, activity) == ["ActivityScheduled", "CheckedIn"]
+
+    await page.unroute("**/checkin/*/in")
+    await page.route("**/checkin/*/in", lambda route: (sent.append(
+        route.request.post_data or ""), route.continue_())[1])
+    await phone.set_offline(False)
+    await expect(page.get_by_text("签到成功")).to_be_visible(timeout=20_000)
+    await expect(page.locator("#state")).to_contain_text("已签到")
+    assert await page.evaluate(f"localStorage.getItem('pending-tap:{activity}')") is None
+    # At least two sends of the very same command, and exactly one event.
+    assert len(sent) >= 2 and len({_command_id(body) for body in sent}) == 1
+    assert await events_of(pool, c.tenant, activity) == ["ActivityScheduled", "CheckedIn"]
+
+
+def _command_id(body: str) -> str:
+    from urllib.parse import parse_qs
+
+    return parse_qs(body)["command_id"][0]
+
+
+async def test_an_expired_code_is_refused_with_a_clear_message(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock,
+        phone: BrowserContext, pool: asyncpg.Pool) -> None:
+    c = community
+    base = str(ledger_client.base_url).rstrip("/")
+    await register(ledger_client, c, "XH-0103")
+    activity = await schedule(ledger_client, c, clock.now - timedelta(minutes=5))
+    photo = live_url(base, c, activity, clock)  # a photo of the screen, sent to a group chat
+    clock.advance(minutes=7)  # past the code's window and its grace
+
+    page = await phone.new_page()
+    await page.goto(photo)
+    await expect(page.locator("#code-error")).to_contain_text("签到码已过期")
+    await page.get_by_label("党员编号").fill("XH-0103")
+    await page.get_by_label("密码（PIN）").fill("1234")
+    await page.get_by_role("button", name="验证").click()
+    # No pass: the page asks for the code on the screen instead of offering 签到.
+    await expect(page.get_by_label("现场签到码（6位数字）")).to_be_visible()
+    await expect(page.get_by_role("button", name="签到", exact=True)).to_have_count(0)
+    await page.get_by_label("现场签到码（6位数字）").fill(photo.rsplit("=", 1)[1])
+    await page.get_by_role("button", name="确认签到码").click()
+    await expect(page.get_by_text("签到码已过期或不正确")).to_be_visible()
+    await expect(page.get_by_label("现场签到码（6位数字）")).to_have_value(photo.rsplit("=", 1)[1])
+    await screenshot(page, "06-checkin-code-expired")
+
+    # Typing the current code from the screen works.
+    current = live_url(base, c, activity, clock).rsplit("=", 1)[1]
+    await page.get_by_label("现场签到码（6位数字）").fill(current)
+    await page.get_by_role("button", name="确认签到码").click()
+    await page.get_by_role("button", name="签到").click()
+    await expect(page.get_by_text("签到成功")).to_be_visible()
+    assert await events_of(pool, c.tenant, activity) == ["ActivityScheduled", "CheckedIn"]

@@ -8,6 +8,7 @@
   var key = "pending-tap:" + box.dataset.activity;
   var progress = document.getElementById("progress");
   var delay = 1000;
+  var timer = null;
 
   function uuid4() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -39,7 +40,7 @@
       })
       .catch(function () {
         say(navigator.onLine === false ? box.dataset.msgOffline : box.dataset.msgRetrying);
-        setTimeout(function () { send(p); }, delay);
+        timer = setTimeout(function () { timer = null; send(p); }, delay);
         delay = Math.min(delay * 2, 15000);
       });
   }
@@ -57,7 +58,12 @@
       send(p);
     });
   });
-  window.addEventListener("online", function () { delay = 1000; });
+  window.addEventListener("online", function () {
+    // Back online: resend the waiting tap now rather than after the back-off.
+    delay = 1000;
+    var waiting = load();
+    if (waiting && timer !== null) { clearTimeout(timer); timer = null; send(waiting); }
+  });
   var pending = load();
   if (pending) {
     // The page was reloaded (or the phone slept) before the ledger answered: carry on.
