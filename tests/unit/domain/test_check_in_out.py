@@ -183,6 +183,14 @@ def test_a_member_busy_in_another_activity_is_refused(org: Org) -> None:
                  now=START + timedelta(minutes=29), grace=GRACE, busy=[elsewhere])
 
 
+def test_a_member_who_started_elsewhere_this_very_moment_is_busy(org: Org) -> None:
+    state, who = activity(org.branch), member()
+    elsewhere = Busy(new_id(), "走访", START, END)
+    with refused("overlapping_participation"):
+        check_in(state, who, CheckIn(member_id=who.member_id), new_id(), now=START,
+                 grace=GRACE, busy=[elsewhere])
+
+
 def test_a_member_may_check_in_the_moment_the_other_activity_ended(org: Org) -> None:
     state, who = activity(org.branch), member()
     elsewhere = Busy(new_id(), "走访", START - timedelta(hours=1), START)

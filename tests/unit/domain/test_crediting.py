@@ -7,7 +7,7 @@ and the previous minutes; members may only ask for a correction of their own rec
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -499,3 +499,5 @@ def test_month_of_a_late_night_record_is_the_shanghai_month() -> None:
     # the 1st is still the previous day in UTC: months follow Shanghai, not UTC.
     assert month_of(sh(2026, 3, 31, 23, 30)) == "2026-03"
     assert month_of(sh(2026, 4, 1, 0, 30)) == "2026-04"
+    assert month_of(datetime(2026, 3, 31, 16, 30, tzinfo=UTC)) == "2026-04"
+    assert month_of(datetime(2026, 3, 31, 15, 59, tzinfo=UTC)) == "2026-03"

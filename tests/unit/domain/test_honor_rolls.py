@@ -4,7 +4,7 @@ during the publicity (公示) window."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -72,6 +72,9 @@ def test_a_month_that_has_not_ended_in_shanghai_cannot_be_published(org: Org) ->
     with refused("month_not_over", field="month", status=422):
         publish(org.tree, None, roll(org, month="2026-05"), org.community, new_id(), APRIL_1)
     assert publish(org.tree, None, roll(org), org.community, new_id(), APRIL_1)
+    # The same instant as a UTC clock reports it (16:10 on 31 March) is April all the same.
+    assert publish(org.tree, None, roll(org), org.community, new_id(),
+                   APRIL_1.astimezone(UTC))
 
 
 def test_a_published_roll_is_frozen(org: Org) -> None:
@@ -156,10 +159,11 @@ def test_an_objection_is_recorded_during_publicity(org: Org) -> None:
 
 def test_objections_after_the_publicity_window_are_refused(org: Org) -> None:
     state = published(org)
-    # 00:00 on 9 April in Shanghai is still 8 April in UTC: the window closes by Shanghai.
+    # 16:00 UTC on 8 April is 00:00 on 9 April in Shanghai: the window closes by Shanghai
+    # dates, whatever zone the clock reports in.
     with refused("publicity_over"):
         record_objection(state, RecordObjection(objection="晚了"), new_id(),
-                         sh(2026, 4, 9, 0, 0))
+                         datetime(2026, 4, 8, 16, 0, tzinfo=UTC))
 
 
 def test_an_objection_needs_text(org: Org) -> None:
