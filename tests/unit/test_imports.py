@@ -179,8 +179,22 @@ def test_overlapping_participation_of_one_member_across_activities() -> None:
         w.row(activity_ref="D1", activity_title="走访", member_number="M2",
               checked_in_at="2026-02-07T10:00+08:00", checked_out_at="2026-02-07T11:00+08:00"),
     )
-    assert errors(result) == [(3, "member_number", "overlapping_participation")]
-    assert sorted(a.ref for a in result.activities) == ["A1", "C1", "D1"]
+    # Each side of the overlap is reported: the check-out of one, the check-in of the other.
+    assert errors(result) == [(2, "checked_out_at", "overlapping_participation"),
+                              (3, "member_number", "overlapping_participation")]
+    assert sorted(a.ref for a in result.activities) == ["C1", "D1"]
+
+
+def test_time_after_the_scheduled_end_keeps_a_member_busy_nowhere() -> None:
+    w = World()
+    result = w.check(
+        w.row(activity_ref="A1", checked_out_at="2026-02-07T11:40+08:00"),
+        w.row(activity_ref="B1", activity_title="巡逻", starts_at="2026-02-07T11:00+08:00",
+              ends_at="2026-02-07T12:00+08:00", checked_in_at="2026-02-07T11:10+08:00",
+              checked_out_at="2026-02-07T12:00+08:00"),
+    )
+    assert result.errors == []
+    assert sorted(a.minutes for a in result.activities) == [50, 120]
 
 
 def test_overlap_with_a_participation_already_in_the_ledger() -> None:

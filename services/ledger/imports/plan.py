@@ -21,12 +21,14 @@ from ledger.domain.calendar import local_date
 from ledger.domain.members import MemberState
 from ledger.domain.organisation import OrgTree
 from ledger.domain.refusals import Refusal
-from ledger.events import Event, event_type
+from ledger.events import ActivityScheduled, AttendanceConfirmed, Event, event_type
 from ledger.imports.rows import ACTIVITY_FIELDS, Row, RowError
 
 # Fixed forever: changing it would make a re-import append everything a second time.
 NAMESPACE = uuid.UUID("5a0c6f6e-7c1e-5d43-9b1a-1e7c0b7d1a11")
 
+# A stand-in participation id, for asking the domain how long one row keeps a member busy.
+_PROBE = uuid.UUID(int=0)
 # The domain names its inputs after the API's fields; the import's columns differ.
 _SCHEDULE_FIELDS = {"title": "activity_title", "activity_id": "activity_ref",
                     "capacity": "activity_ref"}
@@ -117,106 +119,130 @@ def _values(row: Row) -> tuple[object, ...]:
             a.hours_cap_minutes)
 
 
-def _overlaps(rows: dict[str, list[Row]], ids: dict[str, uuid.UUID],
-              members: dict[str, MemberState], known: dict[uuid.UUID, list[Busy]],
-              ) -> tuple[dict[int, list[Busy]], dict[int, Busy]]:
-    """For each row, the spans the domain's overlap rule should see, and any stored span
-    that starts inside the row.
+def _neighbours(rows: dict[str, list[Row]], states: dict[str, ActivityState],
+                members: dict[str, MemberState], known: dict[uuid.UUID, list[Busy]],
+                ) -> dict[int, list[Busy]]:
+    """For each row, the member's other spans that the domain's overlap rules must see.
 
-    The domain refuses a check-in that falls inside another participation. Over one
-    member's spans sorted by start, the earlier span reaching furthest is the only one that
-    can contain a check-in, so each row gets just that one (not all of the member's spans:
-    a busy member would cost quadratic time). A pair of imported rows is always caught
-    from one side; a stored participation starting inside an imported row is not checked
-    in again, so that case is returned separately.
+    Not all of them: over one member's spans sorted by start, a stay overlaps another only
+    if it overlaps the earlier span reaching furthest or the span starting next, so those
+    two are enough and a busy member costs n log n rather than n².
     """
     spans: dict[uuid.UUID, list[tuple[Busy, int | None]]] = defaultdict(list)
     for ref, group in rows.items():
+        state = states.get(ref)
         for row in group:
             member = members.get(row.member_number)
-            if member is not None:
-                span = Busy(ids[ref], row.activity.title, row.checked_in_at, row.checked_out_at)
+            if member is not None and state is not None:
+                # The domain's own notion of a stay (time after the scheduled end is
+                # credited nowhere, so it keeps the member busy nowhere).
+                state.participations = {_PROBE: activities.Participation(
+                    participation_id=_PROBE, member_id=member.member_id,
+                    checked_in_at=row.checked_in_at, checked_out_at=row.checked_out_at)}
+                (span,) = activities.busy_spans(state, member.member_id)
                 spans[member.member_id].append((span, row.row))
-    ours = set(ids.values())
-    prior: dict[int, list[Busy]] = {}
-    inside: dict[int, Busy] = {}
+    ours = {state.activity_id for state in states.values()}
+    found: dict[int, list[Busy]] = {}
     for member_id, mine in spans.items():
         stored = [(b, None) for b in known.get(member_id, ()) if b.activity_id not in ours]
-        # On equal starts the stored span sorts first, so the rule below sees it.
-        ordered = sorted(mine + stored, key=lambda item: (item[0].start, item[1] is not None))
+        ordered = sorted(mine + stored, key=lambda item: item[0].start)
         furthest: Busy | None = None
-        for span, row in ordered:
+        for i, (span, row) in enumerate(ordered):
             if row is not None:
-                prior[row] = [furthest] if furthest is not None else []
+                after = ordered[i + 1][0] if i + 1 < len(ordered) else None
+                found[row] = [b for b in (furthest, after) if b is not None]
             if furthest is None or span.end > furthest.end:
                 furthest = span
-        next_stored: Busy | None = None
-        for span, row in reversed(ordered):
-            if row is None:
-                next_stored = span
-            elif (next_stored is not None and span.start < next_stored.start < span.end):
-                inside[row] = next_stored
-    return prior, inside
+    return found
 
 
 def plan(rows: list[Row], ctx: Context, spoiled_refs: Iterable[str] = ()) -> Plan:
     """Check every row and decide the events of every activity; errors sorted by row."""
     result = Plan(invalid_refs=set(spoiled_refs))
     groups = _group(rows, result)
-    ids = {ref: activity_id(ctx.tenant_id, ref) for ref in groups}
-    prior, inside = _overlaps(groups, ids, ctx.members, ctx.busy)
+    ctx = replace(ctx, tree=_Tree(units=ctx.tree.units))
+    scheduled: dict[str, ActivityScheduled] = {}
     for ref, group in groups.items():
-        planned = _activity(ref, ids[ref], group, ctx, prior, inside, result.errors.append)
+        try:
+            scheduled[ref] = _schedule(ref, group[0], ctx)
+        except Refusal as refusal:
+            # Scheduling refuses only the activity's own fields, which every row shares.
+            result.errors.append(_error(group[0].row, refusal, _SCHEDULE_FIELDS,
+                                        "host_unit_id"))
+            result.invalid_refs.add(ref)
+    neighbours = _neighbours(groups, {ref: _state(e) for ref, e in scheduled.items()},
+                             ctx.members, ctx.busy)
+    for ref, event in scheduled.items():
+        planned = _activity(ref, event, groups[ref], ctx, neighbours, result.errors.append)
         if planned is None:
             result.invalid_refs.add(ref)
-        else:
+        elif ref not in result.invalid_refs:
             result.activities.append(planned)
     result.errors.sort(key=lambda e: e.row)
     result.activities = [a for a in result.activities if a.ref not in result.invalid_refs]
     return result
 
 
-def _activity(ref: str, activity: uuid.UUID, group: list[Row], ctx: Context,
-              prior: dict[int, list[Busy]], inside: dict[int, Busy],
-              report: Callable[[RowError], None]) -> PlannedActivity | None:
-    """The activity's events, or None when any of its rows is refused."""
-    first = group[0]
+@dataclass
+class _Tree(OrgTree):
+    """The tree as loaded: it does not change during an import, so answers are kept
+    (every row asks whether its recorder and confirmer cover the host unit)."""
+
+    _covers: dict[tuple[uuid.UUID | None, uuid.UUID], bool] = field(default_factory=dict)
+
+    def covers(self, scope_unit_id: uuid.UUID | None, unit_id: uuid.UUID) -> bool:
+        key = (scope_unit_id, unit_id)
+        answer = self._covers.get(key)
+        if answer is None:
+            answer = self._covers[key] = super().covers(scope_unit_id, unit_id)
+        return answer
+
+
+def _schedule(ref: str, first: Row, ctx: Context) -> ActivityScheduled:
     fields = first.activity
     command = activities.ScheduleActivity(
         kind=fields.kind, category=fields.category,  # type: ignore[arg-type]
         host_unit_id=fields.host_unit_id, title=fields.title, place=fields.place,
         starts_at=fields.starts_at, ends_at=fields.ends_at,
         hours_cap_minutes=fields.hours_cap_minutes)
-    try:
-        scheduled = activities.schedule(ctx.tree, None, command, activity, ctx.importer)
-    except Refusal as refusal:
-        # Scheduling refuses only the activity's own fields, which every row shares.
-        report(_error(first.row, refusal, _SCHEDULE_FIELDS, "host_unit_id"))
-        return None
-    state = ActivityState.fold(scheduled)
+    (event,) = activities.schedule(ctx.tree, None, command, activity_id(ctx.tenant_id, ref),
+                                   ctx.importer)
+    assert isinstance(event, ActivityScheduled)
+    return event
+
+
+def _state(event: ActivityScheduled) -> ActivityState:
+    state = ActivityState.fold([event])
     assert state is not None
+    return state
+
+
+def _activity(ref: str, scheduled: ActivityScheduled, group: list[Row], ctx: Context,
+              neighbours: dict[int, list[Busy]],
+              report: Callable[[RowError], None]) -> PlannedActivity | None:
+    """The activity's events, or None when any of its rows is refused."""
+    activity = scheduled.activity_id
     planned = PlannedActivity(ref, activity, [r.row for r in group],
-                              [(event_id(activity, scheduled[0]), scheduled[0])])
+                              [(event_id(activity, scheduled), scheduled)])
     # Historic records were confirmed when the activity ended, not when imported; a fixed
     # time also keeps a re-import's events identical to the first import's.
-    closing = max([fields.ends_at, *(r.checked_out_at for r in group)])
+    closing = max([scheduled.ends_at, *(r.checked_out_at for r in group)])
     valid = True
     for row in group:
         try:
-            events = _participation(state, row, ctx, prior.get(row.row, []),
-                                    inside.get(row.row), closing)
+            events = _participation(_state(scheduled), row, ctx, neighbours.get(row.row, []),
+                                    closing)
         except _RowRefused as refused:
             report(refused.error)
             valid = False
             continue
         for event in events:
             planned.events.append((event_id(activity, event, row.member_number), event))
-            minutes = getattr(event, "minutes", None)
-            if minutes is not None:
-                planned.minutes += minutes
+            if isinstance(event, AttendanceConfirmed):
+                planned.minutes += event.minutes
     if not valid:
         return None
-    closed = activities.close(ctx.tree, state, ctx.importer, closing)
+    closed = activities.close(ctx.tree, _state(scheduled), ctx.importer, closing)
     planned.events += [(event_id(activity, event), event) for event in closed]
     return planned
 
@@ -239,9 +265,13 @@ def _member(row: Row, ctx: Context) -> MemberState:
 
 
 def _participation(state: ActivityState, row: Row, ctx: Context, busy: list[Busy],
-                   stored_inside: Busy | None, closing: datetime) -> list[Event]:
-    """Check in, check out and confirm one row, as the importing organiser records them;
-    the state moves on with each decision, as it would between live commands."""
+                   closing: datetime) -> list[Event]:
+    """Check in, check out and confirm one row, as the importing organiser records them.
+
+    `state` is the activity as scheduled, without the other rows: a member appears once
+    per activity and imports set no capacity and no device, so other members' rows cannot
+    change a decision, and judging each row alone keeps a large activity linear.
+    """
     member = _member(row, ctx)
     confirmer = ctx.importer
     if row.confirmed_by is not None:
@@ -251,11 +281,6 @@ def _participation(state: ActivityState, row: Row, ctx: Context, busy: list[Busy
                                        code="unknown_organiser", zh="确认人账号不存在",
                                        en="no organiser with that login"))
         confirmer = found
-    if stored_inside is not None:
-        raise _RowRefused(RowError(
-            row=row.row, field="checked_out_at", code="overlapping_participation",
-            zh=f"该成员此时正在参加“{stored_inside.title}”",
-            en=f"the member was taking part in {stored_inside.title!r} at this time"))
     participation_id = uuid.uuid5(state.activity_id, f"participation\0{row.member_number}")
     events: list[Event] = []
     step = "checked_in_at"
@@ -266,26 +291,20 @@ def _participation(state: ActivityState, row: Row, ctx: Context, busy: list[Busy
                                at=row.checked_in_at),
             participation_id, now=ctx.now, grace=ctx.grace, busy=busy,
             recorded_by=ctx.importer, tree=ctx.tree)
-        for event in events:
-            activities.apply(state, event)
+        activities.apply(state, events[-1])
         step = "checked_out_at"
-        out = activities.check_out(
+        events += activities.check_out(
             state, activities.CheckOut(member_id=member.member_id, method="import",
                                        at=row.checked_out_at),
-            now=ctx.now, recorded_by=ctx.importer, tree=ctx.tree)
-        activities.apply(state, out[0])
-        events += out
+            now=ctx.now, recorded_by=ctx.importer, tree=ctx.tree, busy=busy)
+        activities.apply(state, events[-1])
         step = "minutes"
-        confirmed = activities.confirm(
+        events += activities.confirm(
             ctx.tree, state,
             activities.ConfirmAttendance(participation_id=participation_id,
                                          minutes=row.minutes),
             confirmer, closing)
-        activities.apply(state, confirmed[0])
-        events += confirmed
     except Refusal as refusal:
-        # Forget the half-recorded row so that the rows after it are judged without it.
-        state.participations.pop(participation_id, None)
         names = {**_PARTICIPATION_FIELDS, "at": step}
         default = "confirmed_by" if step == "minutes" else step
         raise _RowRefused(_error(row.row, refusal, names, default)) from None
