@@ -1,0 +1,49 @@
+"""Rotating check-in codes: stable within a window, accepted one window late, then refused."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from ledger import checkin_codes
+from ledger.checkin_codes import PERIOD
+
+SECRET = b"unit-test-secret-unit-test-secret"
+ACTIVITY = uuid.UUID("6f1c3f63-8f35-4c57-9a55-1b1d1d6a0c11")
+START = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)  # a window boundary (3-minute periods)
+
+
+def test_a_code_is_six_digits_and_stable_within_its_window() -> None:
+    first = checkin_codes.current(SECRET, "t-1", ACTIVITY, START)
+    later = checkin_codes.current(SECRET, "t-1", ACTIVITY, START + PERIOD - timedelta(seconds=1))
+    assert len(first.code) == 6 and first.code.isdigit()
+    assert later.code == first.code
+    assert first.changes_at == START + PERIOD
+    assert first.accepted_until == START + 2 * PERIOD
+
+
+def test_the_code_rotates_and_differs_per_activity_tenant_and_secret() -> None:
+    codes = {checkin_codes.current(SECRET, "t-1", ACTIVITY, START + i * PERIOD).code
+             for i in range(20)}
+    assert len(codes) > 15  # six digits: a repeat in 20 windows is possible but rare
+    base = checkin_codes.current(SECRET, "t-1", ACTIVITY, START).code
+    others = [checkin_codes.current(SECRET, "t-2", ACTIVITY, START).code,
+              checkin_codes.current(SECRET, "t-1", uuid.UUID(int=7), START).code,
+              checkin_codes.current(b"another-secret-another-secret-xx", "t-1", ACTIVITY,
+                                    START).code]
+    # Fixed inputs, so this is deterministic: each input changes the code.
+    assert base not in others
+
+
+def test_the_previous_window_is_grace_and_older_codes_are_refused() -> None:
+    code = checkin_codes.current(SECRET, "t-1", ACTIVITY, START).code
+    assert checkin_codes.is_valid(SECRET, "t-1", ACTIVITY, code, START)
+    assert checkin_codes.is_valid(SECRET, "t-1", ACTIVITY, code, START + PERIOD)  # grace
+    assert checkin_codes.is_valid(SECRET, "t-1", ACTIVITY, f" {code} ", START)
+    assert not checkin_codes.is_valid(SECRET, "t-1", ACTIVITY, code, START + 2 * PERIOD)
+    assert not checkin_codes.is_valid(SECRET, "t-2", ACTIVITY, code, START)
+
+
+def test_malformed_codes_are_refused() -> None:
+    for bad in ("", "12345", "1234567", "abcdef", "１２３４５６", "12 456"):
+        assert not checkin_codes.is_valid(SECRET, "t-1", ACTIVITY, bad, START)
