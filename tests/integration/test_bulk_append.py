@@ -86,6 +86,15 @@ async def test_same_id_in_another_stream_is_refused(pool: asyncpg.Pool, tenant: 
         await bulk_append(pool, tenant, [("other", NO_STREAM, [event])])
 
 
+async def test_entry_stored_only_in_part_is_refused(pool: asyncpg.Pool, tenant: str) -> None:
+    """As with append: a retry must resend exactly what was stored, not more."""
+    stored, extra = _renamed("a"), _renamed("b")
+    await bulk_append(pool, tenant, [("s", NO_STREAM, [stored])])
+    with pytest.raises(EventIdConflict) as caught:
+        await bulk_append(pool, tenant, [("s", NO_STREAM, [stored, extra])])
+    assert caught.value.event_id == extra.event_id
+
+
 async def test_wrong_expected_version_is_refused_and_batch_not_written(
         pool: asyncpg.Pool, store: PostgresEventStore, tenant: str) -> None:
     await bulk_append(pool, tenant, [("s", NO_STREAM, [_renamed("a")])])

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 import uuid
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
@@ -72,6 +75,26 @@ def test_same_seed_same_events(demo: tuple[Plan, list[StreamEntry]]) -> None:
     assert _fingerprint(list(streams(again))) == _fingerprint(entries)
     # Generating twice from one plan gives the same events too.
     assert _fingerprint(list(streams(plan))) == _fingerprint(entries)
+
+
+def test_same_events_in_another_process() -> None:
+    """A second `load-demo` runs in a new process, with other hash seeds: ids must match."""
+    script = (
+        "import hashlib, itertools\n"
+        "from ledger.generator import build, streams\n"
+        "from ledger.events import encode_data\n"
+        "digest = hashlib.sha256()\n"
+        "for stream_id, _, events in itertools.islice(streams(build('demo', 1)), 400):\n"
+        "    for e in events:\n"
+        "        digest.update(stream_id.encode() + e.event_id.bytes + encode_data(e.event))\n"
+        "print(digest.hexdigest())\n"
+    )
+    digests = {
+        subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
+                       text=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1
 
 
 def test_other_seed_other_events(demo: tuple[Plan, list[StreamEntry]]) -> None:
