@@ -7,7 +7,8 @@ tests exercise `apply` as well as the decisions.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -132,28 +133,17 @@ def attended(state: ActivityState, who: MemberState, start: datetime,
     return participation_id
 
 
-def refused(code: str, *, field: str | None = None, status: int | None = None) -> Any:
-    """`with refused("code", field=...):` — the block must raise exactly that refusal."""
-    return _Refused(code, field, status)
-
-
-class _Refused:
-    def __init__(self, code: str, field: str | None, status: int | None) -> None:
-        self.code, self.field, self.status = code, field, status
-
-    def __enter__(self) -> None:
-        self._raises = pytest.raises(Refusal)
-        self._info = self._raises.__enter__()
-
-    def __exit__(self, *exc: Any) -> bool:
-        handled = self._raises.__exit__(*exc)
-        refusal = self._info.value
-        assert refusal.code == self.code, f"refused {refusal.code!r}, expected {self.code!r}"
-        if self.field is not None:
-            assert refusal.field == self.field, f"field {refusal.field!r}, not {self.field!r}"
-        if self.status is not None:
-            assert refusal.status == self.status
-        # Every refusal speaks both languages.
-        assert refusal.zh and refusal.en
-        return bool(handled)
-
+@contextmanager
+def refused(code: str, *, field: str | None = None,
+            status: int | None = None) -> Iterator[None]:
+    """`with refused("code", field=...):` the block must raise exactly that refusal."""
+    with pytest.raises(Refusal) as raised:
+        yield
+    refusal = raised.value
+    assert refusal.code == code, f"refused {refusal.code!r} ({refusal.en}), expected {code!r}"
+    if field is not None:
+        assert refusal.field == field, f"field {refusal.field!r}, expected {field!r}"
+    if status is not None:
+        assert refusal.status == status, f"status {refusal.status}, expected {status}"
+    # Every refusal speaks to people in both languages.
+    assert refusal.zh and refusal.en
