@@ -366,6 +366,17 @@ def test_corrections_chain_each_carrying_the_minutes_it_replaces(org: Org) -> No
         then(state, [event])
 
 
+def test_a_revoked_record_is_not_corrected(org: Org) -> None:
+    state, _, participation_id = confirmed(org)
+    then(state, revoke(org.tree, state, RevokeParticipation(participation_id=participation_id,
+                                                            reason="代签"),
+                       org.organiser(None), NOW))
+    with refused("participation_revoked", field="participation_id"):
+        correct(org.tree, state, CorrectParticipation(participation_id=participation_id,
+                                                      minutes=10, reason="改"),
+                org.organiser(None), NOW)
+
+
 # --- revoke ------------------------------------------------------------------------------
 
 
