@@ -93,7 +93,7 @@ def _serve(database_url: str, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "ledger.entrypoints.app:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-         "--no-access-log"],
+         "--no-access-log", "--timeout-keep-alive", "60"],
         env={**os.environ, "DATABASE_URL": database_url},
     )
 
@@ -150,10 +150,19 @@ async def _http(base: str, token: str, members: list[uuid.UUID], activities: lis
             activity = activities[-1] if burst else activities[i % ACTIVITIES]
 
             async def run() -> None:
-                response = await client.post(f"/api/v1/activities/{activity}/check-ins",
-                                             json={"member_id": str(member), "method": "qr",
-                                                   "command_id": str(uuid.uuid4())})
-                if response.status_code != 201:
+                body = {"member_id": str(member), "method": "qr",
+                        "command_id": str(uuid.uuid4())}
+                # As a phone does: a dropped connection is retried with the same command id,
+                # which the ledger answers with the original result.
+                for attempt in range(3):
+                    try:
+                        response = await client.post(
+                            f"/api/v1/activities/{activity}/check-ins", json=body)
+                        break
+                    except httpx.TransportError:
+                        if attempt == 2:
+                            raise
+                if response.status_code not in (200, 201):
                     failures.append(f"{response.status_code} {response.text[:200]}")
 
             return run
