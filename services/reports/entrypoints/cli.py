@@ -1,0 +1,97 @@
+"""`reports` command line: serve the API (with the projection runner), rebuild, status.
+
+    reports serve                 # HTTP API on REPORTS_HOST:REPORTS_PORT, runner included
+    reports rebuild               # fresh read models from position zero, swapped in at the end
+    reports status                # each projection's checkpoint and lag, per tenant
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+import uvicorn
+
+from ledger.adapters.database import create_pool
+from reports.adapters import checkpoints, feed
+from reports.adapters.schema import LIVE
+from reports.config import Settings
+from reports.service.projections import NAMES
+from reports.service.rebuild import REBUILD_BATCH, RebuildProgress, rebuild
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    config = uvicorn.Config("reports.entrypoints.app:create_app", factory=True,
+                            host=args.host or settings.host, port=args.port or settings.port,
+                            log_level="info", access_log=False)
+    await uvicorn.Server(config).serve()
+    return 0
+
+
+async def _rebuild(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+
+    def show(progress: RebuildProgress) -> None:
+        print(progress.line(), file=sys.stderr, flush=True)
+
+    result = await rebuild(settings.database_url, batch_size=args.batch_size, on_progress=show)
+    summary = {"events": result.events_done, "seconds": round(result.seconds, 3),
+               "events_per_second": round(result.rate, 1)}
+    print(json.dumps(summary) if args.json else
+          f"rebuilt {result.events_done} events in {result.seconds:.1f} s "
+          f"({result.rate:,.0f} events/s); the new read models are live")
+    return 0
+
+
+async def _status(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    pool = await create_pool(settings.database_url, application_name="reports-status",
+                             min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as connection:
+            for tenant_id in await feed.tenant_ids(connection):
+                points = await checkpoints.read(connection, LIVE, tenant_id)
+                for name in NAMES:
+                    point = points.get(name)
+                    cursor = point.cursor if point else (0, 0)
+                    behind, _ = await feed.lag(connection, tenant_id, cursor)
+                    print(f"{tenant_id}\t{name}\t{feed.format_cursor(cursor)}\t"
+                          f"behind {behind}\tskipped {point.events_skipped if point else 0}")
+    finally:
+        await pool.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reports",
+                                     description="社区志愿服务报表 — the reports service.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run the HTTP API and the projection runner")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=_serve)
+    rebuild_parser = commands.add_parser(
+        "rebuild", help="rebuild every read model from position zero, then swap it in")
+    rebuild_parser.add_argument("--batch-size", type=int, default=REBUILD_BATCH)
+    rebuild_parser.add_argument("--json", action="store_true",
+                                help="print the final figures as one JSON object")
+    rebuild_parser.set_defaults(run=_rebuild)
+    status = commands.add_parser("status", help="each projection's checkpoint and lag")
+    status.set_defaults(run=_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        code = asyncio.run(args.run(args))
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code or 0)
+
+
+if __name__ == "__main__":
+    main()
