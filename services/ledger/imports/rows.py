@@ -220,10 +220,13 @@ class _Fields:
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=SHANGHAI)
 
 
-def parse_row(line: int, record: dict[str, Any]) -> tuple[Row | None, list[RowError]]:
-    """One record on its own: present, well-formed fields. Rules come later (see plan)."""
-    fields = _Fields(line, record)
-    ref = fields.text("activity_ref")
+# (field, code, zh, en): an error found in an activity's columns, before it has a row.
+_Found = tuple[str | None, str, str, str]
+ActivityCache = dict[tuple[Any, ...], tuple[ActivityFields | None, list[_Found]]]
+
+
+def _activity_fields(record: dict[str, Any]) -> tuple[ActivityFields | None, list[_Found]]:
+    fields = _Fields(0, record)
     title = fields.text("activity_title")
     kind = fields.choice("kind", KINDS)
     category = fields.choice("category", CATEGORIES)
@@ -231,6 +234,29 @@ def parse_row(line: int, record: dict[str, Any]) -> tuple[Row | None, list[RowEr
     place = fields.text("place")
     starts_at, ends_at = fields.moment("starts_at"), fields.moment("ends_at")
     cap = fields.integer("hours_cap_minutes")
+    found = [(e.field, e.code, e.zh, e.en) for e in fields.errors]
+    if found:
+        return None, found
+    assert title and kind and category and host and place and starts_at and ends_at
+    return ActivityFields(title, kind, category, host, place, starts_at, ends_at, cap), []
+
+
+def parse_row(line: int, record: dict[str, Any],
+              cache: ActivityCache | None = None) -> tuple[Row | None, list[RowError]]:
+    """One record on its own: present, well-formed fields. Rules come later (see plan).
+
+    The activity's columns repeat on each of its rows; `cache` parses them once.
+    """
+    key = tuple(record.get(name) for name in ACTIVITY_FIELDS)
+    known = cache.get(key) if cache is not None else None
+    if known is None:
+        known = _activity_fields(record)
+        if cache is not None:
+            cache[key] = known
+    activity, found = known
+    fields = _Fields(line, record)
+    fields.errors += [RowError(row=line, field=f, code=c, zh=zh, en=en) for f, c, zh, en in found]
+    ref = fields.text("activity_ref")
     number = fields.text("member_number")
     checked_in_at, checked_out_at = fields.moment("checked_in_at"), fields.moment("checked_out_at")
     minutes = fields.integer("minutes")
@@ -239,10 +265,9 @@ def parse_row(line: int, record: dict[str, Any]) -> tuple[Row | None, list[RowEr
         fields.fail("checked_out_at", "before_check_in", "签退时间不能早于签到时间",
                     "checked_out_at must not be before checked_in_at")
     if fields.errors:
+        fields.errors.sort(key=lambda e: FIELDS.index(e.field) if e.field in FIELDS else 0)
         return None, fields.errors
-    assert ref and title and kind and category and host and place and number
-    assert starts_at and ends_at and checked_in_at and checked_out_at
-    activity = ActivityFields(title, kind, category, host, place, starts_at, ends_at, cap)
+    assert ref and number and checked_in_at and checked_out_at and activity is not None
     return Row(line, ref, activity, number, checked_in_at, checked_out_at, minutes,
                confirmed_by), []
 
@@ -260,8 +285,9 @@ class Parsed:
 def parse(source: bytes, fmt: Format) -> Parsed:
     found, errors = records(source, fmt)
     parsed = Parsed([], errors, len(found), set())
+    cache: ActivityCache = {}
     for line, record in found:
-        row, row_errors = parse_row(line, record)
+        row, row_errors = parse_row(line, record, cache)
         if row is not None:
             parsed.rows.append(row)
         else:
