@@ -54,7 +54,7 @@ class CodePages(Controller):
                                      activity_id, page.now)
         url = (f"{public_base(request)}{checkin_path(organiser.tenant_id, activity_id)}"
                f"?c={code.code}")
-        qr = segno.make(url, error="m").svg_inline(scale=8, border=2)
+        qr = segno.make(url, error="m").svg_inline(scale=8, border=2, omitsize=True)
         refresh = max(1, int((code.changes_at - page.now).total_seconds()) + 1)
         return page.render("live.html", activity=activity, host=host, code=code, qr=qr,
                            refresh=refresh)
@@ -68,5 +68,5 @@ class CodePages(Controller):
             return page.render("message.html", status_code=404, heading=page.t("not_found"),
                                text=page.t("activity_missing"))
         url = f"{public_base(request)}{checkin_path(organiser.tenant_id, activity_id)}"
-        qr = segno.make(url, error="q").svg_inline(scale=10, border=2)
+        qr = segno.make(url, error="q").svg_inline(scale=10, border=2, omitsize=True)
         return page.render("poster.html", activity=activity, host=host, qr=qr, url=url)

@@ -6,6 +6,8 @@ same argon2 work either way) and attempts are limited per client address and per
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from typing import Any
 
@@ -51,17 +53,12 @@ class CorrectionForm(msgspec.Struct, kw_only=True):
 
 def personal_code(pages: PageServices, tenant_id: str, member_id: uuid.UUID) -> str:
     """What the member's QR carries for an organiser to scan: signed, so not guessable."""
-    import hashlib
-    import hmac
-
     tag = hmac.new(pages.secrets.pages, f"personal|{tenant_id}|{member_id}".encode(),
                    hashlib.sha256).hexdigest()[:16]
     return f"{PERSONAL_CODE_PREFIX}{member_id}.{tag}"
 
 
 def member_from_code(pages: PageServices, tenant_id: str, code: str) -> uuid.UUID | None:
-    import hmac
-
     if not code.startswith(PERSONAL_CODE_PREFIX):
         return None
     try:
@@ -133,7 +130,8 @@ class MemberPages(Controller):
         qr = segno.make(personal_code(pages, tenant_id, member.member_id), error="m")
         return page.render(
             "me.html", status_code=status_code, tenant_id=tenant_id, summary=summary,
-            entry=entry, personal_qr=qr.svg_inline(scale=4, dark="#000", light="#fff"),
+            entry=entry, personal_qr=qr.svg_inline(scale=4, dark="#000", light="#fff",
+                                                   omitsize=True),
             command_id=uuid.uuid4, **extra)
 
     @post("/me/corrections", operation_id="pageRequestCorrection", status_code=303)
