@@ -1,0 +1,73 @@
+"""The participation projection's fold, with no database."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from ledger.events import (
+    ActivityScheduled,
+    AttendanceConfirmed,
+    CheckedIn,
+    CheckedOut,
+    ParticipationCorrected,
+    ParticipationRevoked,
+)
+from reports.domain.participation import ParticipationBatch
+from reports.domain.projection import EventMeta
+
+WHEN = datetime(2025, 3, 31, 15, 30, tzinfo=UTC)
+A, M, P, ORG = (uuid.UUID(int=n) for n in range(1, 5))
+
+
+def _fold(*events):
+    batch = ParticipationBatch()
+    for position, event in enumerate(events, start=1):
+        batch.apply(event, EventMeta(1, position, WHEN))
+    return batch
+
+
+def _scheduled(category: str = "service") -> ActivityScheduled:
+    return ActivityScheduled(activity_id=A, kind="cleanup", category=category, host_unit_id=ORG,
+                             title="清扫", place="楼道", starts_at=WHEN, ends_at=WHEN)
+
+
+def test_latest_confirmation_or_correction_counts_and_leaves_a_trail():
+    batch = _fold(
+        _scheduled(),
+        CheckedIn(activity_id=A, member_id=M, participation_id=P, at=WHEN, method="qr"),
+        CheckedOut(activity_id=A, member_id=M, participation_id=P, at=WHEN, method="qr",
+                   auto=True),
+        AttendanceConfirmed(activity_id=A, member_id=M, participation_id=P, minutes=120,
+                            confirmed_by=ORG, confirmed_at=WHEN),
+        ParticipationCorrected(activity_id=A, member_id=M, participation_id=P, minutes=45,
+                               previous_minutes=120, reason="签退遗漏", corrected_by=ORG,
+                               corrected_at=WHEN),
+    )
+    row = batch.participations[P]
+    assert (row.minutes, row.auto_checkout, row.corrected) == (45, True, True)
+    assert [(e.action, e.minutes, e.previous_minutes) for e in batch.log] == [
+        ("confirmed", 120, None), ("corrected", 45, 120)]
+    assert row.local_date.isoformat() == "2025-03-31"
+
+
+def test_attendance_credits_no_minutes_and_revocation_excludes():
+    batch = _fold(
+        _scheduled("attendance"),
+        CheckedIn(activity_id=A, member_id=M, participation_id=P, at=WHEN, method="qr"),
+        AttendanceConfirmed(activity_id=A, member_id=M, participation_id=P, minutes=90,
+                            confirmed_by=ORG, confirmed_at=WHEN),
+    )
+    assert batch.participations[P].minutes == 0
+    batch.apply(ParticipationRevoked(activity_id=A, member_id=M, participation_id=P,
+                                     reason="代签", revoked_by=ORG, revoked_at=WHEN),
+                EventMeta(1, 9, WHEN))
+    assert batch.participations[P].revoked
+
+
+def test_wanted_leaves_out_rows_the_batch_creates():
+    events = [_scheduled(),
+              CheckedIn(activity_id=A, member_id=M, participation_id=P, at=WHEN, method="qr"),
+              CheckedOut(activity_id=A, member_id=M, participation_id=P, at=WHEN, method="qr"),
+              CheckedOut(activity_id=A, member_id=M, participation_id=ORG, at=WHEN, method="qr")]
+    assert ParticipationBatch().wanted(events) == {"activities": set(), "participations": {ORG}}
