@@ -139,6 +139,21 @@ async def test_invalid_rows_are_all_reported_and_nothing_is_appended(
     assert partial.json()["activities_invalid"] == 3
 
 
+async def test_a_large_file_gets_through_and_the_error_list_is_capped(
+    ledger_client: httpx.AsyncClient, community: Community
+) -> None:
+    c = community
+    # 1,200 rows is well over the JSON API's 64 KiB body limit.
+    body = csv(*(row(c, activity_ref=f"A-{i}", member_number=f"IM-X{i}") for i in range(1200)))
+    assert len(body) > 64 * 1024
+    response = await ledger_client.post("/api/v1/imports?dry_run=true",
+                                        headers={**c.organiser, **CSV}, content=body)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["error_count"] == 1200 and len(problem["errors"]) == 1000
+    assert problem["errors"][-1]["row"] == 1001
+
+
 async def test_dry_run_and_only_valid(ledger_client: httpx.AsyncClient, community: Community,
                                       pool: asyncpg.Pool) -> None:
     c = community

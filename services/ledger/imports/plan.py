@@ -3,8 +3,7 @@
 Each activity is replayed through the same decisions a live one goes through (schedule,
 check in and out recorded by the importing organiser, confirm, close), so an import can
 credit nothing the API would refuse. Ids are uuid5 of (tenant, activity_ref, member
-number): importing the same file again derives the same events, which the bulk writer
-then skips.
+number): importing the same file again derives the same events, found stored and skipped.
 """
 
 from __future__ import annotations
@@ -30,8 +29,7 @@ NAMESPACE = uuid.UUID("5a0c6f6e-7c1e-5d43-9b1a-1e7c0b7d1a11")
 # A stand-in participation id, for asking the domain how long one row keeps a member busy.
 _PROBE = uuid.UUID(int=0)
 # The domain names its inputs after the API's fields; the import's columns differ.
-_SCHEDULE_FIELDS = {"title": "activity_title", "activity_id": "activity_ref",
-                    "capacity": "activity_ref"}
+_SCHEDULE_FIELDS = {"title": "activity_title"}
 _PARTICIPATION_FIELDS = {"member_id": "member_number", "participation_id": "member_number"}
 
 
