@@ -71,7 +71,7 @@ async def load(pool: asyncpg.Pool, tenant_id: str, *, scale: str, seed: int = 1,
         progress(f"{len(plan.members)} members and {len(logins)} organisers in place; "
                  "writing events ...")
     result = await bulk_append(pool, tenant_id, streams(plan),
-                               progress=_reporter(progress, started))
+                               progress=_reporter(progress, time.perf_counter()))
     featured = plan.featured
     assert featured is not None and featured.organiser is not None
     tokens = TokenStore(pool)
