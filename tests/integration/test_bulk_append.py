@@ -148,8 +148,8 @@ async def test_concurrent_writer_makes_the_batch_retry(pool: asyncpg.Pool,
         bulk = asyncio.create_task(bulk_append(pool, tenant, [("s", ANY, [_renamed("ours")])]))
         # Wait until our COPY blocks on their uncommitted row in the unique index.
         while not await pool.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query LIKE 'COPY%'"
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE 'COPY%'"
         ):
             assert not bulk.done(), bulk
             await asyncio.sleep(0.01)
