@@ -171,10 +171,12 @@ async def import_records(
     `progress(stage, count)` hears "validated" (rows) once and "written" (events) per batch.
     """
     _importer(actor)
-    parsed = parse(source, fmt)
+    # Parsing and planning take seconds for a large file: in a thread, the server's event
+    # loop keeps answering other requests meanwhile.
+    parsed = await asyncio.to_thread(parse, source, fmt)
     async with pool.acquire() as connection:
         ctx = await load_context(connection, actor, parsed.rows, now=now, grace=grace)
-    result = plan(parsed.rows, ctx, parsed.spoiled_refs)
+    result = await asyncio.to_thread(plan, parsed.rows, ctx, parsed.spoiled_refs)
     result.errors[:0] = parsed.errors
     async with pool.acquire() as connection:
         already = await _check_stored(connection, actor.tenant_id, result)
