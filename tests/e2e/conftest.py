@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 
 # The ledger's fixtures (database, fresh tenant, settable clock, served app, community).
 from tests.integration.conftest import clock, community, ledger_client  # noqa: F401
@@ -34,23 +34,27 @@ def _require_chromium() -> None:
 
 
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
+async def playwright_session() -> AsyncIterator[Playwright]:
     _require_chromium()
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"])
-        yield browser
-        await browser.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+async def browser(playwright_session: Playwright) -> AsyncIterator[Browser]:
+    browser = await playwright_session.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update",
+              "--disable-sync"])
+    yield browser
+    await browser.close()
 
 
 @pytest.fixture
-async def phone(browser: Browser) -> AsyncIterator[BrowserContext]:
+async def phone(playwright_session: Playwright, browser: Browser) -> AsyncIterator[BrowserContext]:
     """A fresh phone: its own cookies and localStorage."""
-    async with async_playwright() as playwright:
-        profile = dict(playwright.devices["Pixel 7"])
+    profile = dict(playwright_session.devices["Pixel 7"])
     profile.pop("default_browser_type", None)
     # Pixel 7's touch, pixel ratio and user agent, narrowed to the 360 px the pages target.
     profile["viewport"] = {"width": 360, "height": 760}

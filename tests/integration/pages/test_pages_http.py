@@ -12,6 +12,9 @@ import httpx
 
 from ledger import checkin_codes
 from ledger.adapters.directory import Organisers
+from ledger.entrypoints.pages.common import PageServices
+from ledger.entrypoints.pages.members import personal_code
+from ledger.page_secrets import PageSecrets
 from tests.integration.conftest import Clock, Community, register, schedule
 from tests.integration.pages.conftest import SECRETS, browser_like, csrf_token
 
@@ -153,3 +156,34 @@ async def test_the_language_switch_is_remembered(ledger_client: httpx.AsyncClien
         assert "Organiser sign-in" in again.text
         chinese = await phone.get("/organiser/login?lang=zh")
         assert "组织者登录" in chinese.text
+
+
+async def test_organiser_checks_a_member_in_by_personal_code(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock) -> None:
+    c = community
+    member = await register(ledger_client, c, "XH-0403")
+    activity = await schedule(ledger_client, c, clock.now)
+    services = PageServices(PageSecrets(SECRETS["CHECKIN_CODE_SECRET"].encode(),
+                                        SECRETS["PAGES_SECRET"].encode()))
+    code = personal_code(services, c.tenant, member)
+    async with browser_like(ledger_client) as desk:
+        form = await desk.get("/organiser/login")
+        token = csrf_token(form)
+        await desk.post("/organiser/login", data={
+            "tenant": c.tenant, "login": f"wang-{c.tenant}", "password": "s3cret-pass",
+            "_csrf_token": token})
+        roster = f"/organiser/activities/{activity}"
+        forged = code[:-1] + ("0" if code[-1] != "0" else "1")
+        refused = await desk.post(f"{roster}/check-in", data={
+            "member_code": forged, "command_id": str(uuid.uuid4()), "_csrf_token": token})
+        assert refused.status_code == 422 and "没有找到该党员" in refused.text
+        assert forged in refused.text  # what was typed is kept
+        done = await desk.post(f"{roster}/check-in", data={
+            "member_code": code, "command_id": str(uuid.uuid4()), "_csrf_token": token})
+        assert done.status_code == 303
+    stream = (await ledger_client.get(f"/api/v1/streams/activity-{activity}",
+                                      headers=c.reader)).json()
+    checked_in = [e for e in stream["events"] if e["type"] == "CheckedIn"]
+    assert [(e["data"]["member_id"], e["data"]["method"]) for e in checked_in] == [
+        (str(member), "organiser")]
+    assert checked_in[0]["metadata"]["actor"] == f"organiser:{c.organiser_id}"
