@@ -59,8 +59,8 @@ def parse_position(text: str) -> Cursor | int:
 
 async def read_batch(connection: asyncpg.Connection, tenant_id: str, after: Cursor,
                      limit: int) -> list[RawEvent]:
-    statement = await connection.prepare(_BATCH)
-    rows = await statement.fetch(tenant_id, str(after[0]), after[1], limit)
+    # fetch() prepares the statement once per connection (asyncpg's statement cache).
+    rows = await connection.fetch(_BATCH, tenant_id, str(after[0]), after[1], limit)
     return [RawEvent(*row) for row in rows]
 
 

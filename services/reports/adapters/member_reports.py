@@ -49,8 +49,7 @@ async def member_hours(connection: asyncpg.Connection, tenant_id: str, member_id
     args: list[object] = [tenant_id, member_id]
     if as_of is not None:
         args.append(end_of_day(as_of))
-    statement = await connection.prepare(_hours_sql(as_of is not None))
-    rows = await statement.fetch(*args)
+    rows = await connection.fetch(_hours_sql(as_of is not None), *args)
     # (month, kind) -> [minutes, attendance, person_times, unconfirmed]
     cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     cumulative = unconfirmed_total = 0
