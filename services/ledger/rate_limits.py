@@ -44,9 +44,15 @@ class SlidingWindow:
 
     def allow(self, key: str) -> bool:
         """Record an attempt; False when the key has used up its attempts (not recorded)."""
-        now = self._clock()
-        hits = self._recent(key, now)
-        if len(hits) >= self.limit:
+        if self.blocked(key):
             return False
-        hits.append(now)
+        self.record(key)
         return True
+
+    def blocked(self, key: str) -> bool:
+        """Has the key used up its attempts? (Records nothing.)"""
+        return len(self._recent(key, self._clock())) >= self.limit
+
+    def record(self, key: str) -> None:
+        now = self._clock()
+        self._recent(key, now).append(now)

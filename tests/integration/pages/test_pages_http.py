@@ -187,3 +187,23 @@ async def test_organiser_checks_a_member_in_by_personal_code(
     assert [(e["data"]["member_id"], e["data"]["method"]) for e in checked_in] == [
         (str(member), "organiser")]
     assert checked_in[0]["metadata"]["actor"] == f"organiser:{c.organiser_id}"
+
+
+async def test_guessing_check_in_codes_is_stopped(ledger_client: httpx.AsyncClient,
+                                                  community: Community, clock: Clock) -> None:
+    c = community
+    activity = await schedule(ledger_client, c, clock.now)
+    base = f"/t/{c.tenant}/checkin/{activity}"
+    right = checkin_codes.current(SECRETS["CHECKIN_CODE_SECRET"].encode(), c.tenant, activity,
+                                  clock.now).code
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    async with browser_like(ledger_client) as phone:
+        token = csrf_token(await phone.get(base))
+        for _ in range(30):
+            answer = await phone.post(f"{base}/code", data={"code": wrong,
+                                                             "_csrf_token": token})
+            assert answer.status_code == 422 and "签到码已过期或不正确" in answer.text
+        # From now on even the right code is refused from this address, for a while.
+        blocked = await phone.post(f"{base}/code", data={"code": right, "_csrf_token": token})
+        assert blocked.status_code == 429 and "尝试次数过多" in blocked.text
+        assert "pass=" not in blocked.headers.get("set-cookie", "")

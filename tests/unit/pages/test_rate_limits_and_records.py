@@ -31,6 +31,14 @@ def test_sliding_window_refuses_past_the_limit_then_recovers() -> None:
     assert limit.allow("a")
 
 
+def test_blocked_checks_without_recording() -> None:
+    limit = SlidingWindow(2, 60, clock=FakeTime())
+    assert not limit.blocked("a") and not limit.blocked("a")
+    limit.record("a")
+    limit.record("a")
+    assert limit.blocked("a") and not limit.blocked("b")
+
+
 def test_sliding_window_memory_is_bounded() -> None:
     clock = FakeTime()
     limit = SlidingWindow(1, 60, clock=clock, max_keys=10)

@@ -27,6 +27,7 @@ from ledger.entrypoints.pages.common import (
     MemberSession,
     Page,
     PageServices,
+    client_address,
     device_cookie,
     member_session,
 )
@@ -111,12 +112,12 @@ class CheckInPage(Controller):
         _device, new_device = device_cookie(request)
         cookies = [new_device] if new_device else []
         if c is not None:
-            if checkin_codes.is_valid(pages.secrets.checkin_code, tenant_id, activity_id, c,
-                                      page.now):
+            verdict = _check_code(request, pages, tenant_id, activity_id, c, page)
+            if verdict == "ok":
                 # Drop the code from the address bar: a reload after it rotates still works.
                 cookies.append(self._pass_cookie(pages, tenant_id, activity_id, page))
                 return page.redirect(context["base"], cookies=cookies)
-            context.update(code_error=page.t("code_expired"), typed_code=c)
+            context.update(code_error=page.t(verdict), typed_code=c)
         if done in ("in", "out"):
             context["notice"] = page.t("checked_in_ok" if done == "in" else "checked_out_ok")
         if error:
@@ -132,12 +133,13 @@ class CheckInPage(Controller):
         if context is None:
             return page.render("message.html", status_code=404, heading=page.t("not_found"),
                                text=page.t("activity_missing"))
-        if checkin_codes.is_valid(pages.secrets.checkin_code, tenant_id, activity_id,
-                                  data.code, page.now):
+        verdict = _check_code(request, pages, tenant_id, activity_id, data.code, page)
+        if verdict == "ok":
             return page.redirect(context["base"],
                                  cookies=[self._pass_cookie(pages, tenant_id, activity_id, page)])
-        context.update(code_error=page.t("code_expired"), typed_code=data.code)
-        return page.render("checkin.html", status_code=422, **context)
+        context.update(code_error=page.t(verdict), typed_code=data.code)
+        return page.render("checkin.html", status_code=429 if verdict == "too_many" else 422,
+                           **context)
 
     @post("/in", operation_id="pageCheckInTap", status_code=200)
     async def tap_in(self, request: Request, ledger: NamedDependency[Ledger],
@@ -201,6 +203,21 @@ class CheckInPage(Controller):
             "message": page.t("checked_in_ok" if action == "in" else "checked_out_ok"),
             "status": status.as_json() if status else None,
         }, status_code=200)
+
+
+def _check_code(request: Request, pages: PageServices, tenant_id: str,
+                activity_id: uuid.UUID, code: str, page: Page) -> str:
+    """"ok", "code_expired" (wrong or old: the same message) or "too_many" (guessing)."""
+    address, activity = client_address(request), f"{tenant_id}|{activity_id}"
+    if pages.code_failures_by_ip.blocked(address) or \
+            pages.code_failures_by_activity.blocked(activity):
+        return "too_many"
+    if checkin_codes.is_valid(pages.secrets.checkin_code, tenant_id, activity_id, code,
+                              page.now):
+        return "ok"
+    pages.code_failures_by_ip.record(address)
+    pages.code_failures_by_activity.record(activity)
+    return "code_expired"
 
 
 def _client_time(text: str) -> datetime | None:

@@ -43,11 +43,19 @@ class PageServices:
 
     secrets: PageSecrets
     signer: Signer = field(init=False)
-    # PIN attempts: per client address and per member number (whether or not it exists).
-    pin_by_ip: SlidingWindow = field(default_factory=lambda: SlidingWindow(20, 15 * 60))
-    pin_by_number: SlidingWindow = field(default_factory=lambda: SlidingWindow(5, 15 * 60))
-    login_by_ip: SlidingWindow = field(default_factory=lambda: SlidingWindow(20, 15 * 60))
-    login_by_name: SlidingWindow = field(default_factory=lambda: SlidingWindow(5, 15 * 60))
+    # Failed attempts only: a whole activity's phones may share one address (the
+    # community's Wi-Fi, a carrier's NAT), and they all succeed. Unknown member numbers
+    # always fail, so they are counted exactly like wrong PINs.
+    pin_failures_by_ip: SlidingWindow = field(default_factory=lambda: SlidingWindow(30, 900))
+    pin_failures_by_number: SlidingWindow = field(
+        default_factory=lambda: SlidingWindow(5, 900))
+    login_failures_by_ip: SlidingWindow = field(default_factory=lambda: SlidingWindow(30, 900))
+    login_failures_by_name: SlidingWindow = field(
+        default_factory=lambda: SlidingWindow(5, 900))
+    # Six-digit codes: two are valid at a time, so guessing must stay slow.
+    code_failures_by_ip: SlidingWindow = field(default_factory=lambda: SlidingWindow(30, 900))
+    code_failures_by_activity: SlidingWindow = field(
+        default_factory=lambda: SlidingWindow(300, 900))
 
     def __post_init__(self) -> None:
         self.signer = Signer(self.secrets.pages)

@@ -94,13 +94,15 @@ class MemberPages(Controller):
 
         if not number or not data.pin:
             return again("required", 422)
-        # Both limits are counted before the PIN is checked, and for unknown numbers too.
-        by_ip = pages.pin_by_ip.allow(client_address(request))
-        by_number = pages.pin_by_number.allow(f"{tenant_id}|{number}")
-        if not (by_ip and by_number):
+        # Checked before the PIN, and counted on failure whether or not the number exists.
+        address, key = client_address(request), f"{tenant_id}|{number}"
+        if pages.pin_failures_by_ip.blocked(address) or \
+                pages.pin_failures_by_number.blocked(key):
             return again("too_many", 429)
         member_id = await ledger.directory.verify_pin(tenant_id, number, data.pin[:64])
         if member_id is None:
+            pages.pin_failures_by_ip.record(address)
+            pages.pin_failures_by_number.record(key)
             return again("identify_failed", 422)
         return page.redirect(target, cookies=[member_cookie(pages, tenant_id, member_id,
                                                             page.now)])

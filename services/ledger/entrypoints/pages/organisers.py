@@ -132,13 +132,15 @@ class OrganiserPages(Controller):
         if not form.tenant or not form.login or not data.password:
             return page.render("login.html", status_code=422, form=form,
                                error=page.t("required"))
-        allowed = [pages.login_by_ip.allow(client_address(request)),
-                   pages.login_by_name.allow(f"{form.tenant}|{form.login}")]
-        if not all(allowed):
+        address, key = client_address(request), f"{form.tenant}|{form.login}"
+        if pages.login_failures_by_ip.blocked(address) or \
+                pages.login_failures_by_name.blocked(key):
             return page.render("login.html", status_code=429, form=form,
                                error=page.t("too_many"))
         account = await organisers.authenticate(form.tenant, form.login, data.password[:256])
         if account is None:
+            pages.login_failures_by_ip.record(address)
+            pages.login_failures_by_name.record(key)
             return page.render("login.html", status_code=422, form=form,
                                error=page.t("login_failed"))
         value = pages.signer.sign("organiser", {"t": account.tenant_id,
