@@ -156,7 +156,8 @@ class CheckedIn(Event, frozen=True, kw_only=True, tag=True):
     client_time: datetime | None = None
     # A hash of the device that sent it, to spot one phone checking in many members.
     device: str | None = None
-    # Reasons a person should look at this record, e.g. "in_grace" (before the start).
+    # Reasons a person should look at this record: "early" (in the grace period before the
+    # start), "shared_device" (this phone checked in another member here).
     flags: list[str] = []
 
 

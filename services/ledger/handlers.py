@@ -383,16 +383,41 @@ class Ledger:
                 case activities.CancelActivity():
                     return activities.cancel(tree, state, command, organiser)
                 case activities.CloseActivity():
-                    return activities.close(tree, state, organiser, now)
+                    return activities.close(tree, state, organiser, now,
+                                            busy=await self._busy_of_open(actor, state, now))
                 case activities.ConfirmAttendance():
                     return activities.confirm(tree, state, command, organiser, now)
                 case activities.CorrectParticipation():
-                    return activities.correct(tree, state, command, organiser, now)
+                    return activities.correct(tree, state, command, organiser, now,
+                                              busy=await self._busy_for_correction(
+                                                  actor, state, command))
                 case activities.RevokeParticipation():
                     return activities.revoke(tree, state, command, organiser, now)
 
         return await self._execute(actor, activities.stream_id(activity_id), activities.apply,
                                    command, decide)
+
+    async def _busy_of_open(self, actor: Actor, state: ActivityState | None,
+                            now: datetime) -> dict[uuid.UUID, list[Busy]]:
+        """For closing: where each member still checked in here was seen elsewhere since."""
+        if state is None:
+            return {}
+        open_ones = [p for p in state.participations.values() if p.open]
+        spans = await asyncio.gather(*(
+            self._busy(actor.tenant_id, p.member_id, state.activity_id, p.checked_in_at)
+            for p in open_ones
+        ))
+        return {p.member_id: s for p, s in zip(open_ones, spans, strict=True)}
+
+    async def _busy_for_correction(self, actor: Actor, state: ActivityState | None,
+                                   command: activities.CorrectParticipation) -> list[Busy]:
+        """Amended times must not overlap the member's other activities."""
+        amended = command.checked_in_at or command.checked_out_at
+        participation = state.participations.get(command.participation_id) if state else None
+        if state is None or participation is None or amended is None:
+            return []
+        return await self._busy(actor.tenant_id, participation.member_id, state.activity_id,
+                                amended)
 
     async def confirm_many(self, actor: Actor, activity_id: uuid.UUID,
                            command: ConfirmMany) -> Outcome:
@@ -460,11 +485,15 @@ class Ledger:
         self._check_member_actor(actor, command.member_id)
         tree = await self.tree(actor.tenant_id) if actor.organiser else None
 
+        # Only a back-filled time can reach into the member's other activities.
+        busy = (await self._busy(actor.tenant_id, command.member_id, activity_id, command.at)
+                if command.at is not None else [])
+
         async def decide(state: ActivityState | None) -> list[Event]:
             if state is not None:
                 self._within_activity_scope(actor, state, tree)
             return activities.check_out(state, command, now=self.clock(),
-                                        recorded_by=actor.organiser, tree=tree)
+                                        recorded_by=actor.organiser, tree=tree, busy=busy)
 
         return await self._execute(actor, activities.stream_id(activity_id), activities.apply,
                                    command, decide)
