@@ -243,3 +243,45 @@ async def test_feed_status_reports_lag(ledger_client: httpx.AsyncClient,
     bad = await ledger_client.get("/api/v1/feed", headers=community.reader,
                                   params={"after": "nonsense"})
     assert bad.status_code == 422 and bad.json()["field"] == "after"
+
+
+async def test_closing_checks_out_forgotten_check_ins_flagged_for_review(
+    ledger_client: httpx.AsyncClient, community: Community, clock: Clock
+) -> None:
+    c = community
+    member = await register(ledger_client, c, "XH-0008")
+    activity = await schedule(ledger_client, c, clock.now, hours=2)
+    url = f"/api/v1/activities/{activity}"
+    participation = (await ledger_client.post(f"{url}/check-ins", headers=c.admin,
+                                              json={"member_id": str(member)})).json()
+    clock.advance(hours=6)  # the member went home without checking out
+    closed = await ledger_client.post(f"{url}/close", headers=c.organiser, json={})
+    assert closed.status_code == 201, closed.text
+    stream = (await ledger_client.get(f"/api/v1/streams/activity-{activity}",
+                                      headers=c.reader)).json()["events"]
+    auto = [e for e in stream if e["type"] == "CheckedOut"]
+    assert len(auto) == 1 and auto[0]["data"]["auto"] is True
+    assert auto[0]["data"]["flags"] == ["auto_closed"]
+    # Credited by the schedule: the check-out is put at the scheduled end.
+    confirmed = await ledger_client.post(f"{url}/confirmations", headers=c.organiser, json={
+        "confirmations": [{"participation_id": participation["created_id"]}]})
+    assert confirmed.status_code == 201, confirmed.text
+    roster = (await ledger_client.get(url, headers=c.reader)).json()
+    assert roster["status"] == "closed" and roster["participations"][0]["minutes"] == 120
+    late = await ledger_client.post(f"{url}/check-ins", headers=c.admin,
+                                    json={"member_id": str(member)})
+    assert late.status_code == 409 and late.json()["code"] == "activity_closed"
+
+
+async def test_retried_registration_creates_one_member(ledger_client: httpx.AsyncClient,
+                                                       community: Community) -> None:
+    c = community
+    body = {"command_id": str(uuid.uuid4()), "kind": "retired", "registered_on": "2024-03-01",
+            "member_number": "XH-0009", "name": "李四", "unit_id": str(c.branch)}
+    first = await ledger_client.post("/api/v1/members", headers=c.admin, json=body)
+    again = await ledger_client.post("/api/v1/members", headers=c.admin, json=body)
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert first.json()["created_id"] == again.json()["created_id"]
+    taken = await ledger_client.post("/api/v1/members", headers=c.admin,
+                                     json={**body, "command_id": str(uuid.uuid4())})
+    assert taken.status_code == 409 and taken.json()["field"] == "member_number"
