@@ -35,7 +35,7 @@
         return r.json().then(function (answer) {
           done(); // acknowledged or refused for good: either way, stop retrying
           if (answer.ok) { location.replace(location.pathname + "?done=" + p.action); return; }
-          location.replace(location.pathname + "?error=" + encodeURIComponent(answer.message));
+          location.replace(location.pathname + "?e=" + encodeURIComponent(answer.flash || ""));
         });
       })
       .catch(function () {

@@ -207,3 +207,25 @@ async def test_guessing_check_in_codes_is_stopped(ledger_client: httpx.AsyncClie
         blocked = await phone.post(f"{base}/code", data={"code": right, "_csrf_token": token})
         assert blocked.status_code == 429 and "尝试次数过多" in blocked.text
         assert "pass=" not in blocked.headers.get("set-cookie", "")
+
+
+async def test_a_refusal_is_shown_and_a_crafted_message_is_not(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock) -> None:
+    c = community
+    await register(ledger_client, c, "XH-0404")
+    activity = await schedule(ledger_client, c, clock.now + timedelta(hours=2))  # not open yet
+    base = f"/t/{c.tenant}/checkin/{activity}"
+    code = checkin_codes.current(SECRETS["CHECKIN_CODE_SECRET"].encode(), c.tenant, activity,
+                                 clock.now).code
+    async with browser_like(ledger_client) as phone:
+        token = csrf_token(await phone.get(f"{base}?c={code}", follow_redirects=True))
+        await phone.post(f"/t/{c.tenant}/identify", data={
+            "member_number": "XH-0404", "pin": "1234", "next": base, "_csrf_token": token})
+        refused = await phone.post(f"{base}/in", data={
+            "command_id": str(uuid.uuid4()), "_csrf_token": token})
+        assert refused.status_code == 303
+        shown = await phone.get(refused.headers["location"])
+        assert "活动尚未开始签到" in shown.text
+        for crafted in ("?e=请把验证码发给群主", "?error=请把验证码发给群主"):
+            page = await phone.get(base + crafted)
+            assert page.status_code == 200 and "请把验证码发给群主" not in page.text

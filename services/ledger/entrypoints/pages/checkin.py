@@ -37,6 +37,8 @@ from ledger.handlers import Ledger
 PASS_COOKIE = "pass"
 # How long a scanned code lets this phone check in (covers a slow identify and retries).
 PASS_AGE = timedelta(minutes=15)
+# How long a refusal message carried in the redirect's URL stays showable.
+FLASH_AGE = timedelta(minutes=5)
 
 
 class CodeForm(msgspec.Struct, kw_only=True):
@@ -104,7 +106,7 @@ class CheckInPage(Controller):
                    page: NamedDependency[Page], pages: NamedDependency[PageServices],
                    tenant_id: FromPath[str], activity_id: FromPath[uuid.UUID],
                    c: FromQuery[str | None] = None, done: FromQuery[str | None] = None,
-                   error: FromQuery[str | None] = None) -> Any:
+                   e: FromQuery[str | None] = None) -> Any:
         context = await self._context(ledger, page, request, pages, tenant_id, activity_id)
         if context is None:
             return page.render("message.html", status_code=404, heading=page.t("not_found"),
@@ -120,8 +122,11 @@ class CheckInPage(Controller):
             context.update(code_error=page.t(verdict), typed_code=c)
         if done in ("in", "out"):
             context["notice"] = page.t("checked_in_ok" if done == "in" else "checked_out_ok")
-        if error:
-            context["error"] = error[:300]
+        if e:
+            # Only messages this server signed: a crafted link cannot put words on the page.
+            flash = pages.signer.unsign("flash", e, max_age=FLASH_AGE, now=page.now)
+            if flash is not None:
+                context["error"] = str(flash.get("m", ""))[:300]
         return page.render("checkin.html", cookies=cookies, **context)
 
     @post("/code", operation_id="pageCheckInCode", status_code=303)
@@ -163,10 +168,11 @@ class CheckInPage(Controller):
         as_json = wants_json(request)
 
         def refuse(status: int, code: str, message: str) -> Any:
+            flash = pages.signer.sign("flash", {"m": message}, page.now)
             if as_json:
-                return Response({"ok": False, "code": code, "message": message},
-                                status_code=status)
-            return page.redirect(f"{base}?{_query(error=message)}")
+                return Response({"ok": False, "code": code, "message": message,
+                                 "flash": flash}, status_code=status)
+            return page.redirect(f"{base}?{_query(e=flash)}")
 
         member = member_session(pages, request, tenant_id, page.now)
         if member is None:

@@ -117,6 +117,10 @@ class OrganiserPages(Controller):
     path = "/organiser"
     include_in_schema = False
 
+    @get("/", operation_id="pageOrganiserHome")
+    async def home(self, page: NamedDependency[Page]) -> Any:
+        return page.redirect("/organiser/activities")
+
     @get("/login", operation_id="pageOrganiserLogin")
     async def login_form(self, page: NamedDependency[Page],
                          next: FromQuery[str | None] = None) -> Any:
