@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import uuid
 from datetime import timedelta
@@ -242,6 +243,8 @@ async def test_cli_imports_once_and_reports_errors(
     assert await import_file(pool, path, tenant=c.tenant, organiser=login, out=out,
                              err=err) == 0
     assert "appended 13" in out.getvalue()
+    # The import pauses the cyclic collector while it runs, and only then.
+    assert gc.isenabled()
     assert "validated 3 rows" in err.getvalue() and "written 13 events" in err.getvalue()
     out = io.StringIO()
     assert await import_file(pool, path, tenant=c.tenant, organiser=login, out=out,
