@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
+import pytest
 
 from ledger import demo
 from ledger.adapters.directory import MemberDirectory, Organisers
 from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.tokens import TokenStore
+from ledger.entrypoints.cli import build_parser
 from ledger.generator import DEMO_PASSWORD, DEMO_PIN, build, streams
 
 
@@ -62,3 +66,21 @@ async def test_demo_loads_verifies_and_reloads_as_a_no_op(pool: asyncpg.Pool,
     assert await pool.fetchval(
         "SELECT count(*) FROM ledger.organisers WHERE tenant_id = $1", tenant
     ) == len(plan.organisers)
+
+
+async def test_load_demo_command_prints_logins_and_tokens(
+        database_url: str, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    tenant_id = f"cli-{uuid.uuid4().hex[:8]}"
+    args = build_parser().parse_args(["load-demo", "--tenant", tenant_id, "--seed", "1"])
+
+    assert await args.run(args) == 0
+
+    out = capsys.readouterr().out
+    assert f"tenant: {tenant_id} (新罗区)" in out
+    assert "xinghua" in out and DEMO_PASSWORD in out and DEMO_PIN in out
+    assert out.count("lt_") == 2
+    generated = sum(len(events) for _, _, events in streams(build("demo", seed=1)))
+    assert await pool.fetchval(
+        "SELECT count(*) FROM ledger.events WHERE tenant_id = $1", tenant_id) == generated
