@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import httpx
+import psutil
 
 from bench.scratch import emit, scratch_database
 from ledger.adapters.database import create_pool
@@ -138,7 +139,8 @@ def _report(prefix: str, concurrency: int, elapsed: float, latencies: list[float
 
 
 async def _http(base: str, token: str, members: list[uuid.UUID], activities: list[uuid.UUID],
-                concurrency: int, offset: int, burst: bool = False) -> tuple[float, float]:
+                concurrency: int, offset: int, server: psutil.Process,
+                burst: bool = False) -> tuple[float, float]:
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
@@ -168,11 +170,15 @@ async def _http(base: str, token: str, members: list[uuid.UUID], activities: lis
             return run
 
         count = REQUESTS[concurrency] if not burst else 2000
+        cpu_before = sum(server.cpu_times()[:2])
         elapsed, latencies = await _drive(concurrency, [job(i) for i in range(count)])
+        cpu = sum(server.cpu_times()[:2]) - cpu_before
         if failures:
             raise RuntimeError(f"{len(failures)} check-ins failed, e.g. {failures[0]}")
     name = "http_checkin_burst_one_activity" if burst else "http_checkin"
     rate = _report(name, concurrency, elapsed, latencies)
+    # Where the time goes: the ledger process's own CPU per request.
+    emit(f"{name}_c{concurrency}_server_cpu_per_request", round(cpu / count * 1000, 3), "ms")
     return rate, statistics.quantiles(latencies, n=100)[98] * 1000
 
 
@@ -213,11 +219,13 @@ async def main() -> None:
             offset = 0
             for concurrency in (1, 16):
                 raw = await _raw(pool, concurrency)
-                http, p99 = await _http(base, token, members, activities, concurrency, offset)
+                http, p99 = await _http(base, token, members, activities, concurrency, offset,
+                                        psutil.Process(server.pid))
                 offset += REQUESTS[concurrency]
                 results[concurrency] = (http, raw, p99)
                 emit(f"http_vs_raw_c{concurrency}_ratio", round(http / raw, 3), "x")
-            await _http(base, token, members, activities, 16, offset, burst=True)
+            await _http(base, token, members, activities, 16, offset,
+                        psutil.Process(server.pid), burst=True)
             http, raw, p99 = results[16]
             emit("target_http_c16_at_least_half_raw", http >= 0.5 * raw, "bool")
             emit("target_http_c16_p99_at_most_50ms", p99 <= 50, "bool")
