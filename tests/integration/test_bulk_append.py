@@ -129,35 +129,66 @@ async def test_mixed_with_normal_appends(pool: asyncpg.Pool, store: PostgresEven
     assert replay.replayed and replay.first_version == 7
 
 
+async def _insert_first(connection: asyncpg.Connection, tenant: str, stream_id: str,
+                        new: NewEvent) -> None:
+    """Version 1 of a stream, written as another writer would (the caller's transaction)."""
+    data = encode_data(new.event)
+    digest = chain_hash(GENESIS_HASH, new.event_id, stream_id, 1, "UnitRenamed", 1, data)
+    await connection.execute(
+        """INSERT INTO ledger.events (tenant_id, event_id, stream_id, version, type,
+               schema_version, data, metadata, hash)
+           VALUES ($1, $2, $3, 1, 'UnitRenamed', 1, $4, $5, $6)""",
+        tenant, new.event_id, stream_id, data, msgspec.json.encode(new.metadata), digest,
+    )
+
+
+async def _until_copy_waits(pool: asyncpg.Pool, bulk: asyncio.Task) -> None:
+    """Until our COPY blocks on another transaction's uncommitted row."""
+    while not await pool.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND query LIKE 'COPY%'"
+    ):
+        assert not bulk.done(), bulk
+        await asyncio.sleep(0.01)
+
+
 async def test_concurrent_writer_makes_the_batch_retry(pool: asyncpg.Pool,
                                                        store: PostgresEventStore,
                                                        tenant: str) -> None:
     """A writer commits version 1 while our COPY waits on it: the batch is recomputed."""
-    theirs = _renamed("theirs")
-    data = encode_data(theirs.event)
-    digest = chain_hash(GENESIS_HASH, theirs.event_id, "s", 1, "UnitRenamed", 1, data)
     async with pool.acquire() as other:
         transaction = other.transaction()
         await transaction.start()
-        await other.execute(
-            """INSERT INTO ledger.events (tenant_id, event_id, stream_id, version, type,
-                   schema_version, data, metadata, hash)
-               VALUES ($1, $2, 's', 1, 'UnitRenamed', 1, $3, $4, $5)""",
-            tenant, theirs.event_id, data, msgspec.json.encode(theirs.metadata), digest,
-        )
+        await _insert_first(other, tenant, "s", _renamed("theirs"))
         bulk = asyncio.create_task(bulk_append(pool, tenant, [("s", ANY, [_renamed("ours")])]))
-        # Wait until our COPY blocks on their uncommitted row in the unique index.
-        while not await pool.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND query LIKE 'COPY%'"
-        ):
-            assert not bulk.done(), bulk
-            await asyncio.sleep(0.01)
+        await _until_copy_waits(pool, bulk)
         await transaction.commit()
     result = await bulk
     assert result.appended == 1
     assert await _names(store, tenant, "s") == ["theirs", "ours"]
     assert await store.verify_chain(tenant, "s") is None
+
+
+async def test_deadlock_with_another_writer_retries_the_batch(
+        pool: asyncpg.Pool, store: PostgresEventStore, tenant: str) -> None:
+    """Our COPY holds s1 and waits for their s2; they then wait for our s1. PostgreSQL
+    aborts the writer that waited first (ours); the batch is retried after they commit."""
+    async with pool.acquire() as other:
+        transaction = other.transaction()
+        await transaction.start()
+        await _insert_first(other, tenant, "s2", _renamed("theirs 2"))
+        bulk = asyncio.create_task(bulk_append(
+            pool, tenant, [("s1", ANY, [_renamed("ours 1")]), ("s2", ANY, [_renamed("ours 2")])]))
+        await _until_copy_waits(pool, bulk)
+        # Blocks on our uncommitted s1 until the deadlock is found and our COPY gives way.
+        await _insert_first(other, tenant, "s1", _renamed("theirs 1"))
+        await transaction.commit()
+    result = await bulk
+    assert result.appended == 2
+    assert await _names(store, tenant, "s1") == ["theirs 1", "ours 1"]
+    assert await _names(store, tenant, "s2") == ["theirs 2", "ours 2"]
+    for stream_id in ("s1", "s2"):
+        assert await store.verify_chain(tenant, stream_id) is None
 
 
 async def test_each_committed_batch_wakes_listeners(pool: asyncpg.Pool, tenant: str) -> None:

@@ -42,8 +42,9 @@ COLUMNS = ["tenant_id", "event_id", "stream_id", "version", "type", "schema_vers
 # Feed readers LISTEN here (see ledger.adapters.notifier); the payload is the tenant id.
 CHANNEL = "ledger_events"
 DEFAULT_BATCH_SIZE = 10_000
-# A concurrent writer taking a version (or an event id) between our reads and our COPY
-# makes the batch fail as a whole; it is recomputed from fresh heads this many times.
+# A concurrent writer taking a version (or an event id) between our reads and our COPY, or
+# deadlocking with it, makes the batch fail as a whole; it is recomputed from fresh heads
+# this many times.
 ATTEMPTS = 5
 
 _STORED = """SELECT event_id, stream_id, type, data FROM ledger.events
@@ -144,9 +145,10 @@ async def _write_batch(pool: asyncpg.Pool, tenant_id: str,
                     await connection.copy_records_to_table(
                         "events", schema_name="ledger", columns=COLUMNS, records=rows)
             return len(rows), skipped
-        except asyncpg.UniqueViolationError:
+        except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
             # Another writer appended to one of these streams (or stored one of these ids)
-            # after we read; the next attempt sees it.
+            # after we read, or two writers' COPYs waited on each other's rows; the next
+            # attempt sees what the other committed.
             if attempt == ATTEMPTS - 1:
                 raise
             await asyncio.sleep(0.01 * (attempt + 1))
