@@ -21,13 +21,13 @@ import asyncpg
 import msgspec
 
 from ledger.adapters.bulk_append import DEFAULT_BATCH_SIZE, BulkResult, StreamEntry, bulk_append
-from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent
+from ledger.adapters.event_store import GENESIS_HASH, NO_STREAM, Metadata, NewEvent, chain_hash
 from ledger.domain import activities, members, organisation
 from ledger.domain.activities import ActivityState, Busy, Organiser
 from ledger.domain.members import MemberState
 from ledger.domain.organisation import OrgTree
 from ledger.domain.refusals import forbidden
-from ledger.events import canonical_json, decode_data, encode_data, event_type
+from ledger.events import Event, decode_data, encode_data, event_type
 from ledger.handlers import Actor
 from ledger.imports.plan import Context, Plan, PlannedActivity, activity_id, plan
 from ledger.imports.rows import Format, Row, RowError, parse
@@ -55,8 +55,12 @@ class ImportSummary(msgspec.Struct, kw_only=True):
 _STREAMS = """SELECT stream_id, type, schema_version, data FROM ledger.events
     WHERE tenant_id = $1 AND stream_id = ANY($2::text[]) ORDER BY stream_id, version"""
 
-_STORED = """SELECT stream_id, event_id, type, data FROM ledger.events
-    WHERE tenant_id = $1 AND stream_id = ANY($2::text[])"""
+# For each of this file's activities: whether its stream exists (version 1), and the hash
+# at the version its planned events would end at.
+_STORED = """SELECT e.stream_id, e.version, e.hash
+FROM unnest($2::text[], $3::int[]) AS s(stream_id, planned)
+JOIN ledger.events e ON e.tenant_id = $1 AND e.stream_id = s.stream_id
+    AND e.version IN (1, s.planned)"""
 
 _MEMBERS = """SELECT member_number, member_id FROM ledger.member_directory
     WHERE tenant_id = $1 AND member_number = ANY($2::text[]) AND erased_at IS NULL"""
@@ -140,20 +144,33 @@ async def _stored_participation(connection: asyncpg.Connection, tenant_id: str,
     return busy
 
 
+def _chain(stream_id: str, events: list[tuple[uuid.UUID, Event]]) -> bytes:
+    """The hash the last of these events has when they are the whole stream so far."""
+    previous = GENESIS_HASH
+    for version, (event_id, event) in enumerate(events, start=1):
+        previous = chain_hash(previous, event_id, stream_id, version, event_type(event),
+                              event.VERSION, encode_data(event))
+    return previous
+
+
 async def _check_stored(connection: asyncpg.Connection, tenant_id: str,
                         result: Plan) -> set[str]:
     """The refs of activities an earlier import stored already, exactly as planned; an
     activity_ref whose stream holds other events (a different activity, or other rows) is
-    an error, found before anything is written."""
+    an error, found before anything is written.
+
+    The chain hash of the planned last event covers every planned event, so one stored
+    hash per stream says whether the stream begins with exactly these events.
+    """
     by_stream = {activities.stream_id(a.activity_id): a for a in result.activities}
-    stored: dict[str, dict[uuid.UUID, tuple[str, bytes]]] = defaultdict(dict)
-    for row in await connection.fetch(_STORED, tenant_id, list(by_stream)):
-        stored[row["stream_id"]][row["event_id"]] = (
-            row["type"], canonical_json(msgspec.json.decode(row["data"])))
+    lengths = [len(a.events) for a in by_stream.values()]
+    stored: dict[str, dict[int, bytes]] = defaultdict(dict)
+    for row in await connection.fetch(_STORED, tenant_id, list(by_stream), lengths):
+        stored[row["stream_id"]][row["version"]] = bytes(row["hash"])
     already: set[str] = set()
-    for stream_id, existing in stored.items():
+    for stream_id, hashes in stored.items():
         planned = by_stream[stream_id]
-        if all(existing.get(i) == (event_type(e), encode_data(e)) for i, e in planned.events):
+        if hashes.get(len(planned.events)) == _chain(stream_id, planned.events):
             already.add(planned.ref)
             continue
         result.invalid_refs.add(planned.ref)
