@@ -24,8 +24,8 @@ import warnings
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA_DIR = PROJECT_ROOT / ".pgdata"
-DEFAULT_PORT = 54329
+DEFAULT_DATA_DIR = Path(os.environ.get("PGDATA_DIR") or PROJECT_ROOT / ".pgdata")
+DEFAULT_PORT = int(os.environ.get("PG_PORT") or 54329)
 # The server refuses to run as root; as root we run it as this unprivileged user.
 SYSTEM_USER = "embedded_postgres"
 DATABASE = "ledger"
@@ -180,9 +180,10 @@ def main(argv: list[str] | None = None) -> None:
         description="Start, stop or locate the embedded PostgreSQL server.",
     )
     parser.add_argument("action", choices=["start", "stop", "url"])
-    parser.add_argument("--data-dir", type=Path,
-                        default=Path(os.environ.get("PGDATA_DIR", DEFAULT_DATA_DIR)))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PG_PORT", DEFAULT_PORT)))
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                        help="data directory (PGDATA_DIR; default .pgdata/)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help="port on 127.0.0.1 (PG_PORT; default 54329)")
     args = parser.parse_args(argv)
     if args.action == "start":
         print(start(args.data_dir, args.port))
