@@ -113,3 +113,22 @@ async def test_english_switch_on_the_check_in_page(
     await page.reload()
     await expect(page.get_by_label("Member number")).to_be_visible()
     await screenshot(page, "21-checkin-english")
+
+
+async def test_a_refused_tap_is_explained_and_not_retried(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock,
+        phone: BrowserContext, pool: asyncpg.Pool) -> None:
+    c = community
+    base = str(ledger_client.base_url).rstrip("/")
+    await register(ledger_client, c, "XH-0503")
+    activity = await schedule(ledger_client, c, clock.now + timedelta(hours=2))
+    page = await phone.new_page()
+    await page.goto(live_url(base, c, activity, clock))
+    await page.get_by_label("党员编号").fill("XH-0503")
+    await page.get_by_label("密码（PIN）").fill("1234")
+    await page.get_by_role("button", name="验证").click()
+    await page.get_by_role("button", name="签到").click()
+    await expect(page.get_by_role("alert")).to_contain_text("活动尚未开始签到")
+    assert await page.evaluate(f"localStorage.getItem('pending-tap:{activity}')") is None
+    await screenshot(page, "07-checkin-refused")
+    assert await events_of(pool, c.tenant, activity) == ["ActivityScheduled"]
