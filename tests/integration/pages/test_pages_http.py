@@ -229,3 +229,35 @@ async def test_a_refusal_is_shown_and_a_crafted_message_is_not(
         for crafted in ("?e=请把验证码发给群主", "?error=请把验证码发给群主"):
             page = await phone.get(base + crafted)
             assert page.status_code == 200 and "请把验证码发给群主" not in page.text
+
+
+async def test_one_phone_checking_in_two_members_is_flagged_for_review(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock) -> None:
+    c = community
+    await register(ledger_client, c, "XH-0405")
+    await register(ledger_client, c, "XH-0406")
+    activity = await schedule(ledger_client, c, clock.now - timedelta(minutes=5))
+    base = f"/t/{c.tenant}/checkin/{activity}"
+    code = checkin_codes.current(SECRETS["CHECKIN_CODE_SECRET"].encode(), c.tenant, activity,
+                                 clock.now).code
+    async with browser_like(ledger_client) as phone:
+        token = csrf_token(await phone.get(f"{base}?c={code}", follow_redirects=True))
+        for number in ("XH-0405", "XH-0406"):  # the same phone, two members
+            await phone.post(f"/t/{c.tenant}/identify", data={
+                "member_number": number, "pin": "1234", "next": base, "_csrf_token": token})
+            tapped = await phone.post(f"{base}/in", data={
+                "command_id": str(uuid.uuid4()), "_csrf_token": token})
+            assert tapped.status_code == 303 and "done=in" in tapped.headers["location"]
+    stream = (await ledger_client.get(f"/api/v1/streams/activity-{activity}",
+                                      headers=c.reader)).json()
+    flags = [e["data"]["flags"] for e in stream["events"] if e["type"] == "CheckedIn"]
+    assert flags == [[], ["shared_device"]]
+
+    async with browser_like(ledger_client) as desk:
+        token = csrf_token(await desk.get("/organiser/login"))
+        await desk.post("/organiser/login", data={
+            "tenant": c.tenant, "login": f"wang-{c.tenant}", "password": "s3cret-pass",
+            "_csrf_token": token})
+        review = await desk.get("/organiser/review")
+        assert review.text.count('class="card review-row"') == 1
+        assert "同一手机为多人签到" in review.text and "XH-0406" in review.text

@@ -31,6 +31,14 @@ class ReviewRow:
     person: Person | None
     flags: list[str]
 
+    @property
+    def creditable(self) -> int | None:
+        """What confirming credits: time present within the window, capped."""
+        p = self.participation
+        if p.checked_out_at is None:
+            return None
+        return self.activity.creditable_minutes(p.checked_in_at, p.checked_out_at)
+
 
 def needs_review(p: Participation, flags: set[str]) -> bool:
     if p.revoked:
