@@ -25,8 +25,11 @@
   function done() { localStorage.removeItem(key); }
 
   function send(p) {
+    // This page's CSRF token, not the one saved with the tap: after a browser restart the
+    // cookie (and so the token) is new, and the saved one would be refused.
+    var field = document.querySelector("[name=_csrf_token]");
     var body = new URLSearchParams({ command_id: p.id, client_time: p.clientTime,
-                                     _csrf_token: p.csrf });
+                                     _csrf_token: field ? field.value : p.csrf });
     say(box.dataset.msgSending);
     fetch(p.url, { method: "POST", body: body, credentials: "same-origin",
                    headers: { "Accept": "application/json" } })
