@@ -89,8 +89,9 @@ async def raw_read(url: str) -> tuple[int, float]:
         count = 0
         async with connection.transaction():
             async for _ in connection.cursor(
-                """SELECT txid::text::bigint, position, type, schema_version, data, recorded_at
-                   FROM ledger.events WHERE tenant_id = $1 ORDER BY txid, position""",
+                """SELECT e.txid::text::bigint AS txid, e.position, e.type, e.schema_version,
+                          e.data, e.recorded_at
+                   FROM ledger.events e WHERE e.tenant_id = $1 ORDER BY e.txid, e.position""",
                 TENANT, prefetch=5000,
             ):
                 count += 1

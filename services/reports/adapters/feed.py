@@ -14,13 +14,16 @@ import asyncpg
 
 Cursor = tuple[int, int]  # (txid, position)
 
+# ORDER BY names the table's column (e.txid), not the bigint output column of the same
+# name: sorting by the output would sort the whole tenant instead of walking the index.
 _BATCH = """
-SELECT txid::text::bigint AS txid, position, type, schema_version, data, recorded_at
-FROM ledger.events
-WHERE tenant_id = $1
-  AND (txid, position) > ($2::text::xid8, $3::bigint)
-  AND txid < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY txid, position
+SELECT e.txid::text::bigint AS txid, e.position, e.type, e.schema_version, e.data,
+       e.recorded_at
+FROM ledger.events e
+WHERE e.tenant_id = $1
+  AND (e.txid, e.position) > ($2::text::xid8, $3::bigint)
+  AND e.txid < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY e.txid, e.position
 LIMIT $4"""
 
 # Events after a cursor, visible or still held back by an open transaction.

@@ -22,11 +22,9 @@ from reports.domain.timeline import Timeline
 
 
 def _columns(rows: Iterable[tuple], width: int) -> list[list]:
-    columns: list[list] = [[] for _ in range(width)]
-    for row in rows:
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    return columns
+    """Rows -> one list per column, as unnest() takes them."""
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    return columns or [[] for _ in range(width)]
 
 
 async def _replace_timelines(connection: asyncpg.Connection, schema: str, table: str,

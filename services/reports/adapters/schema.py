@@ -21,20 +21,46 @@ def qualify(schema: str, sql: str) -> str:
     return sql.replace("{s}", schema)
 
 
-async def create_next(connection: asyncpg.Connection) -> list[str]:
-    """Fresh, empty copies of the live projection tables (indexes included) in NEXT."""
+async def _projection_tables(connection: asyncpg.Connection) -> list[str]:
     tables = await connection.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename", LIVE
     )
-    names = [row["tablename"] for row in tables if row["tablename"] not in KEPT_TABLES]
+    return [row["tablename"] for row in tables if row["tablename"] not in KEPT_TABLES]
+
+
+async def create_next(connection: asyncpg.Connection) -> list[str]:
+    """Fresh, empty copies of the live projection tables in NEXT, with their primary keys
+    (the upserts need them) but not their other indexes: `index_next` builds those once
+    the bulk of the rows is in, which is much cheaper than maintaining them row by row."""
+    names = await _projection_tables(connection)
     async with connection.transaction():
         await connection.execute(f"DROP SCHEMA IF EXISTS {NEXT} CASCADE")
         await connection.execute(f"CREATE SCHEMA {NEXT}")
         for name in names:
             await connection.execute(
-                f"CREATE TABLE {NEXT}.{name} (LIKE {LIVE}.{name} INCLUDING ALL)"
+                f"CREATE TABLE {NEXT}.{name} (LIKE {LIVE}.{name} INCLUDING ALL EXCLUDING INDEXES)"
             )
+            key = await connection.fetchval(
+                """SELECT pg_get_constraintdef(oid) FROM pg_constraint
+                   WHERE conrelid = $1::regclass AND contype = 'p'""", f"{LIVE}.{name}")
+            if key:
+                await connection.execute(f"ALTER TABLE {NEXT}.{name} ADD {key}")
     return names
+
+
+async def index_next(connection: asyncpg.Connection) -> None:
+    """The live tables' other indexes, built on NEXT's tables."""
+    definitions = await connection.fetch(
+        """SELECT pg_get_indexdef(i.indexrelid) AS definition
+           FROM pg_index i
+           JOIN pg_class t ON t.oid = i.indrelid
+           JOIN pg_namespace n ON n.oid = t.relnamespace
+           WHERE n.nspname = $1 AND t.relname = ANY($2::text[])
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)""",
+        LIVE, await _projection_tables(connection),
+    )
+    for row in definitions:
+        await connection.execute(row["definition"].replace(f" ON {LIVE}.", f" ON {NEXT}.", 1))
 
 
 async def lock_live(connection: asyncpg.Connection) -> None:

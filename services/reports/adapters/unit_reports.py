@@ -23,6 +23,8 @@ _CREDITED = """
 credited AS (
     SELECT pa.* FROM spans
     JOIN parts pa ON pa.member_id = spans.member_id
+        -- The period's bounds again, so the index on (member_id, local_date) applies.
+        AND pa.local_date >= $3::date AND pa.local_date < $4::date
         AND pa.local_date >= spans.d_from AND pa.local_date < spans.d_to
 )"""
 

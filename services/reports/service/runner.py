@@ -68,32 +68,43 @@ async def apply_next_batch(connection: asyncpg.Connection, tenant_id: str, *,
         raws = await feed.read_batch(connection, tenant_id, start, limit)
         if not raws:
             return BatchResult(0, start)
-        handled = frozenset().union(*(p.event_types for p in projections))
-        decoded: list[tuple[msgspec.Struct | None, EventMeta, bool]] = []
+        # Which projections take each event type; each event is decoded once.
+        routes: dict[str, list[int]] = {}
+        for index, projection in enumerate(projections):
+            for name in projection.event_types:
+                routes.setdefault(name, []).append(index)
+        seen = [points[p.name].cursor for p in projections]
+        # Usually every projection is at the same checkpoint: then no per-event comparison.
+        level = len(set(seen)) == 1
+        mine: list[list[tuple[msgspec.Struct, EventMeta]]] = [[] for _ in projections]
+        skipped = [0] * len(projections)
         for raw in raws:
+            targets = routes.get(raw.type)
+            if targets is None and raw.type in BY_NAME:
+                continue  # known, but no projection needs it (CorrectionRequested, say)
+            cursor = (raw.txid, raw.position)
+            event = _decode(raw)
+            if event is None:
+                for index in range(len(projections)):
+                    skipped[index] += level or cursor > seen[index]
+                continue
             meta = EventMeta(raw.txid, raw.position, raw.recorded_at)
-            if raw.type in handled or raw.type not in BY_NAME:
-                event = _decode(raw)
-                decoded.append((event, meta, event is None))
-            else:
-                # Known, but no projection needs it (CorrectionRequested, say).
-                decoded.append((None, meta, False))
+            for index in targets or ():
+                if level or cursor > seen[index]:
+                    mine[index].append((event, meta))
         last = raws[-1]
-        for projection in projections:
-            point = points[projection.name]
-            mine = [(event, meta) for event, meta, _ in decoded
-                    if event is not None and type(event).__name__ in projection.event_types
-                    and (meta.txid, meta.position) > point.cursor]
-            if mine:
+        for index, projection in enumerate(projections):
+            events = mine[index]
+            if events:
                 batch = projection.new_batch()
                 await projection.load(connection, schema, tenant_id, batch,
-                                      batch.wanted([event for event, _ in mine]))
-                for event, meta in mine:
+                                      batch.wanted([event for event, _ in events]))
+                for event, meta in events:
                     batch.apply(event, meta)
                 await projection.save(connection, schema, tenant_id, batch)
-            point.events_applied += len(mine)
-            point.events_skipped += sum(1 for _, meta, skipped in decoded
-                                        if skipped and (meta.txid, meta.position) > point.cursor)
+            point = points[projection.name]
+            point.events_applied += len(events)
+            point.events_skipped += skipped[index]
             point.cursor = (last.txid, last.position)
             point.last_recorded_at = last.recorded_at
         await checkpoints.save(connection, schema, tenant_id, list(points.values()))
