@@ -148,3 +148,33 @@ async def test_an_expired_code_is_refused_with_a_clear_message(
     await page.get_by_role("button", name="签到").click()
     await expect(page.get_by_text("签到成功")).to_be_visible()
     assert await events_of(pool, c.tenant, activity) == ["ActivityScheduled", "CheckedIn"]
+
+
+async def test_a_pending_tap_resumes_after_the_page_is_reopened(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock,
+        phone: BrowserContext, pool: asyncpg.Pool) -> None:
+    c = community
+    base = str(ledger_client.base_url).rstrip("/")
+    await register(ledger_client, c, "XH-0104")
+    activity = await schedule(ledger_client, c, clock.now - timedelta(minutes=5))
+    page = await phone.new_page()
+    await page.goto(live_url(base, c, activity, clock))
+    await page.get_by_label("党员编号").fill("XH-0104")
+    await page.get_by_label("密码（PIN）").fill("1234")
+    await page.get_by_role("button", name="验证").click()
+
+    # The request never reaches the ledger (no signal at all).
+    await page.route("**/checkin/*/in", lambda route: route.abort("internetdisconnected"))
+    await page.get_by_role("button", name="签到").click()
+    await expect(page.locator("#progress")).to_contain_text("正在重试")
+    assert await events_of(pool, c.tenant, activity) == ["ActivityScheduled"]
+
+    # The browser is restarted (session cookies, so the CSRF token, are gone) and the
+    # member opens the page again: the saved tap is sent with the page's new token.
+    await page.close()
+    await phone.clear_cookies(name="csrftoken")
+    page = await phone.new_page()
+    await page.goto(f"{base}/t/{c.tenant}/checkin/{activity}")
+    await expect(page.get_by_text("签到成功")).to_be_visible(timeout=20_000)
+    assert await page.evaluate(f"localStorage.getItem('pending-tap:{activity}')") is None
+    assert await events_of(pool, c.tenant, activity) == ["ActivityScheduled", "CheckedIn"]
