@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from ledger.domain.activities import ActivityState, Participation
 from ledger.entrypoints.pages.common import fmt_hours, parse_hours
+from ledger.entrypoints.pages.honor_rolls import recent_months
 from ledger.entrypoints.pages.views import member_status, overlaps
 from ledger.member_records import stars_for, summarise
 from ledger.rate_limits import SlidingWindow
@@ -111,3 +112,7 @@ def test_hours_typed_by_people() -> None:
             parse_hours(bad)
     assert (fmt_hours(90), fmt_hours(100), fmt_hours(120), fmt_hours(None)) == \
         ("1.5", "1.67", "2", "")
+
+
+def test_recent_months_cross_the_year() -> None:
+    assert recent_months(date(2026, 2, 10)) == ["2026-01", "2025-12", "2025-11"]

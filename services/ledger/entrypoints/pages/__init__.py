@@ -32,6 +32,7 @@ from ledger.entrypoints.pages.common import (
     provide_page,
     provide_queries,
 )
+from ledger.entrypoints.pages.honor_rolls import HonorRollPages
 from ledger.entrypoints.pages.members import MemberPages
 from ledger.entrypoints.pages.organisers import (
     LoginRequired,
@@ -72,7 +73,7 @@ def build(secrets: page_secrets.PageSecrets | None = None) -> Pages:
     router = Router(
         path="/",
         route_handlers=[CheckInPage, MemberPages, OrganiserPages, RosterPages, CodePages,
-                        ReviewPages],
+                        ReviewPages, HonorRollPages],
         dependencies={
             "pages": Provide(lambda: services, sync_to_thread=False),
             "page": Provide(provide_page, sync_to_thread=False),

@@ -178,8 +178,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "and try again."),
     "not_found": ("页面不存在", "Page not found"),
     "error": ("出错了", "Something went wrong"),
-    "honor_roll_pending": ("光荣榜和社区汇总页面将在报表服务提供后上线。",
-                           "Honor-roll and summary pages arrive with the reports service."),
+    "honor_rolls": ("光荣榜", "Honor rolls"),
+    "honor_rolls_help": ("光荣榜由报表服务按月生成（草稿、发布、公示）。"
+                         "以下是各组织近几个月的公示页（姓名已脱敏），发布后才能打开。",
+                         "The reports service builds the monthly honor roll (draft, publish, "
+                         "publicity). Below are the public pages (names masked) of recent "
+                         "months; each opens once that month is published."),
 }
 
 
