@@ -177,7 +177,6 @@ def plan(rows: list[Row], ctx: Context, spoiled_refs: Iterable[str] = ()) -> Pla
         elif ref not in result.invalid_refs:
             result.activities.append(planned)
     result.errors.sort(key=lambda e: e.row)
-    result.activities = [a for a in result.activities if a.ref not in result.invalid_refs]
     return result
 
 
