@@ -61,6 +61,14 @@ async def apply_next_batch(connection: asyncpg.Connection, tenant_id: str, *,
                            schema: str = LIVE,
                            projections: Sequence[Projection] = PROJECTIONS,
                            limit: int = BATCH_SIZE) -> BatchResult:
+    # Idle polls stay read-only: locking the checkpoints is a write (it takes a transaction
+    # id, and every open one holds the feed's horizon back for everybody).
+    names = [p.name for p in projections]
+    current = await checkpoints.read(connection, schema, tenant_id)
+    if len(current) == len(names) and all(n in current for n in names):
+        oldest = min(current[n].cursor for n in names)
+        if not await feed.read_batch(connection, tenant_id, oldest, 1):
+            return BatchResult(0, oldest)
     async with connection.transaction():
         points = await checkpoints.lock(connection, schema, tenant_id,
                                         [p.name for p in projections])
