@@ -251,6 +251,12 @@ def test_json_lines_and_file_level_problems() -> None:
     assert [(r.row, r.minutes) for r in parsed.rows] == [(3, 30)]
     assert isinstance(parsed.rows[0], Row)
 
+    # 1 and true look alike to a cache; a list is not hashable.
+    odd = [json.dumps({**good, "hours_cap_minutes": cap}) for cap in (1, True, [1])]
+    parsed = parse("\n".join(odd).encode(), "ndjson")
+    assert [(e.row, e.field, e.code) for e in parsed.errors] == [
+        (2, "hours_cap_minutes", "invalid_integer"), (3, "hours_cap_minutes", "invalid_integer")]
+
     missing = parse(b"activity_ref,member_number\nA1,M1\n", "csv")
     assert {e.field for e in missing.errors if e.code == "missing_column"} >= {"kind", "place"}
     assert [e.code for e in parse(b"\xff\xfe", "csv").errors] == ["not_utf8"]

@@ -247,7 +247,9 @@ def parse_row(line: int, record: dict[str, Any],
 
     The activity's columns repeat on each of its rows; `cache` parses them once.
     """
-    key = tuple(record.get(name) for name in ACTIVITY_FIELDS)
+    # With the type: JSON's true must not share a cache entry with 1, nor a list break it.
+    key = tuple((type(value), value if isinstance(value, str | int | float | None) else
+                 repr(value)) for value in (record.get(name) for name in ACTIVITY_FIELDS))
     known = cache.get(key) if cache is not None else None
     if known is None:
         known = _activity_fields(record)
