@@ -1,0 +1,40 @@
+"""`make bench`: every benchmark in turn, each in its own process, JSON lines on stdout.
+
+    python -m bench                 # all of them
+    python -m bench ledger import   # some of them
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+BENCHMARKS = {
+    "ledger": "bench.ledger_bench",    # HTTP check-ins vs raw INSERT + COMMIT
+    "bulk": "bench.bulk_bench",        # bulk_append (COPY) vs raw COPY
+    "import": "bench.import_bench",    # CSV import end to end vs raw COPY
+    "reports": "bench.reports_bench",  # rebuild, lag and HTTP latency on a large district
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], metavar="NAME",
+                        help=f"any of: {', '.join(BENCHMARKS)} (default: all)")
+    names = parser.parse_args().names or list(BENCHMARKS)
+    failed = []
+    for name in names:
+        print(f"# {name}: {BENCHMARKS[name]}", file=sys.stderr, flush=True)
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", BENCHMARKS[name]])
+        print(f"# {name}: exit {result.returncode} after {time.monotonic() - started:.0f} s",
+              file=sys.stderr, flush=True)
+        if result.returncode:
+            failed.append(name)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
