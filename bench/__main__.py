@@ -21,9 +21,12 @@ BENCHMARKS = {
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], metavar="NAME",
+    parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"any of: {', '.join(BENCHMARKS)} (default: all)")
     names = parser.parse_args().names or list(BENCHMARKS)
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
     failed = []
     for name in names:
         print(f"# {name}: {BENCHMARKS[name]}", file=sys.stderr, flush=True)
