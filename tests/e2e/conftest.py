@@ -29,8 +29,13 @@ def page_secrets(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def _require_chromium() -> None:
+    # The Makefile installs chromium when it can and warns that browser tests are skipped
+    # when it cannot; E2E_REQUIRE_BROWSER=1 (CI) turns the skip into a failure.
     if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+        message = f"{CHROMIUM} is missing: apt-get install -y chromium"
+        if os.environ.get("E2E_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
