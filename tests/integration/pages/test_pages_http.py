@@ -282,3 +282,40 @@ async def test_honor_roll_links_point_at_the_reports_public_pages(
     assert all(f"/public/{c.tenant}/honor-rolls/" in link for link in links)
     assert any(str(c.community) in link for link in links)
     assert not any(str(c.street) in link for link in links)
+
+
+async def test_a_personal_link_signs_the_member_in_within_scope_and_expires(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock,
+        pool: object) -> None:
+    c = community
+    await register(ledger_client, c, "XH-0407")  # reported to c.branch
+    await Organisers(pool).add(c.tenant, unit_id=c.other_branch,  # type: ignore[arg-type]
+                               name="李组长", login=f"li-{c.tenant}", password="another-pass")
+
+    async def make_link(login: str, password: str) -> httpx.Response:
+        async with browser_like(ledger_client) as desk:
+            token = csrf_token(await desk.get("/organiser/login"))
+            await desk.post("/organiser/login", data={
+                "tenant": c.tenant, "login": login, "password": password,
+                "_csrf_token": token})
+            return await desk.post("/organiser/links", data={
+                "member_number": "XH-0407", "_csrf_token": token})
+
+    outside = await make_link(f"li-{c.tenant}", "another-pass")
+    assert outside.status_code == 422 and "没有找到该党员" in outside.text
+    made = await make_link(f"wang-{c.tenant}", "s3cret-pass")
+    assert made.status_code == 200
+    link = re.search(r'id="personal-link">([^<]+)<', made.text)
+    assert link
+    path = httpx.URL(link.group(1)).raw_path.decode()
+    async with browser_like(ledger_client) as phone:
+        opened = await phone.get(path)
+        assert opened.status_code == 303 and opened.headers["location"] == f"/t/{c.tenant}/me"
+        mine = await phone.get(f"/t/{c.tenant}/me")
+        assert mine.status_code == 200 and "XH-0407" in mine.text
+        # Another tenant's path with the same token is refused.
+        assert (await phone.get(path.replace(c.tenant, "t-other"))).status_code == 410
+    clock.advance(days=8)
+    async with browser_like(ledger_client) as late:
+        expired = await late.get(path)
+        assert expired.status_code == 410 and "链接已失效" in expired.text

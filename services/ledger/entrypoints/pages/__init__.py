@@ -33,6 +33,7 @@ from ledger.entrypoints.pages.common import (
     provide_queries,
 )
 from ledger.entrypoints.pages.honor_rolls import HonorRollPages
+from ledger.entrypoints.pages.links import LinkPages
 from ledger.entrypoints.pages.members import MemberPages
 from ledger.entrypoints.pages.organisers import (
     LoginRequired,
@@ -73,7 +74,7 @@ def build(secrets: page_secrets.PageSecrets | None = None) -> Pages:
     router = Router(
         path="/",
         route_handlers=[CheckInPage, MemberPages, OrganiserPages, RosterPages, CodePages,
-                        ReviewPages, HonorRollPages],
+                        ReviewPages, HonorRollPages, LinkPages],
         dependencies={
             "pages": Provide(lambda: services, sync_to_thread=False),
             "page": Provide(provide_page, sync_to_thread=False),

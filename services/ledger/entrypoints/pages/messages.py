@@ -179,6 +179,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_found": ("页面不存在", "Page not found"),
     "error": ("出错了", "Something went wrong"),
     "honor_rolls": ("光荣榜", "Honor rolls"),
+    "personal_link": ("个人签到链接", "Personal sign-in link"),
+    "personal_link_help": ("为不便输入密码的党员生成个人链接（7天有效），请私下发送给本人，"
+                           "不要发到群里。",
+                           "A personal link (valid 7 days) for a member who cannot use a PIN. "
+                           "Send it to that member privately, never to a group chat."),
+    "make_link": ("生成链接", "Make the link"),
+    "link_expired": ("链接已失效，请向组织者重新索取", "This link has expired: ask the organiser "
+                     "for a new one"),
     "honor_rolls_help": ("光荣榜由报表服务按月生成（草稿、发布、公示）。"
                          "以下是各组织近几个月的公示页（姓名已脱敏），发布后才能打开。",
                          "The reports service builds the monthly honor roll (draft, publish, "
