@@ -65,7 +65,7 @@ def csrf_refused(request: Request, _error: PermissionDeniedException) -> Respons
     t = lambda key: translate(key, lang)  # noqa: E731
     return Template(template_name="message.html", status_code=403, media_type=MediaType.HTML,
                     context={"t": t, "lang": lang, "heading": t("error"),
-                             "text": t("csrf_failed"), "switch_url": request.url.path})
+                             "text": t("csrf_failed"), "switch_url": ""})
 
 
 def build(secrets: page_secrets.PageSecrets | None = None) -> Pages:
