@@ -173,3 +173,29 @@ async def test_a_form_without_its_csrf_token_is_refused(
     assert events[-1][0] == "CheckedIn"
     assert events[-1][1]["method"] == "organiser"
     assert events[-1][1]["member_id"] == str(member)
+
+
+async def test_the_roster_refreshes_itself_but_not_while_typing(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock,
+        phone: BrowserContext) -> None:
+    c = community
+    base = str(ledger_client.base_url).rstrip("/")
+    member = await register(ledger_client, c, "XH-0302")
+    activity = await schedule(ledger_client, c, clock.now - timedelta(minutes=5))
+    page = await phone.new_page()
+    await page.clock.install()  # the page's timers run on a clock the test moves
+    await sign_in(page, base, c)
+    await page.goto(f"{base}/organiser/activities/{activity}")
+    await expect(page.get_by_text("还没有人签到")).to_be_visible()
+
+    response = await ledger_client.post(f"/api/v1/activities/{activity}/check-ins",
+                                        headers=c.admin, json={"member_id": str(member)})
+    assert response.status_code == 201, response.text
+    async with page.expect_navigation():
+        await page.clock.run_for(31_000)
+    await expect(page.get_by_text("XH-0302", exact=True)).to_be_visible()
+
+    await page.get_by_label("代为签到").fill("half-typed")
+    await page.locator("h1").click()  # typed, then looked away: still no reload
+    await page.clock.run_for(61_000)
+    await expect(page.get_by_label("代为签到")).to_have_value("half-typed")
