@@ -78,6 +78,10 @@ class ActivityState:
     organiser_ids: list[uuid.UUID]
     status: str = "scheduled"  # scheduled | cancelled | closed
     participations: dict[uuid.UUID, Participation] = field(default_factory=dict)
+    # Indexes kept by `apply`, so a check-in into an activity with hundreds of people
+    # does not scan them all: each member's participations, and who used which device.
+    by_member: dict[uuid.UUID, list[Participation]] = field(default_factory=dict)
+    devices: dict[str, set[uuid.UUID]] = field(default_factory=dict)
 
     @classmethod
     def fold(cls, events: Sequence[Event]) -> ActivityState | None:
@@ -87,13 +91,17 @@ class ActivityState:
         return state
 
     def open_participation(self, member_id: uuid.UUID) -> Participation | None:
-        for participation in self.participations.values():
-            if participation.member_id == member_id and participation.open:
+        for participation in self.by_member.get(member_id, ()):
+            if participation.open:
                 return participation
         return None
 
     def participants(self) -> set[uuid.UUID]:
-        return {p.member_id for p in self.participations.values() if not p.revoked}
+        return {member for member, ps in self.by_member.items()
+                if any(not p.revoked for p in ps)}
+
+    def takes_part(self, member_id: uuid.UUID) -> bool:
+        return any(not p.revoked for p in self.by_member.get(member_id, ()))
 
     def creditable_minutes(self, checked_in_at: datetime, checked_out_at: datetime) -> int:
         """Time present within the scheduled window, capped; 0 for attendance activities."""
@@ -125,8 +133,12 @@ def apply(state: ActivityState | None, event: Event) -> ActivityState | None:
         case ActivityClosed():
             state.status = "closed"
         case CheckedIn():
-            state.participations[event.participation_id] = Participation(
+            participation = Participation(
                 event.participation_id, event.member_id, event.at, event.device)
+            state.participations[event.participation_id] = participation
+            state.by_member.setdefault(event.member_id, []).append(participation)
+            if event.device:
+                state.devices.setdefault(event.device, set()).add(event.member_id)
         case CheckedOut():
             participation = state.participations[event.participation_id]
             participation.checked_out_at, participation.auto_closed = event.at, event.auto
@@ -428,9 +440,8 @@ def check_in(state: ActivityState | None, member_state: MemberState | None, comm
     if activity.open_participation(member.member_id) is not None:
         raise Refusal("already_checked_in", "您已签到，请勿重复签到", "already checked in",
                       field="member_id")
-    participants = activity.participants()
-    if (activity.capacity is not None and member.member_id not in participants
-            and len(participants) >= activity.capacity):
+    if (activity.capacity is not None and not activity.takes_part(member.member_id)
+            and len(activity.participants()) >= activity.capacity):
         raise Refusal("activity_full", "活动人数已满", "the activity is full")
     # The member's earlier participations in this same activity count too: an organiser
     # back-filling a check-in inside one of them would credit the same time twice.
@@ -447,8 +458,7 @@ def check_in(state: ActivityState | None, member_state: MemberState | None, comm
     flags = []
     if at < activity.starts_at:
         flags.append("early")
-    if command.device and any(p.device == command.device and p.member_id != member.member_id
-                              for p in activity.participations.values()):
+    if command.device and activity.devices.get(command.device, set()) - {member.member_id}:
         flags.append("shared_device")
     return [CheckedIn(
         activity_id=activity.activity_id, member_id=member.member_id,
@@ -621,11 +631,17 @@ def busy_spans(activity: ActivityState, member_id: uuid.UUID,
     if activity.status == "cancelled":
         return []
     return [
-        Busy(activity.activity_id, activity.title, p.checked_in_at,
-             _span_end(activity, p.checked_in_at, p.checked_out_at))
-        for p in activity.participations.values()
-        if p.member_id == member_id and not p.revoked and p.participation_id != excluding
+        stay(activity, p.checked_in_at, p.checked_out_at)
+        for p in activity.by_member.get(member_id, ())
+        if not p.revoked and p.participation_id != excluding
     ]
+
+
+def stay(activity: ActivityState, checked_in_at: datetime,
+         checked_out_at: datetime | None) -> Busy:
+    """The stretch of time a stay in this activity keeps a member busy (see `_span_end`)."""
+    return Busy(activity.activity_id, activity.title, checked_in_at,
+                _span_end(activity, checked_in_at, checked_out_at))
 
 
 def _no_overlap(activity: ActivityState, participation: Participation, checked_in_at: datetime,

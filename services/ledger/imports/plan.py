@@ -26,8 +26,6 @@ from ledger.imports.rows import ACTIVITY_FIELDS, Row, RowError
 # Fixed forever: changing it would make a re-import append everything a second time.
 NAMESPACE = uuid.UUID("5a0c6f6e-7c1e-5d43-9b1a-1e7c0b7d1a11")
 
-# A stand-in participation id, for asking the domain how long one row keeps a member busy.
-_PROBE = uuid.UUID(int=0)
 # The domain names its inputs after the API's fields; the import's columns differ.
 _SCHEDULE_FIELDS = {"title": "activity_title"}
 _PARTICIPATION_FIELDS = {"member_id": "member_number", "participation_id": "member_number"}
@@ -134,10 +132,7 @@ def _neighbours(rows: dict[str, list[Row]], states: dict[str, ActivityState],
             if member is not None and state is not None:
                 # The domain's own notion of a stay (time after the scheduled end is
                 # credited nowhere, so it keeps the member busy nowhere).
-                state.participations = {_PROBE: activities.Participation(
-                    participation_id=_PROBE, member_id=member.member_id,
-                    checked_in_at=row.checked_in_at, checked_out_at=row.checked_out_at)}
-                (span,) = activities.busy_spans(state, member.member_id)
+                span = activities.stay(state, row.checked_in_at, row.checked_out_at)
                 spans[member.member_id].append((span, row.row))
     ours = {state.activity_id for state in states.values()}
     found: dict[int, list[Busy]] = {}

@@ -7,10 +7,18 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from ledger.domain.activities import ActivityState, Participation
+from ledger.domain.activities import ActivityState
 from ledger.entrypoints.pages.common import fmt_hours, parse_hours
 from ledger.entrypoints.pages.honor_rolls import recent_months
 from ledger.entrypoints.pages.views import member_status, overlaps
+from ledger.events import (
+    ActivityScheduled,
+    AttendanceConfirmed,
+    CheckedIn,
+    CheckedOut,
+    Event,
+    ParticipationRevoked,
+)
 from ledger.member_records import stars_for, summarise
 from ledger.rate_limits import SlidingWindow
 
@@ -55,12 +63,24 @@ MARCH = datetime(2026, 3, 31, 15, 30, tzinfo=UTC)  # 23:30 on 31 March in Shangh
 def activity(start: datetime, minutes: int | None, *, category: str = "service",
              revoked: bool = False, member: uuid.UUID = MEMBER,
              out: datetime | None = None) -> ActivityState:
-    state = ActivityState(uuid.uuid4(), "cleanup", category, uuid.uuid4(), "清理", "3号楼",
-                          start, start + timedelta(hours=3), None, None, [])
-    p = Participation(uuid.uuid4(), member, start,
-                      checked_out_at=out or start + timedelta(hours=2), minutes=minutes,
-                      revoked=revoked)
-    state.participations[p.participation_id] = p
+    """An activity with one participation, folded from events as the ledger does."""
+    activity_id, participation_id, organiser = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    ids = {"activity_id": activity_id, "member_id": member, "participation_id": participation_id}
+    events: list[Event] = [
+        ActivityScheduled(activity_id=activity_id, kind="cleanup", category=category,
+                          host_unit_id=uuid.uuid4(), title="清理", place="3号楼",
+                          starts_at=start, ends_at=start + timedelta(hours=3)),
+        CheckedIn(**ids, at=start, method="qr"),
+        CheckedOut(**ids, at=out or start + timedelta(hours=2), method="qr"),
+    ]
+    if minutes is not None:
+        events.append(AttendanceConfirmed(**ids, minutes=minutes, confirmed_by=organiser,
+                                          confirmed_at=start + timedelta(hours=3)))
+    if revoked:
+        events.append(ParticipationRevoked(**ids, reason="代签", revoked_by=organiser,
+                                           revoked_at=start + timedelta(hours=4)))
+    state = ActivityState.fold(events)
+    assert state is not None
     return state
 
 
