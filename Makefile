@@ -9,7 +9,7 @@ PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint bench migrate rebuild db-start db-stop demo-district clean
+.PHONY: help browser venv run test test-fast lint bench migrate rebuild db-start db-stop demo-district clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -24,17 +24,20 @@ $(UV):
 
 venv: .venv/.synced
 
-# Browser tests drive Debian's chromium (playwright cannot download browsers here).
-/usr/bin/chromium:
-	@if [ "$$(id -u)" = 0 ]; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+# Browser tests drive Debian's chromium (playwright cannot download browsers here), with a
+# Chinese font so the screenshots show text rather than boxes.
+browser:
+	@if [ -e /usr/bin/chromium ] && [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium fonts-wqy-microhei) \
 		|| echo "warning: could not install chromium; browser tests will be skipped"; \
 	else echo "warning: chromium missing and not root; browser tests will be skipped"; fi
 
 run: venv ## Start PostgreSQL, migrate, load the demo (DEMO=0 to skip), run both services
 	$(PY) -m infra.run
 
-test: venv /usr/bin/chromium ## Run the whole test suite (unit, integration, browser)
+test: venv browser ## Run the whole test suite (unit, integration, browser)
 	$(PY) -m pytest
 
 test-fast: venv ## Unit and integration tests only (no browser)

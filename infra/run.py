@@ -70,9 +70,15 @@ def main() -> int:
         _spawn("ledger.entrypoints.app", ledger_port, env),
         _spawn("reports.entrypoints.app", reports_port, env),
     ]
-    _log(f"ledger  http://127.0.0.1:{ledger_port}/  (API docs: /schema)")
-    _log(f"reports http://127.0.0.1:{reports_port}/ (API docs: /schema)")
-    _log("Ctrl-C stops everything")
+    ledger, reports = f"http://127.0.0.1:{ledger_port}", f"http://127.0.0.1:{reports_port}"
+    for line in (
+        f"组织者 organisers:      {ledger}/organiser/login",
+        f"党员 members (手机):    {ledger}/t/{DEMO_TENANT}/identify  → {ledger}/t/{DEMO_TENANT}/me",
+        f"ledger API (OpenAPI):  {ledger}/schema",
+        f"reports API (OpenAPI): {reports}/schema   status: {reports}/status",
+        "Ctrl-C stops everything",
+    ):
+        _log(line)
 
     stopping = False
 
