@@ -49,6 +49,9 @@ from ledger.events import (
 Decide = Callable[[Any], Awaitable[list[Event]]]
 Fold = Callable[[Any, Event], Any]
 ATTEMPTS = 5
+# How stale the member and the tree consulted by a decision may be (seconds): a member who
+# just left, or a unit just dissolved, may still be accepted for this long.
+CONSULTED_MAX_AGE = 5.0
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -182,7 +185,10 @@ class Ledger:
         for attempt in range(ATTEMPTS):
             if attempt:
                 await asyncio.sleep(random.uniform(0, 0.005 * attempt))
-            loaded = await self.states.load(actor.tenant_id, stream_id, fold)
+            # First try on the cached state: if another process appended meanwhile, the
+            # expected version fails the append and the next attempt reads the stream.
+            loaded = await self.states.load(actor.tenant_id, stream_id, fold,
+                                            max_age=None if attempt == 0 else 0.0)
             events = await decide(loaded.state)
             metadata = Metadata(actor=actor.name, source=actor.source,  # type: ignore[arg-type]
                                 request_id=actor.request_id, command_hash=fingerprint,
@@ -200,6 +206,9 @@ class Ledger:
                 if new_stream:
                     raise
                 continue
+            if not result.replayed:
+                self.states.advance(actor.tenant_id, stream_id, fold, events,
+                                    result.first_version, result.last_hash)
             return Outcome(stream_id=stream_id, first_version=result.first_version,
                            last_version=result.last_version, positions=result.positions,
                            event_ids=result.event_ids, replayed=result.replayed,
@@ -219,12 +228,14 @@ class Ledger:
                        event_ids=[e.event_id for e in stored], replayed=True,
                        created_id=created_id)
 
-    async def tree(self, tenant_id: str) -> OrgTree:
-        loaded = await self.states.load(tenant_id, organisation.STREAM, _fold_tree)
+    async def tree(self, tenant_id: str, max_age: float = CONSULTED_MAX_AGE) -> OrgTree:
+        loaded = await self.states.load(tenant_id, organisation.STREAM, _fold_tree, max_age)
         return loaded.state or OrgTree()
 
-    async def member(self, tenant_id: str, member_id: uuid.UUID) -> MemberState | None:
-        loaded = await self.states.load(tenant_id, members.stream_id(member_id), members.apply)
+    async def member(self, tenant_id: str, member_id: uuid.UUID,
+                     max_age: float = CONSULTED_MAX_AGE) -> MemberState | None:
+        loaded = await self.states.load(tenant_id, members.stream_id(member_id), members.apply,
+                                        max_age)
         return loaded.state
 
     async def activity(self, tenant_id: str, activity_id: uuid.UUID) -> ActivityState | None:

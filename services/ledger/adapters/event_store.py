@@ -79,6 +79,8 @@ class AppendResult(msgspec.Struct, frozen=True, kw_only=True):
     event_ids: list[uuid.UUID]
     # True when every event was already stored: a retry, nothing appended.
     replayed: bool = False
+    # The chain hash of the last event appended (empty for a replay).
+    last_hash: bytes = b""
 
 
 class FeedPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -275,6 +277,7 @@ class PostgresEventStore:
             last_version=version,
             positions=[row["position"] for row in rows],
             event_ids=[new.event_id for new in events],
+            last_hash=previous,
         )
 
     async def _any_stored(self, tenant_id: str, events: Sequence[NewEvent]) -> bool:

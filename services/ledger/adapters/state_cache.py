@@ -3,10 +3,17 @@
 Loading reads only the events after the cached version, so a hot activity costs one small
 query instead of a replay. The cache never decides anything: a state that moves on between
 load and append makes the append's expected version stale and the command is retried.
+
+`max_age` says how fresh the state must be: 0 reads the stream's tail every time; a number
+of seconds accepts a state refreshed that recently; None accepts any cached state. None is
+safe for the stream a command appends to (the expected version catches anything missed, and
+the handler then reloads); a few seconds is the staleness accepted for the member and the
+tree a decision consults.
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -19,13 +26,14 @@ Fold = Callable[[Any, Event], Any]
 
 
 class Loaded(Generic[S]):
-    __slots__ = ("hash", "state", "version")
+    __slots__ = ("hash", "refreshed", "state", "version")
 
     def __init__(self, state: S, version: int, hash: bytes = GENESIS_HASH) -> None:
         self.state = state
         self.version = version
         # The chain hash of the event at `version`: the next append links to it.
         self.hash = hash
+        self.refreshed = -float("inf")
 
 
 class StateCache:
@@ -34,11 +42,17 @@ class StateCache:
         self._max = max_streams
         self._entries: OrderedDict[tuple[str, str], Loaded[Any]] = OrderedDict()
 
-    async def load(self, tenant_id: str, stream_id: str, fold: Fold) -> Loaded[Any]:
+    async def load(self, tenant_id: str, stream_id: str, fold: Fold,
+                   max_age: float | None = 0.0) -> Loaded[Any]:
         key = (tenant_id, stream_id)
         entry = self._entries.get(key)
+        now = time.monotonic()
+        if entry is not None and (max_age is None or now - entry.refreshed < max_age):
+            self._entries.move_to_end(key)
+            return entry
         if entry is None:
             entry = Loaded(None, 0)
+        entry.refreshed = now
         for stored in await self._store.read_stream(tenant_id, stream_id, entry.version):
             entry.state = fold(entry.state, decode_data(stored.type, stored.schema_version,
                                                         stored.data))
@@ -49,3 +63,20 @@ class StateCache:
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
         return entry
+
+    def advance(self, tenant_id: str, stream_id: str, fold: Fold, events: list[Event],
+                first_version: int, last_hash: bytes) -> None:
+        """Apply events this process just appended, sparing the next load a read.
+
+        Only when the cached state is exactly where the append started: a reader may have
+        applied them already, and anything else leaves the entry to be re-read.
+        """
+        entry = self._entries.get((tenant_id, stream_id))
+        if entry is None or entry.version != first_version - 1:
+            if entry is not None and entry.version < first_version - 1:
+                entry.refreshed = -float("inf")
+            return
+        for event in events:
+            entry.state = fold(entry.state, event)
+        entry.version = first_version + len(events) - 1
+        entry.hash = last_hash

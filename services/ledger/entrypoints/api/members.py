@@ -47,10 +47,10 @@ class MemberController(Controller):
     async def get_member(self, ledger: NamedDependency[Ledger],
                          principal: NamedDependency[Principal],
                          member_id: FromPath[uuid.UUID]) -> MemberOut:
-        state = await ledger.member(principal.tenant_id, member_id)
+        state = await ledger.member(principal.tenant_id, member_id, max_age=0)
         if state is None:
             raise not_found("member_not_found", "成员不存在", "no such member", "member_id")
-        tree = await ledger.tree(principal.tenant_id)
+        tree = await ledger.tree(principal.tenant_id, max_age=0)
         if state.unit_id is not None and not tree.covers(principal.scope_unit_id, state.unit_id):
             raise Refusal("forbidden", "超出此令牌的组织范围", "outside this token's scope",
                           status=403)

@@ -38,7 +38,7 @@ class UnitController(Controller):
     @get("/", operation_id="listUnits", summary="The current organisation tree (flat list)")
     async def list_units(self, ledger: NamedDependency[Ledger],
                          principal: NamedDependency[Principal]) -> list[UnitOut]:
-        tree = await ledger.tree(principal.tenant_id)
+        tree = await ledger.tree(principal.tenant_id, max_age=0)
         return [
             UnitOut(unit_id=u.unit_id, kind=u.kind, parent_id=u.parent_id, name=u.name,
                     established=u.established, active=u.active)
