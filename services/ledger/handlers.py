@@ -67,12 +67,16 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     # Set when a member acts for themself (the check-in form).
     member_id: uuid.UUID | None = None
     request_id: str | None = None
+    # Ties together the events of one business flow across commands and systems.
+    correlation_id: str | None = None
 
     @classmethod
-    def from_principal(cls, principal: Principal, request_id: str | None = None) -> Actor:
+    def from_principal(cls, principal: Principal, request_id: str | None = None,
+                       correlation_id: str | None = None) -> Actor:
         return cls(tenant_id=principal.tenant_id, name=principal.actor,
                    can_write=principal.can_write, organiser_id=principal.organiser_id,
-                   scope_unit_id=principal.scope_unit_id, request_id=request_id)
+                   scope_unit_id=principal.scope_unit_id, request_id=request_id,
+                   correlation_id=correlation_id or request_id)
 
     @property
     def organiser(self) -> Organiser | None:
@@ -191,7 +195,9 @@ class Ledger:
                                             max_age=None if attempt == 0 else 0.0)
             events = await decide(loaded.state)
             metadata = Metadata(actor=actor.name, source=actor.source,  # type: ignore[arg-type]
-                                request_id=actor.request_id, command_hash=fingerprint,
+                                request_id=actor.request_id,
+                                correlation_id=actor.correlation_id,
+                                causation_id=str(command_id), command_hash=fingerprint,
                                 client_time=getattr(command, "client_time", None))
             new = [
                 NewEvent(event_id=command_id if i == 0 else derive_id(command_id, f"event-{i}"),

@@ -28,8 +28,9 @@ async def test_check_in_out_confirm_correct_and_the_feed(
                               hours_cap_minutes=90)
     url = f"/api/v1/activities/{activity}"
 
-    checked_in = await ledger_client.post(f"{url}/check-ins", headers=c.admin,
-                                          json={"member_id": str(member), "method": "qr"})
+    checked_in = await ledger_client.post(
+        f"{url}/check-ins", headers={**c.admin, "X-Correlation-ID": "saturday-patrol"},
+        json={"member_id": str(member), "method": "qr"})
     assert checked_in.status_code == 201, checked_in.text
     participation = checked_in.json()["created_id"]
     clock.advance(hours=3)
@@ -54,6 +55,9 @@ async def test_check_in_out_confirm_correct_and_the_feed(
     assert [e["type"] for e in feed] == [
         "ActivityScheduled", "CheckedIn", "CheckedOut", "AttendanceConfirmed",
         "ParticipationCorrected"]
+    assert feed[1]["metadata"]["correlation_id"] == "saturday-patrol"
+    assert feed[1]["metadata"]["causation_id"] == feed[1]["event_id"]  # the command's id
+    assert feed[1]["metadata"]["actor"] == "client:admin"
     correction = feed[-1]["data"]
     assert correction["previous_minutes"] == 90 and correction["reason"] == "提前离开一次"
     assert correction["corrected_by"] == str(c.organiser_id)

@@ -40,7 +40,8 @@ async def provide_principal(request: Request, tokens: NamedDependency[TokenStore
 
 
 def provide_actor(request: Request, principal: NamedDependency[Principal]) -> Actor:
-    return Actor.from_principal(principal, request.headers.get("x-request-id"))
+    return Actor.from_principal(principal, request.headers.get("x-request-id"),
+                                request.headers.get("x-correlation-id"))
 
 
 DEPENDENCIES = {
