@@ -38,6 +38,8 @@ async def test_publish_freezes_the_roll(history, pool, database_url):
 
         published = await client.post(f"{base}/publish", json={}, headers=headers)
         assert published.status_code == 201, published.text
+        # Wait for the ledger's own append, not only for ours.
+        history.last_position = max(published.json()["ledger"]["positions"])
         await history.project()
         frozen = (await client.get(base, headers=headers)).json()
         assert frozen["status"] == "published"
@@ -61,6 +63,7 @@ async def test_publish_freezes_the_roll(history, pool, database_url):
                                       json={"objection": "时长有误", "member_id":
                                             str(people[1])}, headers=headers)
         assert objection.status_code == 201, objection.text
+        history.last_position = max(objection.json()["ledger"]["positions"])
         await history.project()
         assert (await client.get(base, headers=headers)).json()["objections"] == 1
 
