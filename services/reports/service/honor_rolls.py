@@ -27,19 +27,16 @@ from reports.domain.views import (
 async def draft(connection: asyncpg.Connection, tenant_id: str, unit_id: uuid.UUID,
                 unit_name: str, month: str, rules: RuleSet) -> HonorRollView:
     position = format_cursor(await reflected(connection, LIVE, tenant_id))
-    rows = await unit_reports.honor_roll_candidates(connection, tenant_id, unit_id, month,
-                                                    rules.kinds)
-    people = await directory.members(connection, tenant_id, [r[0] for r in rows])
-    numbers = {member_id: person.number for member_id, person in people.items()}
-    ranked = rank(unit_reports.as_candidates(rows, numbers), rules)
+    found = await unit_reports.honor_roll_candidates(connection, tenant_id, unit_id, month,
+                                                     rules.kinds)
+    names = {candidate.member_id: name for candidate, name in found}
     entries = [
         HonorRollRow(rank=r.rank, member_id=r.candidate.member_id,
                      member_number=r.candidate.member_number or None,
-                     name=display_name(people[r.candidate.member_id].name
-                                       if r.candidate.member_id in people else None),
+                     name=display_name(names[r.candidate.member_id]),
                      minutes=r.candidate.minutes, hours=hours(r.candidate.minutes),
                      activities=r.candidate.activities)
-        for r in ranked
+        for r in rank([candidate for candidate, _ in found], rules)
     ]
     return HonorRollView(
         unit_id=unit_id, unit_name=unit_name, month=month, status="draft",
