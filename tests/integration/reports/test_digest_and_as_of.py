@@ -108,3 +108,39 @@ async def test_status_reports_checkpoints_and_lag(history, pool, client):
     assert all(p["lag_events"] == 2 for p in mine)  # MemberRegistered + MemberReported
     assert all(p["lag_seconds"] >= 0 for p in mine)
     assert (await client.get("/health")).json() == {"status": "ok"}
+
+
+async def test_rule_sets_are_versioned_and_drive_the_draft(history, pool, client):
+    district = await history.unit("district", None)
+    members = [await history.member(district) for _ in range(3)]
+    for member, minutes in zip(members, (300, 200, 100), strict=True):
+        await history.served(district, member, shanghai(2025, 7, 1), minutes)
+    await history.project()
+    headers = await _headers(pool, history.tenant_id)
+    body = {"name": "街道标准", "min_minutes": 150, "top_n": 5, "tie_break": ["minutes"],
+            "kinds": ["cleanup"]}
+    first = await client.post("/api/v1/rule-sets", json=body, headers=headers)
+    second = await client.post("/api/v1/rule-sets", json={**body, "min_minutes": 50},
+                               headers=headers)
+    assert (first.json()["version"], second.json()["version"]) == (1, 2)
+    bad = await client.post("/api/v1/rule-sets", json={**body, "kinds": ["dancing"]},
+                            headers=headers)
+    assert bad.status_code == 400 and bad.json()["field"] == "kinds"
+    scoped = await _headers(pool, history.tenant_id, scope_unit_id=district)
+    assert (await client.post("/api/v1/rule-sets", json=body,
+                              headers=scoped)).status_code == 403
+    listed = (await client.get("/api/v1/rule-sets", headers=headers)).json()["rule_sets"]
+    assert [(r["name"], r["version"]) for r in listed][-2:] == [("街道标准", 1), ("街道标准", 2)]
+
+    async def entries(version: int | None) -> int:
+        params = {"rule_set": "街道标准", **({"rule_version": version} if version else {})}
+        response = await client.get(f"/api/v1/units/{district}/honor-rolls/2025-07",
+                                    params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        return len(response.json()["entries"])
+
+    assert await entries(1) == 2
+    assert await entries(None) == 3  # the latest version
+    missing = await client.get(f"/api/v1/units/{district}/honor-rolls/2025-07",
+                               params={"rule_set": "没有"}, headers=headers)
+    assert missing.status_code == 404
