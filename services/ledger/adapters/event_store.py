@@ -160,7 +160,8 @@ _FEED = f"""SELECT {_COLUMNS} FROM ledger.events
       AND txid < pg_snapshot_xmin(pg_current_snapshot())
       AND ($5::text[] IS NULL OR type = ANY($5::text[]))
       AND ($6::text IS NULL OR starts_with(stream_id, $6::text))
-    ORDER BY txid, position
+    -- Qualified: a bare "txid" would sort by the output column (text cast), not the index.
+    ORDER BY events.txid, events.position
     LIMIT $4"""
 
 # Every event a command appended: they share its transaction and stream.
