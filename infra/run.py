@@ -65,7 +65,10 @@ def main() -> int:
     ledger_port = int(os.environ.get("LEDGER_PORT", "8000"))
     reports_port = int(os.environ.get("REPORTS_PORT", "8001"))
     env = {**os.environ, "DATABASE_URL": database_url,
-           "LEDGER_URL": f"http://127.0.0.1:{ledger_port}"}
+           "LEDGER_URL": f"http://127.0.0.1:{ledger_port}",
+           "REPORTS_URL": f"http://127.0.0.1:{reports_port}",
+           "REPORTS_PUBLIC_URL": os.environ.get("REPORTS_PUBLIC_URL",
+                                                f"http://127.0.0.1:{reports_port}")}
     children = [
         _spawn("ledger.entrypoints.app", ledger_port, env),
         _spawn("reports.entrypoints.app", reports_port, env),

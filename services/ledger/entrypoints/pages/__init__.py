@@ -32,7 +32,7 @@ from ledger.entrypoints.pages.common import (
     provide_page,
     provide_queries,
 )
-from ledger.entrypoints.pages.honor_rolls import HonorRollPages
+from ledger.entrypoints.pages.honor_rolls import HonorRollPages, provide_reports
 from ledger.entrypoints.pages.links import LinkPages
 from ledger.entrypoints.pages.members import MemberPages
 from ledger.entrypoints.pages.organisers import (
@@ -81,6 +81,7 @@ def build(secrets: page_secrets.PageSecrets | None = None) -> Pages:
             "queries": Provide(provide_queries, sync_to_thread=False),
             "organisers": Provide(provide_organisers, sync_to_thread=False),
             "organiser": Provide(provide_organiser),
+            "reports": Provide(provide_reports, sync_to_thread=False),
         },
         exception_handlers={LoginRequired: login_redirect,
                             PermissionDeniedException: csrf_refused},

@@ -1,22 +1,30 @@
-"""Links from the organiser's pages to the reports service's honor-roll pages.
+"""The organiser's honor-roll pages: each unit's month, draft or published, the community
+summary, publishing (公示 starts), the printable poster and the public masked page.
 
-The reports service computes the monthly honor roll (draft, publish through the ledger,
-printable and public masked pages). Its draft and publish endpoints take bearer tokens,
-not this session, so here the organiser finds the public masked page of each of their
-units for recent months; the page answers 404 until that month's roll is published.
-`REPORTS_PUBLIC_URL` names where the reports service is reachable (default: `make run`'s).
+The reports service computes the rolls and the summary; these pages ask it on the
+organiser's behalf (`ReportsClient`), and publishing goes from it through the ledger's API,
+which freezes the roll. `REPORTS_PUBLIC_URL` names where browsers reach the reports service
+(its public masked pages); `REPORTS_URL` where this service does.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import date
 from typing import Any
 
-from litestar import Controller, get
+import httpx
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 
-from ledger.domain.calendar import local_date
+from ledger.adapters.reports_client import ReportsClient
+from ledger.domain.calendar import local_date, month_of
+from ledger.domain.honor_rolls import MONTH
+from ledger.domain.refusals import not_found
 from ledger.entrypoints.pages.common import OrganiserSession, Page
 from ledger.handlers import Ledger
 
@@ -36,6 +44,30 @@ def recent_months(today: date, count: int = 3) -> list[str]:
     return months
 
 
+def provide_reports(state: State) -> ReportsClient:
+    return ReportsClient(state.tokens)
+
+
+class PublishForm(msgspec.Struct, kw_only=True):
+    command_id: str = ""
+    publicity_days: str = "7"
+
+
+def _problem_text(response: httpx.Response, page: Page) -> str:
+    """The reports service's (or the ledger's) problem detail, in the page's language."""
+    try:
+        problem = response.json()
+    except ValueError:
+        return page.t("error")
+    if page.lang == "en":
+        return problem.get("detail_en") or problem.get("title") or page.t("error")
+    return problem.get("detail") or problem.get("title") or page.t("error")
+
+
+def _public_base() -> str:
+    return os.environ.get("REPORTS_PUBLIC_URL", "http://127.0.0.1:8001").rstrip("/")
+
+
 class HonorRollPages(Controller):
     path = "/organiser/honor-rolls"
     include_in_schema = False
@@ -48,7 +80,81 @@ class HonorRollPages(Controller):
                         if u.active and u.kind in ROLL_KINDS
                         and tree.covers(organiser.unit_id, u.unit_id)),
                        key=lambda u: (ROLL_KINDS.index(u.kind), u.name))
-        base = os.environ.get("REPORTS_PUBLIC_URL", "http://127.0.0.1:8001").rstrip("/")
         return page.render("honor_rolls.html", organiser=organiser, units=units,
-                           months=recent_months(local_date(page.now)),
-                           reports=f"{base}/public/{organiser.tenant_id}/honor-rolls")
+                           months=recent_months(local_date(page.now)))
+
+    async def _unit(self, ledger: Ledger, organiser: OrganiserSession, unit_id: uuid.UUID,
+                    month: str) -> str:
+        tree = await ledger.tree(organiser.tenant_id)
+        unit = tree.units.get(unit_id)
+        if (unit is None or not tree.covers(organiser.unit_id, unit_id)
+                or not MONTH.match(month)):
+            raise not_found("not_found", "页面不存在", "page not found")
+        return unit.name
+
+    @get("/{unit_id:uuid}/{month:str}", operation_id="pageHonorRoll")
+    async def roll(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                   organiser: NamedDependency[OrganiserSession],
+                   reports: NamedDependency[ReportsClient], unit_id: FromPath[uuid.UUID],
+                   month: FromPath[str], done: FromQuery[str | None] = None) -> Any:
+        return await self._render(ledger, page, organiser, reports, unit_id, month,
+                                  notice=page.t("published_ok") if done == "published"
+                                  else None)
+
+    async def _render(self, ledger: Ledger, page: Page, organiser: OrganiserSession,
+                      reports: ReportsClient, unit_id: uuid.UUID, month: str, *,
+                      notice: str | None = None, error: str | None = None) -> Any:
+        unit_name = await self._unit(ledger, organiser, unit_id, month)
+        async with reports.acting_for(organiser.tenant_id, organiser.organiser_id,
+                                      organiser.unit_id) as client:
+            answer = await client.get(f"/api/v1/units/{unit_id}/honor-rolls/{month}")
+            summary = await client.get(f"/api/v1/units/{unit_id}/summary",
+                                       params={"month": month})
+        roll = answer.json() if answer.status_code == 200 else None
+        return page.render(
+            "honor_roll.html", organiser=organiser, unit_id=unit_id, unit_name=unit_name,
+            month=month, roll=roll,
+            problem=None if roll else _problem_text(answer, page),
+            summary=summary.json()["text"] if summary.status_code == 200 else None,
+            # A month can be published once it is over (in Shanghai).
+            can_publish=(roll is not None and roll["status"] == "draft"
+                         and month < month_of(page.now)),
+            public_url=f"{_public_base()}/public/{organiser.tenant_id}/honor-rolls/"
+                       f"{unit_id}/{month}/page",
+            notice=notice, error=error, new_id=uuid.uuid4,
+        )
+
+    @post("/{unit_id:uuid}/{month:str}/publish", operation_id="pagePublishHonorRoll",
+          status_code=303)
+    async def publish(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                      organiser: NamedDependency[OrganiserSession],
+                      reports: NamedDependency[ReportsClient], unit_id: FromPath[uuid.UUID],
+                      month: FromPath[str], data: URLEncodedBody[PublishForm]) -> Any:
+        await self._unit(ledger, organiser, unit_id, month)
+        try:
+            body = {"command_id": str(uuid.UUID(data.command_id)),
+                    "publicity_days": int(data.publicity_days or 7)}
+        except ValueError:
+            return await self._render(ledger, page, organiser, reports, unit_id, month,
+                                      error=page.t("publicity_days_invalid"))
+        async with reports.acting_for(organiser.tenant_id, organiser.organiser_id,
+                                      organiser.unit_id) as client:
+            answer = await client.post(f"/api/v1/units/{unit_id}/honor-rolls/{month}/publish",
+                                       json=body)
+        if answer.status_code not in (200, 201):
+            return await self._render(ledger, page, organiser, reports, unit_id, month,
+                                      error=_problem_text(answer, page))
+        return page.redirect(f"/organiser/honor-rolls/{unit_id}/{month}?done=published")
+
+    @get("/{unit_id:uuid}/{month:str}/print", operation_id="pagePrintHonorRoll")
+    async def print_page(self, ledger: NamedDependency[Ledger],
+                         organiser: NamedDependency[OrganiserSession],
+                         reports: NamedDependency[ReportsClient], unit_id: FromPath[uuid.UUID],
+                         month: FromPath[str]) -> Response[bytes]:
+        """The reports service's printable A4 poster, passed through as it is."""
+        await self._unit(ledger, organiser, unit_id, month)
+        async with reports.acting_for(organiser.tenant_id, organiser.organiser_id,
+                                      organiser.unit_id) as client:
+            answer = await client.get(f"/api/v1/units/{unit_id}/honor-rolls/{month}/print")
+        return Response(answer.content, status_code=answer.status_code,
+                        media_type=answer.headers.get("content-type", "text/html"))

@@ -187,11 +187,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "make_link": ("生成链接", "Make the link"),
     "link_expired": ("链接已失效，请向组织者重新索取", "This link has expired: ask the organiser "
                      "for a new one"),
-    "honor_rolls_help": ("光荣榜由报表服务按月生成（草稿、发布、公示）。"
-                         "以下是各组织近几个月的公示页（姓名已脱敏），发布后才能打开。",
-                         "The reports service builds the monthly honor roll (draft, publish, "
-                         "publicity). Below are the public pages (names masked) of recent "
-                         "months; each opens once that month is published."),
+    "honor_rolls_help": ("每月光荣榜按评选规则由服务时长自动生成草稿；核对后发布即进入公示，"
+                         "发布后的名单不再改变（之后的更正计入以后的月份）。",
+                         "Each month's honor roll is drafted from the confirmed hours by the "
+                         "rule set; check it, then publish to start the publicity period. A "
+                         "published roll never changes (later corrections count in later "
+                         "months)."),
+    "draft": ("草稿", "Draft"),
+    "published": ("已发布", "Published"),
+    "publicity_until": ("公示至", "Publicity until"),
+    "objections": ("异议", "Objections"),
+    "rank": ("名次", "Rank"),
+    "activity_count": ("活动次数", "Activities"),
+    "no_entries": ("本月没有符合条件的人员", "Nobody qualifies this month"),
+    "publish": ("发布并开始公示", "Publish and start the publicity period"),
+    "publicity_days": ("公示天数", "Publicity days"),
+    "publicity_days_invalid": ("公示天数须为7至60之间的整数",
+                               "publicity days must be a whole number from 7 to 60"),
+    "published_ok": ("已发布，公示开始", "Published: the publicity period has started"),
+    "print_poster": ("打印光荣榜", "Print the poster"),
+    "public_page": ("公示页（姓名脱敏）", "Public page (names masked)"),
+    "community_summary": ("本月概况", "This month"),
+    "rule_set": ("评选规则", "Rule set"),
+    "publish_when_over": ("本月结束后才能发布", "A month can be published once it is over"),
 }
 
 
