@@ -58,7 +58,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 async def prepare(scale: str, database: str) -> str:
-    server_url = os.environ.get("DATABASE_URL") or postgres.start()
+    server_url = postgres.database_url()
     base, _, _ = server_url.rpartition("/")
     admin = await asyncpg.connect(f"{base}/postgres")
     try:

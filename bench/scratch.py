@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,7 +24,7 @@ async def scratch_database(prefix: str) -> AsyncIterator[str]:
 
     Events cannot be deleted, so each run gets its own database.
     """
-    server_url = os.environ.get("DATABASE_URL") or postgres.start()
+    server_url = postgres.database_url()
     base, _, _ = server_url.rpartition("/")
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(f"{base}/postgres")

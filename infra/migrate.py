@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from alembic import command
@@ -28,18 +27,13 @@ def upgrade(database_url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
-def database_url() -> str:
-    """DATABASE_URL when set; otherwise start (or reuse) the embedded server."""
-    return os.environ.get("DATABASE_URL") or postgres.start()
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m infra.migrate",
                                      description="Apply the database migrations.")
     parser.add_argument("action", nargs="?", default="upgrade", choices=["upgrade", "current"])
     parser.add_argument("--revision", default="heads")
     args = parser.parse_args(argv)
-    url = database_url()
+    url = postgres.database_url()
     if args.action == "upgrade":
         upgrade(url, args.revision)
     else:

@@ -168,6 +168,11 @@ def _ensure_database(port: int) -> None:
                        check=True, capture_output=True)
 
 
+def database_url() -> str:
+    """DATABASE_URL when set; otherwise the embedded server, started if it is not running."""
+    return os.environ.get("DATABASE_URL") or start()
+
+
 def stop(data_dir: Path = DEFAULT_DATA_DIR) -> None:
     data_dir = data_dir.resolve()
     if _initialised(data_dir) and _running(data_dir):

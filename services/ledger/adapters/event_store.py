@@ -97,10 +97,6 @@ class WrongExpectedVersion(Exception):
         self.current = current
 
 
-class _AlreadyStored(Exception):
-    pass
-
-
 class EventIdConflict(Exception):
     """The event id is already stored with different content."""
 
@@ -216,8 +212,11 @@ class PostgresEventStore:
             try:
                 result = await self._append_once(tenant_id, stream_id, expected_version, events,
                                                  previous_hash)
-            except _AlreadyStored:
-                return await self._replay(tenant_id, stream_id, events)
+            except WrongExpectedVersion:
+                # A retry arriving after its first attempt committed finds the version moved.
+                if await self._any_stored(tenant_id, events):
+                    return await self._replay(tenant_id, stream_id, events)
+                raise
             except asyncpg.UniqueViolationError as error:
                 if error.constraint_name == "events_tenant_id_event_id_key":
                     return await self._replay(tenant_id, stream_id, events)
@@ -252,9 +251,6 @@ class PostgresEventStore:
                     (head["version"], bytes(head["hash"])) if head else (0, GENESIS_HASH)
                 )
             if expected_version is not ANY and current != expected_version:
-                # A retry arriving after its first attempt committed finds the version moved.
-                if await connection.fetch(_EXISTING, tenant_id, [e.event_id for e in events]):
-                    raise _AlreadyStored
                 raise WrongExpectedVersion(stream_id, expected_version, current)
             columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
             version = current

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import os
 import pkgutil
 import sys
 
@@ -33,14 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def database_url() -> str:
-    """DATABASE_URL, or the embedded server (started if it is not running)."""
-    return os.environ.get("DATABASE_URL") or postgres.start()
-
-
 async def open_pool(application_name: str = "ledger-cli") -> asyncpg.Pool:
-    return await create_pool(database_url(), application_name=application_name, min_size=1,
-                             max_size=8)
+    """A small pool on DATABASE_URL, or on the embedded server (started if need be)."""
+    return await create_pool(postgres.database_url(), application_name=application_name,
+                             min_size=1, max_size=8)
 
 
 def main(argv: list[str] | None = None) -> None:

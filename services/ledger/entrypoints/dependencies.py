@@ -29,11 +29,16 @@ def provide_tokens(state: State) -> TokenStore:
     return state.tokens
 
 
-async def provide_principal(request: Request, tokens: NamedDependency[TokenStore]) -> Principal:
+def bearer_token(request: Request) -> str:
     scheme, _, raw = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise NotAuthorizedException("A bearer token is required")
-    principal = await tokens.verify(raw.strip())
+    return raw.strip()
+
+
+async def provide_principal(request: Request, tokens: NamedDependency[TokenStore]) -> Principal:
+    """The caller, from its bearer token (the reports service authenticates the same way)."""
+    principal = await tokens.verify(bearer_token(request))
     if principal is None:
         raise NotAuthorizedException("The token is unknown or revoked")
     return principal

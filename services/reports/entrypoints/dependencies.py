@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
-from litestar import Request
 from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException
+from litestar.di import Provide
 
 from ledger.adapters.tokens import Principal, TokenStore
+from ledger.entrypoints.dependencies import provide_principal
 from reports.adapters import unit_reports
 from reports.adapters.ledger_client import LedgerClient
 from reports.adapters.member_reports import member_exists
@@ -43,19 +42,6 @@ def provide_progress(state: State) -> Progress | None:
     runner: ProjectionRunner | None = state.get("runner")
     return runner.progress if runner is not None else None
 
-
-def bearer_token(request: Request) -> str:
-    scheme, _, raw = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not raw.strip():
-        raise NotAuthorizedException("A bearer token is required")
-    return raw.strip()
-
-
-async def provide_principal(request: Request, tokens: NamedDependency[TokenStore]) -> Principal:
-    principal = await tokens.verify(bearer_token(request))
-    if principal is None:
-        raise NotAuthorizedException("The token is unknown or revoked")
-    return principal
 
 
 DEPENDENCIES = {

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from infra import postgres
 from ledger import demo
-from ledger.adapters.database import create_pool
+from ledger.entrypoints.cli import open_pool
 
 
 async def load_demo(args: argparse.Namespace) -> int:
-    url = os.environ.get("DATABASE_URL") or postgres.start()
-    pool = await create_pool(url, application_name="ledger-load-demo", min_size=1, max_size=4)
+    pool = await open_pool("ledger-load-demo")
     try:
         summary = await demo.load(
             pool, args.tenant, scale=args.scale, seed=args.seed,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,10 +12,9 @@ from typing import TextIO
 
 import asyncpg
 
-from infra import postgres
-from ledger.adapters.database import create_pool
 from ledger.config import Settings
 from ledger.domain.refusals import Refusal
+from ledger.entrypoints.cli import open_pool
 from ledger.handlers import Actor
 from ledger.imports.rows import Format, detect_format
 from ledger.imports.run import import_records
@@ -86,9 +84,8 @@ async def import_file(pool: asyncpg.Pool, path: Path, *, tenant: str, organiser:
 
 
 async def run_import(args: argparse.Namespace) -> int:
-    url = os.environ.get("DATABASE_URL") or postgres.start()
-    grace = timedelta(minutes=Settings.from_env(url).checkin_grace_minutes)
-    pool = await create_pool(url, application_name="ledger-import", min_size=1, max_size=4)
+    pool = await open_pool("ledger-import")
+    grace = timedelta(minutes=Settings.from_env().checkin_grace_minutes)
     try:
         return await import_file(pool, args.file, tenant=args.tenant, organiser=args.organiser,
                                  fmt=args.format, dry_run=args.dry_run,

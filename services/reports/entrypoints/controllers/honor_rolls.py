@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Template
 
 from ledger.adapters.tokens import Principal
+from ledger.entrypoints.dependencies import bearer_token
 from reports.adapters import honor_roll_store
 from reports.adapters.ledger_client import LedgerClient, ObjectionRequest
 from reports.config import Settings
@@ -21,7 +22,7 @@ from reports.domain.tables import honor_roll_table
 from reports.domain.views import HonorRollView
 from reports.entrypoints import exports
 from reports.entrypoints.controllers.members import WaitFor
-from reports.entrypoints.dependencies import bearer_token, check_unit, fresh_enough, snapshot
+from reports.entrypoints.dependencies import check_unit, fresh_enough, snapshot
 from reports.entrypoints.problems import invalid, problem
 from reports.service import honor_rolls
 from reports.service.runner import Progress
