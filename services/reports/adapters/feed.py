@@ -7,8 +7,8 @@ position) order, so an event that commits late is never passed over.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import asyncpg
 
@@ -36,8 +36,7 @@ _POSITION_TXID = """SELECT txid::text::bigint FROM ledger.events
     WHERE tenant_id = $1 AND position = $2"""
 
 
-@dataclass(frozen=True, slots=True)
-class RawEvent:
+class RawEvent(NamedTuple):
     txid: int
     position: int
     type: str
@@ -64,7 +63,7 @@ async def read_batch(connection: asyncpg.Connection, tenant_id: str, after: Curs
                      limit: int) -> list[RawEvent]:
     # fetch() prepares the statement once per connection (asyncpg's statement cache).
     rows = await connection.fetch(_BATCH, tenant_id, str(after[0]), after[1], limit)
-    return [RawEvent(*row) for row in rows]
+    return list(map(RawEvent._make, rows))
 
 
 async def lag(connection: asyncpg.Connection, tenant_id: str,

@@ -136,11 +136,15 @@ async def save_members(connection: asyncpg.Connection, schema: str, tenant_id: s
 
 # --- participation ------------------------------------------------------------------------
 
-_ACTIVITY_COLUMNS = ("activity_id, kind, category, host_unit_id, title, place, starts_at, "
-                     "ends_at, cancelled, closed_at")
-_PARTICIPATION_COLUMNS = ("participation_id, activity_id, member_id, kind, category, "
-                          "checked_in_at, checked_out_at, auto_checkout, minutes, confirmed_by, "
-                          "confirmed_at, corrected, revoked")
+# Stored columns, in the order of the tuples save_participation builds; local_date comes
+# last on save (derived), and is not read back on load.
+_ACTIVITY = ("activity_id", "kind", "category", "host_unit_id", "title", "place", "starts_at",
+             "ends_at", "cancelled", "closed_at")
+_PARTICIPATION = ("participation_id", "activity_id", "member_id", "kind", "category",
+                  "checked_in_at", "checked_out_at", "auto_checkout", "minutes", "confirmed_by",
+                  "confirmed_at", "corrected", "revoked")
+_ACTIVITY_COLUMNS = ", ".join(_ACTIVITY)
+_PARTICIPATION_COLUMNS = ", ".join(_PARTICIPATION)
 
 
 async def load_participation(connection: asyncpg.Connection, schema: str, tenant_id: str,
@@ -163,53 +167,73 @@ async def load_participation(connection: asyncpg.Connection, schema: str, tenant
         )
 
 
+_UPSERT_ACTIVITIES = f"""INSERT INTO {{s}}.activities (tenant_id, {_ACTIVITY_COLUMNS}, local_date)
+    SELECT $1, a.activity_id, a.kind, a.category, a.host_unit_id, a.title, a.place,
+           a.starts_at, a.ends_at, a.cancelled, a.closed_at, a.local_date
+    FROM unnest($2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::text[],
+                $8::timestamptz[], $9::timestamptz[], $10::bool[], $11::timestamptz[],
+                $12::date[])
+        AS a(activity_id, kind, category, host_unit_id, title, place, starts_at, ends_at,
+             cancelled, closed_at, local_date)
+    ON CONFLICT (tenant_id, activity_id) DO UPDATE SET
+        starts_at = excluded.starts_at, ends_at = excluded.ends_at, place = excluded.place,
+        local_date = excluded.local_date, cancelled = excluded.cancelled,
+        closed_at = excluded.closed_at"""
+
+_UPSERT_PARTICIPATIONS = f"""INSERT INTO {{s}}.participations (tenant_id, {_PARTICIPATION_COLUMNS},
+        local_date)
+    SELECT $1, p.*
+    FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[],
+                $8::timestamptz[], $9::bool[], $10::int[], $11::uuid[], $12::timestamptz[],
+                $13::bool[], $14::bool[], $15::date[]) AS p
+    ON CONFLICT (tenant_id, participation_id) DO UPDATE SET
+        checked_out_at = excluded.checked_out_at, auto_checkout = excluded.auto_checkout,
+        minutes = excluded.minutes, confirmed_by = excluded.confirmed_by,
+        confirmed_at = excluded.confirmed_at, corrected = excluded.corrected,
+        revoked = excluded.revoked"""
+
+
+async def _save_rows(connection: asyncpg.Connection, schema: str, tenant_id: str, table: str,
+                     columns: tuple[str, ...], upsert: str, rows: list[tuple],
+                     created: set) -> None:
+    """Rows the batch created go in by COPY, the cheapest way; changed ones are upserted.
+
+    Should a created row exist after all (an id the ledger reused), the COPY fails and its
+    rows are upserted instead: the projection never stops on it.
+    """
+    new = [row for row in rows if row[0] in created]
+    old = [row for row in rows if row[0] not in created] if len(new) < len(rows) else []
+    if new:
+        try:
+            async with connection.transaction():
+                await connection.copy_records_to_table(
+                    table, schema_name=qualify(schema, "{s}"),
+                    columns=("tenant_id", *columns, "local_date"),
+                    records=[(tenant_id, *row) for row in new],
+                )
+        except asyncpg.UniqueViolationError:
+            old += new
+    if old:
+        await connection.execute(qualify(schema, upsert), tenant_id,
+                                 *_columns(old, len(old[0])))
+
+
 async def save_participation(connection: asyncpg.Connection, schema: str, tenant_id: str,
                              batch: ParticipationBatch) -> None:
     if batch.changed_activities:
         rows = [(a.activity_id, a.kind, a.category, a.host_unit_id, a.title, a.place,
-                 a.starts_at, a.ends_at, a.local_date, a.cancelled, a.closed_at)
-                for a in (batch.activities[i] for i in batch.changed_activities)]
-        await connection.execute(
-            qualify(schema, f"""INSERT INTO {{s}}.activities (tenant_id, {_ACTIVITY_COLUMNS},
-                    local_date)
-                SELECT $1, a.activity_id, a.kind, a.category, a.host_unit_id, a.title, a.place,
-                       a.starts_at, a.ends_at, a.cancelled, a.closed_at, a.local_date
-                FROM unnest($2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::text[],
-                            $7::text[], $8::timestamptz[], $9::timestamptz[], $10::date[],
-                            $11::bool[], $12::timestamptz[])
-                    AS a(activity_id, kind, category, host_unit_id, title, place, starts_at,
-                         ends_at, local_date, cancelled, closed_at)
-                ON CONFLICT (tenant_id, activity_id) DO UPDATE SET
-                    starts_at = excluded.starts_at, ends_at = excluded.ends_at,
-                    place = excluded.place, local_date = excluded.local_date,
-                    cancelled = excluded.cancelled, closed_at = excluded.closed_at"""),
-            tenant_id, *_columns(rows, 11),
-        )
+                 a.starts_at, a.ends_at, a.cancelled, a.closed_at, a.local_date)
+                for a in map(batch.activities.__getitem__, batch.changed_activities)]
+        await _save_rows(connection, schema, tenant_id, "activities", _ACTIVITY,
+                         _UPSERT_ACTIVITIES, rows, batch.created_activities)
     if batch.changed_participations:
         rows = [(p.participation_id, p.activity_id, p.member_id, p.kind, p.category,
-                 p.checked_in_at, p.local_date, p.checked_out_at, p.auto_checkout, p.minutes,
-                 p.confirmed_by, p.confirmed_at, p.corrected, p.revoked)
-                for p in (batch.participations[i] for i in batch.changed_participations)]
-        await connection.execute(
-            qualify(schema, f"""INSERT INTO {{s}}.participations (tenant_id,
-                    {_PARTICIPATION_COLUMNS}, local_date)
-                SELECT $1, p.participation_id, p.activity_id, p.member_id, p.kind, p.category,
-                       p.checked_in_at, p.checked_out_at, p.auto_checkout, p.minutes,
-                       p.confirmed_by, p.confirmed_at, p.corrected, p.revoked, p.local_date
-                FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[],
-                            $7::timestamptz[], $8::date[], $9::timestamptz[], $10::bool[],
-                            $11::int[], $12::uuid[], $13::timestamptz[], $14::bool[],
-                            $15::bool[])
-                    AS p(participation_id, activity_id, member_id, kind, category,
-                         checked_in_at, local_date, checked_out_at, auto_checkout, minutes,
-                         confirmed_by, confirmed_at, corrected, revoked)
-                ON CONFLICT (tenant_id, participation_id) DO UPDATE SET
-                    checked_out_at = excluded.checked_out_at,
-                    auto_checkout = excluded.auto_checkout, minutes = excluded.minutes,
-                    confirmed_by = excluded.confirmed_by, confirmed_at = excluded.confirmed_at,
-                    corrected = excluded.corrected, revoked = excluded.revoked"""),
-            tenant_id, *_columns(rows, 14),
-        )
+                 p.checked_in_at, p.checked_out_at, p.auto_checkout, p.minutes,
+                 p.confirmed_by, p.confirmed_at, p.corrected, p.revoked, p.local_date)
+                for p in map(batch.participations.__getitem__, batch.changed_participations)]
+        await _save_rows(connection, schema, tenant_id, "participations",
+                         _PARTICIPATION, _UPSERT_PARTICIPATIONS, rows,
+                         batch.created_participations)
     if batch.log:
         # Insert-only, keyed by feed position: COPY, the cheapest way in.
         await connection.copy_records_to_table(

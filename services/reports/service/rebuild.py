@@ -4,7 +4,8 @@
    primary keys only).
 2. The whole feed is projected into them, tenant by tenant, in large batches, while the
    live tables keep serving and the live runner keeps them current; then their other
-   indexes are built.
+   indexes are built. One connection reads and decodes the next batches while another
+   applies the current one, so PostgreSQL's work and Python's overlap.
 3. One transaction: hold off the live runner, project the last few events into the fresh
    tables, move the kept configuration tables across, and swap the schemas by renaming.
 4. The retired tables are dropped.
@@ -15,6 +16,7 @@ the old tables, one after it sees the new ones.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,10 +24,13 @@ from dataclasses import dataclass
 import asyncpg
 
 from ledger.adapters.database import create_pool
-from reports.adapters import feed, schema
-from reports.service.runner import apply_next_batch, catch_up
+from reports.adapters import checkpoints, feed, schema
+from reports.service.runner import DecodedBatch, apply_decoded_batch, catch_up, decode_batch
 
 REBUILD_BATCH = 5000
+# Batches read ahead of the one being applied: enough to keep the writer busy, few enough
+# that memory stays flat whatever the ledger's size.
+READ_AHEAD = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,47 +62,61 @@ class RebuildProgress:
 async def rebuild(dsn: str, *, batch_size: int = REBUILD_BATCH,
                   on_progress: Callable[[RebuildProgress], None] | None = None,
                   progress_every: float = 1.0) -> RebuildProgress:
-    pool = await create_pool(dsn, application_name="reports-rebuild", min_size=1, max_size=1)
+    pool = await create_pool(dsn, application_name="reports-rebuild", min_size=2, max_size=2)
     try:
-        async with pool.acquire() as connection:
-            return await _rebuild(connection, batch_size, on_progress, progress_every)
+        async with pool.acquire() as writer, pool.acquire() as reader:
+            return await _rebuild(writer, reader, batch_size, on_progress, progress_every)
     finally:
         await pool.close()
 
 
-async def _rebuild(connection: asyncpg.Connection, batch_size: int,
+async def _read_ahead(reader: asyncpg.Connection, tenant_id: str, after: feed.Cursor,
+                      batch_size: int, queue: asyncio.Queue[DecodedBatch | None]) -> None:
+    while True:
+        raws = await feed.read_batch(reader, tenant_id, after, batch_size)
+        if raws:
+            batch = decode_batch(raws, after)
+            after = batch.last
+            await queue.put(batch)
+        if len(raws) < batch_size:
+            await queue.put(None)
+            return
+
+
+async def _rebuild(writer: asyncpg.Connection, reader: asyncpg.Connection, batch_size: int,
                    on_progress: Callable[[RebuildProgress], None] | None,
                    progress_every: float) -> RebuildProgress:
     # Each batch can be replayed from its checkpoint, so losing the last few commits in a
     # crash costs nothing: skip waiting for the WAL flush.
-    await connection.execute("SET synchronous_commit = off")
-    await schema.create_next(connection)
-    total = await connection.fetchval("SELECT count(*) FROM ledger.events")
+    await writer.execute("SET synchronous_commit = off")
+    await schema.create_next(writer)
+    total = await writer.fetchval("SELECT count(*) FROM ledger.events")
     started = time.monotonic()
     last_report = started
     done = 0
     progress = RebuildProgress(0, total, "-", "0-0", 0.0)
-    for tenant_id in await feed.tenant_ids(connection):
-        while True:
-            result = await apply_next_batch(connection, tenant_id, schema=schema.NEXT,
-                                            limit=batch_size)
-            done += result.events
-            now = time.monotonic()
-            progress = RebuildProgress(done, max(total, done), tenant_id,
-                                       feed.format_cursor(result.cursor), now - started)
-            if on_progress is not None and now - last_report >= progress_every:
-                on_progress(progress)
-                last_report = now
-            if result.events < batch_size:
-                break
-    await schema.index_next(connection)
-    async with connection.transaction():
-        await schema.lock_live(connection)
+    for tenant_id in await feed.tenant_ids(writer):
+        start = await checkpoints.reflected(writer, schema.NEXT, tenant_id)
+        queue: asyncio.Queue[DecodedBatch | None] = asyncio.Queue(READ_AHEAD)
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(_read_ahead(reader, tenant_id, start, batch_size, queue))
+            while (batch := await queue.get()) is not None:
+                await apply_decoded_batch(writer, tenant_id, batch, schema=schema.NEXT)
+                done += batch.size
+                now = time.monotonic()
+                progress = RebuildProgress(done, max(total, done), tenant_id,
+                                           feed.format_cursor(batch.last), now - started)
+                if on_progress is not None and now - last_report >= progress_every:
+                    on_progress(progress)
+                    last_report = now
+    await schema.index_next(writer)
+    async with writer.transaction():
+        await schema.lock_live(writer)
         # Tenants created meanwhile are picked up here too.
-        for tenant_id in await feed.tenant_ids(connection):
-            done += await catch_up(connection, tenant_id, schema=schema.NEXT, limit=batch_size)
-        await schema.swap(connection)
-    await schema.drop_retired(connection)
+        for tenant_id in await feed.tenant_ids(writer):
+            done += await catch_up(writer, tenant_id, schema=schema.NEXT, limit=batch_size)
+        await schema.swap(writer)
+    await schema.drop_retired(writer)
     progress = RebuildProgress(done, max(total, done), progress.tenant_id, progress.position,
                                time.monotonic() - started)
     if on_progress is not None:
