@@ -18,7 +18,7 @@ from reports.domain.members import MemberRow, MembersBatch
 from reports.domain.organisation import OrganisationBatch, UnitRow
 from reports.domain.participation import ActivityRow, ParticipationBatch, ParticipationRow
 from reports.domain.projection import Keys
-from reports.domain.timeline import Timeline
+from reports.domain.timeline import Change, Timeline
 
 
 def _columns(rows: Iterable[tuple], width: int) -> list[list]:
@@ -43,6 +43,19 @@ async def _replace_timelines(connection: asyncpg.Connection, schema: str, table:
             SELECT $1, * FROM unnest($2::uuid[], $3::date[], $4::date[], $5::uuid[])"""),
         tenant_id, *_columns(rows, 4),
     )
+
+
+async def _copy_changes(connection: asyncpg.Connection, schema: str, table: str, key: str,
+                        value: str, tenant_id: str, changes: list[Change]) -> None:
+    """Append the batch's change points to the table's log (insert-only, keyed by feed
+    position): COPY, the cheapest way in."""
+    if changes:
+        await connection.copy_records_to_table(
+            table, schema_name=qualify(schema, "{s}"),
+            columns=("tenant_id", key, "position", "effective", value, "recorded_at"),
+            records=[(tenant_id, c.key, c.position, c.effective, c.value, c.recorded_at)
+                     for c in changes],
+        )
 
 
 async def _load_timelines(connection: asyncpg.Connection, schema: str, table: str, key: str,
@@ -94,6 +107,8 @@ async def save_organisation(connection: asyncpg.Connection, schema: str, tenant_
     await _replace_timelines(connection, schema, "unit_parents", "unit_id", "parent_id",
                              tenant_id, {k: batch.parents[k] for k in batch.changed
                                          if k in batch.parents})
+    await _copy_changes(connection, schema, "unit_parent_changes", "unit_id", "parent_id",
+                        tenant_id, batch.changes)
 
 
 # --- members ------------------------------------------------------------------------------
@@ -132,12 +147,14 @@ async def save_members(connection: asyncpg.Connection, schema: str, tenant_id: s
     await _replace_timelines(connection, schema, "memberships", "member_id", "unit_id",
                              tenant_id, {k: batch.units[k] for k in batch.changed
                                          if k in batch.units})
+    await _copy_changes(connection, schema, "membership_changes", "member_id", "unit_id",
+                        tenant_id, batch.changes)
 
 
 # --- participation ------------------------------------------------------------------------
 
 _ACTIVITY_COLUMNS = ("activity_id, kind, category, host_unit_id, title, place, starts_at, "
-                     "ends_at, cancelled, closed_at")
+                     "ends_at, cancelled_at, closed_at")
 _PARTICIPATION_COLUMNS = ("participation_id, activity_id, member_id, kind, category, "
                           "checked_in_at, checked_out_at, auto_checkout, minutes, confirmed_by, "
                           "confirmed_at, corrected, revoked")
@@ -167,23 +184,25 @@ async def save_participation(connection: asyncpg.Connection, schema: str, tenant
                              batch: ParticipationBatch) -> None:
     if batch.changed_activities:
         rows = [(a.activity_id, a.kind, a.category, a.host_unit_id, a.title, a.place,
-                 a.starts_at, a.ends_at, a.local_date, a.cancelled, a.closed_at)
+                 a.starts_at, a.ends_at, a.local_date, a.cancelled, a.closed_at, a.cancelled_at)
                 for a in (batch.activities[i] for i in batch.changed_activities)]
         await connection.execute(
             qualify(schema, f"""INSERT INTO {{s}}.activities (tenant_id, {_ACTIVITY_COLUMNS},
-                    local_date)
+                    local_date, cancelled)
                 SELECT $1, a.activity_id, a.kind, a.category, a.host_unit_id, a.title, a.place,
-                       a.starts_at, a.ends_at, a.cancelled, a.closed_at, a.local_date
+                       a.starts_at, a.ends_at, a.cancelled_at, a.closed_at, a.local_date,
+                       a.cancelled
                 FROM unnest($2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::text[],
                             $7::text[], $8::timestamptz[], $9::timestamptz[], $10::date[],
-                            $11::bool[], $12::timestamptz[])
+                            $11::bool[], $12::timestamptz[], $13::timestamptz[])
                     AS a(activity_id, kind, category, host_unit_id, title, place, starts_at,
-                         ends_at, local_date, cancelled, closed_at)
+                         ends_at, local_date, cancelled, closed_at, cancelled_at)
                 ON CONFLICT (tenant_id, activity_id) DO UPDATE SET
                     starts_at = excluded.starts_at, ends_at = excluded.ends_at,
                     place = excluded.place, local_date = excluded.local_date,
-                    cancelled = excluded.cancelled, closed_at = excluded.closed_at"""),
-            tenant_id, *_columns(rows, 11),
+                    cancelled = excluded.cancelled, cancelled_at = excluded.cancelled_at,
+                    closed_at = excluded.closed_at"""),
+            tenant_id, *_columns(rows, 12),
         )
     if batch.changed_participations:
         rows = [(p.participation_id, p.activity_id, p.member_id, p.kind, p.category,

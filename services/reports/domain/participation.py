@@ -54,12 +54,17 @@ class ActivityRow:
     place: str
     starts_at: datetime
     ends_at: datetime
-    cancelled: bool = False
+    # When the ledger recorded the cancellation (the event carries no time of its own).
+    cancelled_at: datetime | None = None
     closed_at: datetime | None = None
 
     @property
     def local_date(self) -> date:
         return local_date(self.starts_at)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None
 
 
 @dataclass(slots=True)
@@ -130,7 +135,7 @@ class ParticipationBatch:
     def apply(self, event: Event, meta: EventMeta) -> None:
         kind = type(event)
         if kind in _ACTIVITY:
-            self._apply_activity(event)
+            self._apply_activity(event, meta)
         elif kind is CheckedIn:
             activity = self.activities.get(event.activity_id)
             self.participations[event.participation_id] = ParticipationRow(
@@ -147,7 +152,7 @@ class ParticipationBatch:
                 self._apply_participation(row, event, meta)
                 self.changed_participations.add(event.participation_id)
 
-    def _apply_activity(self, event: Event) -> None:
+    def _apply_activity(self, event: Event, meta: EventMeta) -> None:
         if isinstance(event, ActivityScheduled):
             self.activities[event.activity_id] = ActivityRow(
                 activity_id=event.activity_id, kind=event.kind, category=event.category,
@@ -163,7 +168,7 @@ class ParticipationBatch:
             case ActivityRescheduled():
                 row.starts_at, row.ends_at, row.place = event.starts_at, event.ends_at, event.place
             case ActivityCancelled():
-                row.cancelled = True
+                row.cancelled_at = meta.recorded_at
             case ActivityClosed():
                 row.closed_at = event.closed_at
         self.changed_activities.add(event.activity_id)
