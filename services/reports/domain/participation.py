@@ -168,7 +168,8 @@ class ParticipationBatch:
             case ActivityRescheduled():
                 row.starts_at, row.ends_at, row.place = event.starts_at, event.ends_at, event.place
             case ActivityCancelled():
-                row.cancelled_at = meta.recorded_at
+                # Cancelled from the first cancellation on (the ledger refuses a second).
+                row.cancelled_at = row.cancelled_at or meta.recorded_at
             case ActivityClosed():
                 row.closed_at = event.closed_at
         self.changed_activities.add(event.activity_id)

@@ -88,3 +88,5 @@ def test_a_cancellation_is_dated_when_the_ledger_recorded_it():
     batch.apply(ActivityCancelled(activity_id=A, reason="下雨"), EventMeta(1, 9, _at(9)))
     assert batch.activities[A].cancelled and batch.activities[A].cancelled_at == _at(9)
     assert A in batch.changed_activities
+    batch.apply(ActivityCancelled(activity_id=A, reason="又下雨"), EventMeta(1, 10, _at(10)))
+    assert batch.activities[A].cancelled_at == _at(9)
