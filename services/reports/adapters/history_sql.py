@@ -1,35 +1,77 @@
 """SQL building blocks for "as the tree was at the time" and "as the ledger stood on a date".
 
-* `SUBTREE`: the unit $2 and every unit below it, each with the dates [valid_from, valid_to)
+* `subtree`: the unit $2 and every unit below it, each with the dates [valid_from, valid_to)
   it was below, within the period [$3, $4) (effective-dated parents, merges as moves).
-* `SPANS`: each member reported to a unit of SUBTREE, with the dates they belonged to it.
-* `parts(as_of)`: participations that count: not revoked; with as_of (a parameter holding
-  an instant), only check-ins before it, with the minutes confirmed/corrected before it.
+* `spans`: each member reported to a unit of subtree, with the dates they belonged to it.
+* `parts`: participations that count: not revoked; as of an instant, only check-ins before
+  it, with the minutes confirmed/corrected before it.
+
+Queries name them `{subtree}`, `{spans}`, `{parts}`; `history(sql, as_of_parameter)` fills
+them in: as known now (the interval tables), or as the ledger stood at the instant held by
+the parameter: the tree and memberships from the change points *recorded* before it (a
+transfer recorded later, even if effective earlier, does not change the answer), the
+participations by the business times of the events.
 
 Queries using them take $1 tenant, $2 unit, $3 period start, $4 period end.
 """
 
 from __future__ import annotations
 
-SUBTREE = """
+_SUBTREE = """
 subtree(unit_id, valid_from, valid_to, depth) AS (
     SELECT $2::uuid, $3::date, $4::date, 0
   UNION ALL
     SELECT p.unit_id, greatest(p.valid_from, s.valid_from), least(p.valid_to, s.valid_to),
            s.depth + 1
     FROM subtree s
-    JOIN {s}.unit_parents p ON p.tenant_id = $1 AND p.parent_id = s.unit_id
+    JOIN PARENTS p ON p.tenant_id = $1 AND p.parent_id = s.unit_id
         AND p.valid_from < s.valid_to AND p.valid_to > s.valid_from
     WHERE s.depth < 12
 )"""
 
-SPANS = """
+_SPANS = """
 spans AS (
     SELECT m.member_id, greatest(m.valid_from, s.valid_from) AS d_from,
            least(m.valid_to, s.valid_to) AS d_to
     FROM subtree s
-    JOIN {s}.memberships m ON m.tenant_id = $1 AND m.unit_id = s.unit_id
+    JOIN MEMBERSHIPS m ON m.tenant_id = $1 AND m.unit_id = s.unit_id
         AND m.valid_from < s.valid_to AND m.valid_to > s.valid_from
+)"""
+
+SUBTREE = _SUBTREE.replace("PARENTS", "{s}.unit_parents")
+SPANS = _SPANS.replace("MEMBERSHIPS", "{s}.memberships")
+
+# The intervals as Timeline derives them, from the changes recorded before AS_OF: change
+# points by effective date, the later-recorded of two on one date wins, the last runs on.
+# The tenant's whole tree is derived once (MATERIALIZED: not again at each level of the
+# recursion); a tenant has hundreds of units.
+_KNOWN_PARENTS = """
+known_parents AS MATERIALIZED (
+    SELECT tenant_id, unit_id, effective AS valid_from,
+           lead(effective, 1, 'infinity'::date) OVER (PARTITION BY unit_id ORDER BY effective)
+               AS valid_to,
+           parent_id
+    FROM (SELECT DISTINCT ON (unit_id, effective) tenant_id, unit_id, effective, parent_id
+          FROM {s}.unit_parent_changes
+          WHERE tenant_id = $1 AND recorded_at < AS_OF
+          ORDER BY unit_id, effective, position DESC) latest
+)"""
+
+# Only members recorded in a unit of the subtree by then, but all their changes: the next
+# change ends an interval whichever unit it names.
+_KNOWN_MEMBERSHIPS = """
+known_memberships AS (
+    SELECT tenant_id, member_id, effective AS valid_from,
+           lead(effective, 1, 'infinity'::date) OVER (PARTITION BY member_id ORDER BY effective)
+               AS valid_to,
+           unit_id
+    FROM (SELECT DISTINCT ON (member_id, effective) tenant_id, member_id, effective, unit_id
+          FROM {s}.membership_changes
+          WHERE tenant_id = $1 AND recorded_at < AS_OF AND member_id IN (
+              SELECT c.member_id FROM subtree s
+              JOIN {s}.membership_changes c ON c.tenant_id = $1 AND c.unit_id = s.unit_id
+                  AND c.recorded_at < AS_OF)
+          ORDER BY member_id, effective, position DESC) latest
 )"""
 
 _CURRENT = """
@@ -59,4 +101,22 @@ def parts(as_of_parameter: str | None) -> str:
     """The `parts` CTE; as_of_parameter names the query parameter ("$5") or None for now."""
     if as_of_parameter is None:
         return _CURRENT
-    return _AS_OF.replace("AS_OF", f"{as_of_parameter}::timestamptz")
+    return _at(_AS_OF, as_of_parameter)
+
+
+def history(sql: str, as_of_parameter: str | None) -> str:
+    """`sql` with its {subtree}, {spans} and {parts} filled in: now (as_of_parameter None),
+    or as of the instant in that query parameter ("$5")."""
+    if as_of_parameter is None:
+        subtree, spans = SUBTREE, SPANS
+    else:
+        subtree = _at(f"{_KNOWN_PARENTS}, {_SUBTREE.replace('PARENTS', 'known_parents')}",
+                      as_of_parameter)
+        spans = _at(f"{_KNOWN_MEMBERSHIPS}, {_SPANS.replace('MEMBERSHIPS', 'known_memberships')}",
+                    as_of_parameter)
+    return (sql.replace("{subtree}", subtree).replace("{spans}", spans)
+            .replace("{parts}", parts(as_of_parameter)))
+
+
+def _at(sql: str, as_of_parameter: str) -> str:
+    return sql.replace("AS_OF", f"{as_of_parameter}::timestamptz")

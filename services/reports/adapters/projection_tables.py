@@ -18,7 +18,7 @@ from reports.domain.members import MemberRow, MembersBatch
 from reports.domain.organisation import OrganisationBatch, UnitRow
 from reports.domain.participation import ActivityRow, ParticipationBatch, ParticipationRow
 from reports.domain.projection import Keys
-from reports.domain.timeline import Timeline
+from reports.domain.timeline import Change, Timeline
 
 
 def _columns(rows: Iterable[tuple], width: int) -> list[list]:
@@ -43,6 +43,19 @@ async def _replace_timelines(connection: asyncpg.Connection, schema: str, table:
             SELECT $1, * FROM unnest($2::uuid[], $3::date[], $4::date[], $5::uuid[])"""),
         tenant_id, *_columns(rows, 4),
     )
+
+
+async def _copy_changes(connection: asyncpg.Connection, schema: str, table: str, key: str,
+                        value: str, tenant_id: str, changes: list[Change]) -> None:
+    """Append the batch's change points to the table's log (insert-only, keyed by feed
+    position): COPY, the cheapest way in."""
+    if changes:
+        await connection.copy_records_to_table(
+            table, schema_name=qualify(schema, "{s}"),
+            columns=("tenant_id", key, "position", "effective", value, "recorded_at"),
+            records=[(tenant_id, c.key, c.position, c.effective, c.value, c.recorded_at)
+                     for c in changes],
+        )
 
 
 async def _load_timelines(connection: asyncpg.Connection, schema: str, table: str, key: str,
@@ -94,6 +107,8 @@ async def save_organisation(connection: asyncpg.Connection, schema: str, tenant_
     await _replace_timelines(connection, schema, "unit_parents", "unit_id", "parent_id",
                              tenant_id, {k: batch.parents[k] for k in batch.changed
                                          if k in batch.parents})
+    await _copy_changes(connection, schema, "unit_parent_changes", "unit_id", "parent_id",
+                        tenant_id, batch.changes)
 
 
 # --- members ------------------------------------------------------------------------------
@@ -132,19 +147,23 @@ async def save_members(connection: asyncpg.Connection, schema: str, tenant_id: s
     await _replace_timelines(connection, schema, "memberships", "member_id", "unit_id",
                              tenant_id, {k: batch.units[k] for k in batch.changed
                                          if k in batch.units})
+    await _copy_changes(connection, schema, "membership_changes", "member_id", "unit_id",
+                        tenant_id, batch.changes)
 
 
 # --- participation ------------------------------------------------------------------------
 
-# Stored columns, in the order of the tuples save_participation builds; local_date comes
-# last on save (derived), and is not read back on load.
+# The columns loaded into the rows, in their fields' order. Saving appends the derived
+# columns (local_date; cancelled), in the order of the tuples save_participation builds.
 _ACTIVITY = ("activity_id", "kind", "category", "host_unit_id", "title", "place", "starts_at",
-             "ends_at", "cancelled", "closed_at")
+             "ends_at", "cancelled_at", "closed_at")
 _PARTICIPATION = ("participation_id", "activity_id", "member_id", "kind", "category",
                   "checked_in_at", "checked_out_at", "auto_checkout", "minutes", "confirmed_by",
                   "confirmed_at", "corrected", "revoked")
 _ACTIVITY_COLUMNS = ", ".join(_ACTIVITY)
 _PARTICIPATION_COLUMNS = ", ".join(_PARTICIPATION)
+_ACTIVITY_SAVED = (*_ACTIVITY, "local_date", "cancelled")
+_PARTICIPATION_SAVED = (*_PARTICIPATION, "local_date")
 
 
 async def load_participation(connection: asyncpg.Connection, schema: str, tenant_id: str,
@@ -167,21 +186,18 @@ async def load_participation(connection: asyncpg.Connection, schema: str, tenant
         )
 
 
-_UPSERT_ACTIVITIES = f"""INSERT INTO {{s}}.activities (tenant_id, {_ACTIVITY_COLUMNS}, local_date)
-    SELECT $1, a.activity_id, a.kind, a.category, a.host_unit_id, a.title, a.place,
-           a.starts_at, a.ends_at, a.cancelled, a.closed_at, a.local_date
+_UPSERT_ACTIVITIES = f"""INSERT INTO {{s}}.activities (tenant_id, {", ".join(_ACTIVITY_SAVED)})
+    SELECT $1, a.*
     FROM unnest($2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::text[],
-                $8::timestamptz[], $9::timestamptz[], $10::bool[], $11::timestamptz[],
-                $12::date[])
-        AS a(activity_id, kind, category, host_unit_id, title, place, starts_at, ends_at,
-             cancelled, closed_at, local_date)
+                $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[],
+                $12::date[], $13::bool[]) AS a
     ON CONFLICT (tenant_id, activity_id) DO UPDATE SET
         starts_at = excluded.starts_at, ends_at = excluded.ends_at, place = excluded.place,
         local_date = excluded.local_date, cancelled = excluded.cancelled,
-        closed_at = excluded.closed_at"""
+        cancelled_at = excluded.cancelled_at, closed_at = excluded.closed_at"""
 
-_UPSERT_PARTICIPATIONS = f"""INSERT INTO {{s}}.participations (tenant_id, {_PARTICIPATION_COLUMNS},
-        local_date)
+_UPSERT_PARTICIPATIONS = f"""INSERT INTO {{s}}.participations (tenant_id,
+        {", ".join(_PARTICIPATION_SAVED)})
     SELECT $1, p.*
     FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[],
                 $8::timestamptz[], $9::bool[], $10::int[], $11::uuid[], $12::timestamptz[],
@@ -208,7 +224,7 @@ async def _save_rows(connection: asyncpg.Connection, schema: str, tenant_id: str
             async with connection.transaction():
                 await connection.copy_records_to_table(
                     table, schema_name=qualify(schema, "{s}"),
-                    columns=("tenant_id", *columns, "local_date"),
+                    columns=("tenant_id", *columns),
                     records=[(tenant_id, *row) for row in new],
                 )
         except asyncpg.UniqueViolationError:
@@ -222,9 +238,9 @@ async def save_participation(connection: asyncpg.Connection, schema: str, tenant
                              batch: ParticipationBatch) -> None:
     if batch.changed_activities:
         rows = [(a.activity_id, a.kind, a.category, a.host_unit_id, a.title, a.place,
-                 a.starts_at, a.ends_at, a.cancelled, a.closed_at, a.local_date)
+                 a.starts_at, a.ends_at, a.cancelled_at, a.closed_at, a.local_date, a.cancelled)
                 for a in map(batch.activities.__getitem__, batch.changed_activities)]
-        await _save_rows(connection, schema, tenant_id, "activities", _ACTIVITY,
+        await _save_rows(connection, schema, tenant_id, "activities", _ACTIVITY_SAVED,
                          _UPSERT_ACTIVITIES, rows, batch.created_activities)
     if batch.changed_participations:
         rows = [(p.participation_id, p.activity_id, p.member_id, p.kind, p.category,
@@ -232,7 +248,7 @@ async def save_participation(connection: asyncpg.Connection, schema: str, tenant
                  p.confirmed_by, p.confirmed_at, p.corrected, p.revoked, p.local_date)
                 for p in map(batch.participations.__getitem__, batch.changed_participations)]
         await _save_rows(connection, schema, tenant_id, "participations",
-                         _PARTICIPATION, _UPSERT_PARTICIPATIONS, rows,
+                         _PARTICIPATION_SAVED, _UPSERT_PARTICIPATIONS, rows,
                          batch.created_participations)
     if batch.log:
         # Insert-only, keyed by feed position: COPY, the cheapest way in.

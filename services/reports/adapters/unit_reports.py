@@ -1,5 +1,6 @@
 """Unit reports over the tree as it was: activity per kind, the community summary, and the
-honor roll's candidates. All take $1 tenant, $2 unit, $3/$4 the period (see history_sql)."""
+honor roll's candidates. All take $1 tenant, $2 unit, $3/$4 the period, and as of a date
+$5 the instant it ends (see history_sql)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import asyncpg
 
 from reports.adapters.checkpoints import reflected
 from reports.adapters.feed import format_cursor
-from reports.adapters.history_sql import SPANS, SUBTREE, parts
+from reports.adapters.history_sql import history
 from reports.adapters.schema import LIVE, qualify
 from reports.domain.honor_roll_rules import Candidate
 from reports.domain.kinds import KIND_ORDER, kind_name
@@ -29,7 +30,7 @@ credited AS (
 )"""
 
 _BY_KIND = f"""
-WITH RECURSIVE {SUBTREE}, {SPANS}, {{parts}}, {_CREDITED}
+WITH RECURSIVE {{subtree}}, {{spans}}, {{parts}}, {_CREDITED}
 SELECT kind,
        count(DISTINCT member_id) FILTER (WHERE minutes IS NOT NULL) AS participants,
        count(*) FILTER (WHERE minutes IS NOT NULL) AS person_times,
@@ -39,25 +40,30 @@ SELECT kind,
 FROM credited
 GROUP BY GROUPING SETS ((kind), ())"""
 
-_HELD = f"""
-WITH RECURSIVE {SUBTREE}
+_HELD = """
+WITH RECURSIVE {subtree}
 SELECT a.kind, count(*) AS activities
 FROM subtree s
-JOIN {{s}}.activities a ON a.tenant_id = $1 AND a.host_unit_id = s.unit_id
+JOIN {s}.activities a ON a.tenant_id = $1 AND a.host_unit_id = s.unit_id
     AND a.local_date >= s.valid_from AND a.local_date < s.valid_to
-WHERE NOT a.cancelled AND ($5::timestamptz IS NULL OR a.starts_at < $5::timestamptz)
+WHERE {held}
 GROUP BY a.kind"""
+_HELD_NOW = _HELD.replace("{held}", "NOT a.cancelled")
+# Started by then and not cancelled by then. A row cancelled before cancelled_at existed
+# (r0003, until a rebuild) has no time: it stays out, as it used to.
+_HELD_AS_OF = _HELD.replace("{held}", """a.starts_at < $5::timestamptz
+    AND (NOT a.cancelled OR a.cancelled_at >= $5::timestamptz)""")
 
 # In-service members reported to the unit or below on the day [$3, $4) = that one day.
-_REPORTED = f"""
-WITH RECURSIVE {SUBTREE}, {SPANS}
+_REPORTED = """
+WITH RECURSIVE {subtree}, {spans}
 SELECT count(DISTINCT spans.member_id)
-FROM spans JOIN {{s}}.members m ON m.tenant_id = $1 AND m.member_id = spans.member_id
+FROM spans JOIN {s}.members m ON m.tenant_id = $1 AND m.member_id = spans.member_id
 WHERE m.kind = 'in_service'"""
 
 # With the directory joined in: one round trip for the whole draft.
 _CANDIDATES = f"""
-WITH RECURSIVE {SUBTREE}, {SPANS}, {{parts}}, {_CREDITED},
+WITH RECURSIVE {{subtree}}, {{spans}}, {{parts}}, {_CREDITED},
 totals AS (
     SELECT member_id, sum(minutes) AS minutes, count(*) AS activities,
            min(checked_in_at) AS first_check_in
@@ -71,9 +77,13 @@ LEFT JOIN ledger.member_directory d ON d.tenant_id = $1 AND d.member_id = t.memb
 
 _UNIT = "SELECT unit_id, kind, name FROM {s}.units WHERE tenant_id = $1 AND unit_id = $2"
 
-_WITHIN = f"""
-WITH RECURSIVE {SUBTREE}
+_WITHIN = """
+WITH RECURSIVE {subtree}
 SELECT EXISTS (SELECT 1 FROM subtree WHERE unit_id = $5)"""
+
+_MEMBER_WITHIN = """
+WITH RECURSIVE {subtree}, {spans}
+SELECT EXISTS (SELECT 1 FROM spans WHERE member_id = $5)"""
 
 FOREVER = (date.min, date.max)
 
@@ -86,18 +96,15 @@ async def unit(connection: asyncpg.Connection, tenant_id: str,
 async def within(connection: asyncpg.Connection, tenant_id: str, scope_unit_id: uuid.UUID,
                  unit_id: uuid.UUID) -> bool:
     """Was `unit_id` ever the scope unit or below it?"""
-    return await connection.fetchval(qualify(LIVE, _WITHIN), tenant_id, scope_unit_id,
-                                     *FOREVER, unit_id)
+    return await connection.fetchval(qualify(LIVE, history(_WITHIN, None)), tenant_id,
+                                     scope_unit_id, *FOREVER, unit_id)
 
 
 async def member_within(connection: asyncpg.Connection, tenant_id: str,
                         scope_unit_id: uuid.UUID, member_id: uuid.UUID) -> bool:
     """Did the member ever report to the scope unit or a unit below it?"""
-    return await connection.fetchval(
-        qualify(LIVE, f"""WITH RECURSIVE {SUBTREE}, {SPANS}
-            SELECT EXISTS (SELECT 1 FROM spans WHERE member_id = $5)"""),
-        tenant_id, scope_unit_id, *FOREVER, member_id,
-    )
+    return await connection.fetchval(qualify(LIVE, history(_MEMBER_WITHIN, None)), tenant_id,
+                                     scope_unit_id, *FOREVER, member_id)
 
 
 async def unit_activity(connection: asyncpg.Connection, tenant_id: str, unit_id: uuid.UUID,
@@ -107,19 +114,20 @@ async def unit_activity(connection: asyncpg.Connection, tenant_id: str, unit_id:
         return None
     start, end = month_bounds(month)
     period = (tenant_id, unit_id, start, end)
+    # As of a date: one more parameter, $5, the instant that day ends.
     if as_of is not None:
         end = min(end, as_of + timedelta(days=1))
-        by_kind = await connection.fetch(
-            qualify(LIVE, _BY_KIND.replace("{parts}", parts("$5"))), *period, end_of_day(as_of))
+        parameter, cutoff, held_sql = "$5", (end_of_day(as_of),), _HELD_AS_OF
     else:
-        by_kind = await connection.fetch(qualify(LIVE, _BY_KIND.replace("{parts}", parts(None))),
-                                         *period)
-    cutoff = end_of_day(as_of) if as_of is not None else None
-    held = {r["kind"]: r["activities"]
-            for r in await connection.fetch(qualify(LIVE, _HELD), *period, cutoff)}
+        parameter, cutoff, held_sql = None, (), _HELD_NOW
+    by_kind = await connection.fetch(qualify(LIVE, history(_BY_KIND, parameter)), *period,
+                                     *cutoff)
+    held = {r["kind"]: r["activities"] for r in await connection.fetch(
+        qualify(LIVE, history(held_sql, parameter)), *period, *cutoff)}
     day = min(end, month_bounds(month)[1]) - timedelta(days=1)
-    reported = await connection.fetchval(qualify(LIVE, _REPORTED), tenant_id, unit_id, day,
-                                         day + timedelta(days=1))
+    reported = await connection.fetchval(qualify(LIVE, history(_REPORTED, parameter)),
+                                         tenant_id, unit_id, day, day + timedelta(days=1),
+                                         *cutoff)
     totals = next((r for r in by_kind if r["kind"] is None), None)
     per_kind = {r["kind"]: r for r in by_kind if r["kind"] is not None}
     kinds = []
@@ -161,7 +169,7 @@ async def honor_roll_candidates(connection: asyncpg.Connection, tenant_id: str,
     erased)."""
     start, end = month_bounds(month)
     rows = await connection.fetch(
-        qualify(LIVE, _CANDIDATES.replace("{parts}", parts(None))),
+        qualify(LIVE, history(_CANDIDATES, None)),
         tenant_id, unit_id, start, end, kinds,
     )
     return [(Candidate(member_id=r["member_id"], member_number=r["member_number"] or "",

@@ -9,7 +9,7 @@ from datetime import date
 
 from ledger.events import Event, MemberLeft, MemberRegistered, MemberReported, MemberTransferred
 from reports.domain.projection import EventMeta, Keys
-from reports.domain.timeline import Timeline
+from reports.domain.timeline import Change, Timeline
 
 NAME = "members"
 EVENT_TYPES = frozenset(
@@ -31,6 +31,8 @@ class MembersBatch:
     members: dict[uuid.UUID, MemberRow] = field(default_factory=dict)
     units: dict[uuid.UUID, Timeline[uuid.UUID | None]] = field(default_factory=dict)
     changed: set[uuid.UUID] = field(default_factory=set)
+    # Every change point as recorded, for as-of queries (insert-only).
+    changes: list[Change[uuid.UUID | None]] = field(default_factory=list)
 
     def wanted(self, events: Sequence[Event]) -> Keys:
         return {"members": {e.member_id for e in events if type(e).__name__ in EVENT_TYPES}}
@@ -41,16 +43,21 @@ class MembersBatch:
                 self.members[event.member_id] = MemberRow(event.member_id, event.kind,
                                                           event.employer, event.registered_on)
             case MemberReported():
-                self._unit(event.member_id).set(event.effective, event.unit_id)
+                self._set_unit(event.member_id, event.effective, event.unit_id, meta)
             case MemberTransferred():
-                self._unit(event.member_id).set(event.effective, event.to_unit_id)
+                self._set_unit(event.member_id, event.effective, event.to_unit_id, meta)
             case MemberLeft():
-                self._unit(event.member_id).set(event.effective, None)
+                self._set_unit(event.member_id, event.effective, None, meta)
                 if event.member_id in self.members:
                     self.members[event.member_id].left_on = event.effective
             case _:
                 return
         self.changed.add(event.member_id)
 
-    def _unit(self, member_id: uuid.UUID) -> Timeline[uuid.UUID | None]:
-        return self.units.setdefault(member_id, Timeline())
+    def _set_unit(self, member_id: uuid.UUID, effective: date, unit_id: uuid.UUID | None,
+                  meta: EventMeta) -> None:
+        # The events carry no time of their own but the effective date: the ledger knew of
+        # the change from when it recorded it.
+        self.units.setdefault(member_id, Timeline()).set(effective, unit_id)
+        self.changes.append(Change(member_id, effective, unit_id, meta.position,
+                                   meta.recorded_at))

@@ -21,7 +21,7 @@ from ledger.events import (
     UnitRenamed,
 )
 from reports.domain.projection import EventMeta, Keys
-from reports.domain.timeline import Timeline
+from reports.domain.timeline import Change, Timeline
 
 NAME = "organisation"
 EVENT_TYPES = frozenset(
@@ -44,6 +44,8 @@ class OrganisationBatch:
     units: dict[uuid.UUID, UnitRow] = field(default_factory=dict)
     parents: dict[uuid.UUID, Timeline[uuid.UUID | None]] = field(default_factory=dict)
     changed: set[uuid.UUID] = field(default_factory=set)
+    # Every change point as recorded, for as-of queries (insert-only).
+    changes: list[Change[uuid.UUID | None]] = field(default_factory=list)
 
     def wanted(self, events: Sequence[Event]) -> Keys:
         return {"units": {e.unit_id for e in events if type(e).__name__ in EVENT_TYPES}}
@@ -53,20 +55,25 @@ class OrganisationBatch:
             case UnitEstablished():
                 self.units[event.unit_id] = UnitRow(event.unit_id, event.kind, event.name,
                                                     event.effective)
-                self._parent(event.unit_id).set(event.effective, event.parent_id)
+                self._set_parent(event.unit_id, event.effective, event.parent_id, meta)
             case UnitRenamed() if event.unit_id in self.units:
                 self.units[event.unit_id].name = event.name
             case UnitMoved() if event.unit_id in self.units:
-                self._parent(event.unit_id).set(event.effective, event.parent_id)
+                self._set_parent(event.unit_id, event.effective, event.parent_id, meta)
             case UnitMerged() if event.unit_id in self.units:
                 self.units[event.unit_id].ended = event.effective
-                self._parent(event.unit_id).set(event.effective, event.into_unit_id)
+                self._set_parent(event.unit_id, event.effective, event.into_unit_id, meta)
             case UnitDissolved() if event.unit_id in self.units:
                 self.units[event.unit_id].ended = event.effective
-                self._parent(event.unit_id).set(event.effective, None)
+                self._set_parent(event.unit_id, event.effective, None, meta)
             case _:
                 return
         self.changed.add(event.unit_id)
 
-    def _parent(self, unit_id: uuid.UUID) -> Timeline[uuid.UUID | None]:
-        return self.parents.setdefault(unit_id, Timeline())
+    def _set_parent(self, unit_id: uuid.UUID, effective: date, parent_id: uuid.UUID | None,
+                    meta: EventMeta) -> None:
+        # The events carry no time of their own but the effective date: the ledger knew of
+        # the change from when it recorded it.
+        self.parents.setdefault(unit_id, Timeline()).set(effective, parent_id)
+        self.changes.append(Change(unit_id, effective, parent_id, meta.position,
+                                   meta.recorded_at))

@@ -55,12 +55,17 @@ class ActivityRow:
     place: str
     starts_at: datetime
     ends_at: datetime
-    cancelled: bool = False
+    # When the ledger recorded the cancellation (the event carries no time of its own).
+    cancelled_at: datetime | None = None
     closed_at: datetime | None = None
 
     @property
     def local_date(self) -> date:
         return local_date(self.starts_at)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None
 
 
 @dataclass(slots=True)
@@ -154,7 +159,8 @@ class ParticipationBatch:
 
     def _cancelled(self, event: ActivityCancelled, meta: EventMeta) -> None:
         if row := self._activity(event.activity_id):
-            row.cancelled = True
+            # Cancelled from the first cancellation on (the ledger refuses a second).
+            row.cancelled_at = row.cancelled_at or meta.recorded_at
 
     def _closed(self, event: ActivityClosed, meta: EventMeta) -> None:
         if row := self._activity(event.activity_id):

@@ -7,7 +7,9 @@ the intervals from them gives the same intervals whatever the arrival order.
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -37,3 +39,20 @@ class Timeline(Generic[T]):
                 break
             current = self.points[start]
         return current
+
+
+@dataclass(frozen=True, slots=True)
+class Change(Generic[T]):
+    """One change point of `key`'s timeline as the ledger recorded it.
+
+    The intervals say what is known now; as-of queries rebuild them from the changes
+    recorded by the cutoff, so a change recorded later, whatever its effective date, does
+    not alter an earlier answer. `position` orders changes of one key in feed order (they
+    are events of one stream), for "a later change on the same date replaces the earlier".
+    """
+
+    key: uuid.UUID
+    effective: date
+    value: T
+    position: int
+    recorded_at: datetime

@@ -11,6 +11,7 @@ import pytest
 
 from ledger.adapters.event_store import ANY, Metadata, NewEvent, PostgresEventStore
 from ledger.events import (
+    ActivityCancelled,
     ActivityScheduled,
     AttendanceConfirmed,
     CheckedIn,
@@ -26,6 +27,8 @@ from ledger.events import (
     UnitEstablished,
     UnitMerged,
     UnitMoved,
+    encode_data,
+    event_type,
 )
 from reports.adapters import checkpoints, feed
 from reports.domain.periods import SHANGHAI
@@ -46,8 +49,12 @@ class History:
         self.tenant_id = tenant_id
         self.store = PostgresEventStore(pool)
         self.last_position = 0
+        # Set it to append as if the ledger had recorded the events then; None: now.
+        self.recorded_at: datetime | None = None
 
     async def append(self, stream: str, *events: Event) -> list[int]:
+        if self.recorded_at is not None:
+            return await self._append_recorded(stream, events)
         result = await self.store.append(
             self.tenant_id, stream, ANY,
             [NewEvent(event_id=uuid.uuid4(), event=e, metadata=Metadata(actor="test"))
@@ -55,6 +62,26 @@ class History:
         )
         self.last_position = result.positions[-1]
         return result.positions
+
+    async def _append_recorded(self, stream: str, events: tuple[Event, ...]) -> list[int]:
+        """The store stamps its own clock, so a back-dated recording is inserted here (the
+        hash chain is not the point of these tests)."""
+        positions = []
+        async with self.pool.acquire() as connection:
+            version = await connection.fetchval(
+                "SELECT coalesce(max(version), 0) FROM ledger.events "
+                "WHERE tenant_id = $1 AND stream_id = $2", self.tenant_id, stream)
+            for event in events:
+                version += 1
+                positions.append(await connection.fetchval(
+                    """INSERT INTO ledger.events (tenant_id, event_id, stream_id, version, type,
+                           schema_version, data, metadata, hash, recorded_at)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, '{"actor":"test"}', $8, $9)
+                       RETURNING position""",
+                    self.tenant_id, uuid.uuid4(), stream, version, event_type(event),
+                    event.VERSION, encode_data(event), bytes(32), self.recorded_at))
+        self.last_position = positions[-1]
+        return positions
 
     async def unit(self, kind: str, parent: uuid.UUID | None, name: str = "单位",
                    effective: date = date(2025, 1, 1)) -> uuid.UUID:
@@ -109,6 +136,10 @@ class History:
             title=title, place=place, starts_at=starts,
             ends_at=starts + timedelta(hours=hours), organiser_ids=[ORGANISER]))
         return activity_id
+
+    async def cancel(self, activity_id: uuid.UUID) -> None:
+        await self.append(f"activity-{activity_id}", ActivityCancelled(activity_id=activity_id,
+                                                                       reason="下雨"))
 
     async def check_in(self, activity_id: uuid.UUID, member_id: uuid.UUID,
                        at: datetime) -> uuid.UUID:

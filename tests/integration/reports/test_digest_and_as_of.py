@@ -67,8 +67,12 @@ async def test_employer_digest(history, pool, client):
 
 
 async def test_as_of_replays_what_was_recorded_by_then(history, pool, client):
+    # The tree and the membership as recorded at the start of the year (as of a date, the
+    # unit report sees only what had been recorded by then).
+    history.recorded_at = shanghai(2025, 1, 1)
     district = await history.unit("district", None)
     member = await history.member(district)
+    history.recorded_at = None
     activity, participation = await history.served(district, member, shanghai(2025, 3, 3), 120)
     # Confirmed on 3 March (served() default date is 1 Jan: re-confirm with a date).
     await history.confirm(activity, member, participation, 120, at=shanghai(2025, 3, 3, 18))

@@ -33,8 +33,9 @@ from reports.service.runner import CHANNEL, apply_next_batch, catch_up
 
 from .conftest import ORGANISER, History, shanghai
 
-READ_MODELS = ("units", "unit_parents", "members", "memberships", "activities",
-               "participations", "participation_log", "honor_rolls", "honor_roll_objections")
+READ_MODELS = ("units", "unit_parents", "unit_parent_changes", "members", "memberships",
+               "membership_changes", "activities", "participations", "participation_log",
+               "honor_rolls", "honor_roll_objections")
 
 
 async def _insert_raw(connection: asyncpg.Connection, tenant_id: str, stream: str,
@@ -107,9 +108,10 @@ async def _dump(pool: asyncpg.Pool, tenant_id: str,
     for table in tables:
         rows = await pool.fetch(f"SELECT * FROM reports.{table} WHERE tenant_id = $1",
                                 tenant_id)
-        # Positions are global, so they differ between two tenants with the same history.
+        # Positions are global, and recording times the moment of each append, so they
+        # differ between two tenants with the same history.
         dump[table] = sorted(tuple(str(v) for k, v in row.items()
-                                   if k not in ("tenant_id", "position"))
+                                   if k not in ("tenant_id", "position", "recorded_at"))
                              for row in rows)
     return dump
 

@@ -3,7 +3,9 @@
 The recomputation below reads the event list directly, with none of the projection code:
 dictionaries of effective-dated change points, walked for every participation. The
 projections are fed in random batch sizes, so rows saved by one batch and loaded by the
-next are exercised too.
+next are exercised too. Each event is recorded on a day of its own (the days go forward),
+and the reports as of a random date are compared with the recomputation of what had been
+recorded by then (and, for participations, decided by then in business time).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
@@ -47,10 +49,11 @@ def _day(draw_int) -> date:
     return date(2025, 1, 1) + timedelta(days=draw_int)
 
 
-def generate(data: st.DataObject) -> list[tuple[str, Event]]:
-    """(stream, event) pairs in append order."""
+def generate(data: st.DataObject) -> list[tuple[str, Event, datetime]]:
+    """(stream, event, recorded at) in append order."""
     rnd = random.Random(data.draw(st.integers(0, 2**32)))
-    events: list[tuple[str, Event]] = []
+    pairs: list[tuple[str, Event]] = []
+    events = _Recorded(pairs)
     org = lambda e: events.append(("organisation", e))  # noqa: E731
     district, street = uuid.uuid4(), uuid.uuid4()
     communities = [uuid.uuid4(), uuid.uuid4()]
@@ -72,9 +75,10 @@ def generate(data: st.DataObject) -> list[tuple[str, Event]]:
                                                        employer="E", registered_on=start)))
         events.append((f"member-{m}", MemberReported(member_id=m, unit_id=rnd.choice(branches),
                                                      effective=start)))
-    open_participations: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, bool]] = []
+    open_participations: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, datetime]] = []
     activities: list[uuid.UUID] = []
     for _ in range(data.draw(st.integers(1, 30))):
+        events.day += timedelta(days=rnd.choice([0, 2, 5, 9]))
         step = data.draw(st.sampled_from(
             ["activity", "checkin", "checkin", "follow", "follow", "follow", "transfer",
              "move", "merge", "cancel"]))
@@ -91,16 +95,16 @@ def generate(data: st.DataObject) -> list[tuple[str, Event]]:
             activities.append(a)
         elif step == "checkin":
             a = rnd.choice(activities)
-            scheduled = next(e for s, e in events if isinstance(e, ActivityScheduled)
+            scheduled = next(e for s, e in pairs if isinstance(e, ActivityScheduled)
                              and e.activity_id == a)
             p, m = uuid.uuid4(), rnd.choice(members)
+            at = scheduled.starts_at + timedelta(minutes=rnd.choice([0, 20, 45]))
             events.append((f"activity-{a}", CheckedIn(
-                activity_id=a, member_id=m, participation_id=p, method="qr",
-                at=scheduled.starts_at + timedelta(minutes=rnd.choice([0, 20, 45])))))
-            open_participations.append((a, m, p, False))
+                activity_id=a, member_id=m, participation_id=p, method="qr", at=at)))
+            open_participations.append((a, m, p, at))
         elif step == "follow" and open_participations:
-            a, m, p, _ = rnd.choice(open_participations)
-            at = datetime(2025, 5, 1, tzinfo=TZ)
+            a, m, p, checked_in = rnd.choice(open_participations)
+            at = checked_in + timedelta(days=rnd.choice([0, 3, 20, 60]))
             minutes = rnd.randrange(0, 240)
             follow = rnd.choice(["out", "confirm", "confirm", "correct", "revoke"])
             event: Event
@@ -135,7 +139,20 @@ def generate(data: st.DataObject) -> list[tuple[str, Event]]:
         elif step == "cancel":
             a = rnd.choice(activities)
             events.append((f"activity-{a}", ActivityCancelled(activity_id=a, reason="雨")))
-    return events
+    return events.recorded
+
+
+class _Recorded:
+    """Appends (stream, event) with the current recording day (10:00 in Shanghai)."""
+
+    def __init__(self, pairs: list[tuple[str, Event]]) -> None:
+        self.pairs = pairs
+        self.recorded: list[tuple[str, Event, datetime]] = []
+        self.day = date(2024, 12, 1)
+
+    def append(self, pair: tuple[str, Event]) -> None:
+        self.pairs.append(pair)
+        self.recorded.append((*pair, datetime.combine(self.day, time(10), TZ)))
 
 
 def _at(points: list[tuple[date, object]], day: date) -> object:
@@ -148,14 +165,40 @@ def _at(points: list[tuple[date, object]], day: date) -> object:
     return value
 
 
-def recompute(events: list[Event]):
+def recompute(events: list[tuple[Event, datetime]], as_of: date | None = None):
+    """Now, or as of the end of the Shanghai day `as_of`: tree, memberships and
+    cancellations as recorded by then, participations by their business times."""
+    cutoff = None if as_of is None else datetime.combine(as_of + timedelta(days=1), time(), TZ)
+
+    def by_then(moment: datetime) -> bool:
+        return cutoff is None or moment < cutoff
+
     parents: dict[uuid.UUID, list] = defaultdict(list)
     unit_of: dict[uuid.UUID, list] = defaultdict(list)
     activity: dict[uuid.UUID, ActivityScheduled] = {}
     cancelled: set[uuid.UUID] = set()
     parts: dict[uuid.UUID, dict] = {}
-    for e in events:
+    for e, recorded in events:
         match e:
+            case ActivityScheduled():
+                activity[e.activity_id] = e
+            case CheckedIn() if by_then(e.at):
+                parts[e.participation_id] = {"member": e.member_id, "at": e.at,
+                                             "activity": e.activity_id, "minutes": None,
+                                             "revoked": False}
+            case AttendanceConfirmed() if by_then(e.confirmed_at) and e.participation_id in parts:
+                a = activity[e.activity_id]
+                parts[e.participation_id]["minutes"] = (
+                    0 if a.category == "attendance" else e.minutes)
+            case ParticipationCorrected() if (by_then(e.corrected_at)
+                                              and e.participation_id in parts):
+                a = activity[e.activity_id]
+                parts[e.participation_id]["minutes"] = (
+                    0 if a.category == "attendance" else e.minutes)
+            case ParticipationRevoked() if by_then(e.revoked_at) and e.participation_id in parts:
+                parts[e.participation_id]["revoked"] = True
+            case _ if not by_then(recorded):
+                pass
             case UnitEstablished():
                 parents[e.unit_id].append((e.effective, e.parent_id))
             case UnitMoved():
@@ -166,20 +209,8 @@ def recompute(events: list[Event]):
                 unit_of[e.member_id].append((e.effective, e.unit_id))
             case MemberTransferred():
                 unit_of[e.member_id].append((e.effective, e.to_unit_id))
-            case ActivityScheduled():
-                activity[e.activity_id] = e
             case ActivityCancelled():
                 cancelled.add(e.activity_id)
-            case CheckedIn():
-                parts[e.participation_id] = {"member": e.member_id, "at": e.at,
-                                             "activity": e.activity_id, "minutes": None,
-                                             "revoked": False}
-            case AttendanceConfirmed() | ParticipationCorrected():
-                a = activity[e.activity_id]
-                parts[e.participation_id]["minutes"] = (
-                    0 if a.category == "attendance" else e.minutes)
-            case ParticipationRevoked():
-                parts[e.participation_id]["revoked"] = True
 
     def chain(unit: uuid.UUID, day: date) -> list[uuid.UUID]:
         # Each unit counts for itself; above it, only through its parent on that day.
@@ -211,7 +242,7 @@ def recompute(events: list[Event]):
                 totals[1] += 1
                 totals[2].add(p["member"])
     for a in activity.values():
-        if a.activity_id in cancelled:
+        if a.activity_id in cancelled or not by_then(a.starts_at):
             continue
         day = a.starts_at.astimezone(TZ).date()
         for u in chain(a.host_unit_id, day):
@@ -228,7 +259,8 @@ async def test_projections_match_a_plain_recomputation(pool, data):
                        tenant_id)
     history = History(pool, tenant_id)
     events = generate(data)
-    for stream, event in events:
+    for stream, event, recorded in events:
+        history.recorded_at = recorded
         await history.append(stream, event)
     limit = data.draw(st.integers(1, 9), label="batch size")
     async with pool.acquire() as connection:
@@ -236,19 +268,26 @@ async def test_projections_match_a_plain_recomputation(pool, data):
             pass
     await history.project()  # anything still held back by a transaction elsewhere
 
-    member_cells, unit_cells, units, members = recompute([e for _, e in events])
+    recorded = [(e, at) for _, e, at in events]
+    _, _, units, members = recompute(recorded)
+    as_of = _day(data.draw(st.integers(0, 120), label="as of (days into 2025)"))
     async with pool.acquire() as connection:
-        for member in members:
-            report = await member_reports.member_hours(connection, tenant_id, member)
-            got = {(member, m.month, k.kind): [k.minutes, k.attendance, k.person_times,
-                                               k.unconfirmed]
-                   for m in report.months for k in m.kinds}
-            want = {key: cell for key, cell in member_cells.items() if key[0] == member}
-            assert got == want
-        for unit in units:
-            for month in MONTHS:
-                report = await unit_reports.unit_activity(connection, tenant_id, unit, month)
-                minutes, person_times, participants, held = unit_cells.get(
-                    (unit, month), [0, 0, set(), 0])
-                assert (report.minutes, report.person_times, report.participants,
-                        report.activities) == (minutes, person_times, len(participants), held)
+        for day in (None, as_of):
+            member_cells, unit_cells, _, _ = recompute(recorded, day)
+            for member in members:
+                report = await member_reports.member_hours(connection, tenant_id, member,
+                                                           as_of=day)
+                got = {(member, m.month, k.kind): [k.minutes, k.attendance, k.person_times,
+                                                   k.unconfirmed]
+                       for m in report.months for k in m.kinds}
+                want = {key: cell for key, cell in member_cells.items() if key[0] == member}
+                assert got == want, day
+            for unit in units:
+                for month in MONTHS:
+                    report = await unit_reports.unit_activity(connection, tenant_id, unit,
+                                                              month, as_of=day)
+                    minutes, person_times, participants, held = unit_cells.get(
+                        (unit, month), [0, 0, set(), 0])
+                    assert (report.minutes, report.person_times, report.participants,
+                            report.activities) == (minutes, person_times, len(participants),
+                                                   held), day
