@@ -35,7 +35,7 @@ def upgrade() -> None:
             position     bigint      NOT NULL,
             effective    date        NOT NULL,
             parent_id    uuid,
-            recorded_at  timestamptz NOT NULL,
+            known_from   timestamptz NOT NULL,
             PRIMARY KEY (tenant_id, unit_id, position)
         )
         """
@@ -50,14 +50,14 @@ def upgrade() -> None:
             position     bigint      NOT NULL,
             effective    date        NOT NULL,
             unit_id      uuid,
-            recorded_at  timestamptz NOT NULL,
+            known_from   timestamptz NOT NULL,
             PRIMARY KEY (tenant_id, member_id, position)
         )
         """
     )
     op.execute(
         """CREATE INDEX membership_changes_unit ON reports.membership_changes
-               (tenant_id, unit_id, recorded_at) INCLUDE (member_id)"""
+               (tenant_id, unit_id, known_from) INCLUDE (member_id)"""
     )
 
 

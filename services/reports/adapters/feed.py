@@ -18,7 +18,7 @@ Cursor = tuple[int, int]  # (txid, position)
 # name: sorting by the output would sort the whole tenant instead of walking the index.
 _BATCH = """
 SELECT e.txid::text::bigint AS txid, e.position, e.type, e.schema_version, e.data,
-       e.recorded_at
+       e.recorded_at, e.metadata->>'source' = 'import' AS imported
 FROM ledger.events e
 WHERE e.tenant_id = $1
   AND (e.txid, e.position) > ($2::text::xid8, $3::bigint)
@@ -43,6 +43,7 @@ class RawEvent(NamedTuple):
     schema_version: int
     data: bytes
     recorded_at: datetime
+    imported: bool
 
 
 def format_cursor(cursor: Cursor) -> str:

@@ -53,7 +53,7 @@ known_parents AS MATERIALIZED (
            parent_id
     FROM (SELECT DISTINCT ON (unit_id, effective) tenant_id, unit_id, effective, parent_id
           FROM {s}.unit_parent_changes
-          WHERE tenant_id = $1 AND recorded_at < AS_OF
+          WHERE tenant_id = $1 AND known_from < AS_OF
           ORDER BY unit_id, effective, position DESC) latest
 )"""
 
@@ -67,10 +67,10 @@ known_memberships AS (
            unit_id
     FROM (SELECT DISTINCT ON (member_id, effective) tenant_id, member_id, effective, unit_id
           FROM {s}.membership_changes
-          WHERE tenant_id = $1 AND recorded_at < AS_OF AND member_id IN (
+          WHERE tenant_id = $1 AND known_from < AS_OF AND member_id IN (
               SELECT c.member_id FROM subtree s
               JOIN {s}.membership_changes c ON c.tenant_id = $1 AND c.unit_id = s.unit_id
-                  AND c.recorded_at < AS_OF)
+                  AND c.known_from < AS_OF)
           ORDER BY member_id, effective, position DESC) latest
 )"""
 

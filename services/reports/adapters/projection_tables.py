@@ -52,8 +52,8 @@ async def _copy_changes(connection: asyncpg.Connection, schema: str, table: str,
     if changes:
         await connection.copy_records_to_table(
             table, schema_name=qualify(schema, "{s}"),
-            columns=("tenant_id", key, "position", "effective", value, "recorded_at"),
-            records=[(tenant_id, c.key, c.position, c.effective, c.value, c.recorded_at)
+            columns=("tenant_id", key, "position", "effective", value, "known_from"),
+            records=[(tenant_id, c.key, c.position, c.effective, c.value, c.known_from)
                      for c in changes],
         )
 

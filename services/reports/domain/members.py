@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ledger.events import Event, MemberLeft, MemberRegistered, MemberReported, MemberTransferred
-from reports.domain.projection import EventMeta, Keys
+from reports.domain.projection import EventMeta, Keys, known_from
 from reports.domain.timeline import Change, Timeline
 
 NAME = "members"
@@ -56,8 +56,6 @@ class MembersBatch:
 
     def _set_unit(self, member_id: uuid.UUID, effective: date, unit_id: uuid.UUID | None,
                   meta: EventMeta) -> None:
-        # The events carry no time of their own but the effective date: the ledger knew of
-        # the change from when it recorded it.
         self.units.setdefault(member_id, Timeline()).set(effective, unit_id)
         self.changes.append(Change(member_id, effective, unit_id, meta.position,
-                                   meta.recorded_at))
+                                   known_from(meta, effective)))

@@ -20,7 +20,7 @@ from ledger.events import (
     UnitMoved,
     UnitRenamed,
 )
-from reports.domain.projection import EventMeta, Keys
+from reports.domain.projection import EventMeta, Keys, known_from
 from reports.domain.timeline import Change, Timeline
 
 NAME = "organisation"
@@ -72,8 +72,6 @@ class OrganisationBatch:
 
     def _set_parent(self, unit_id: uuid.UUID, effective: date, parent_id: uuid.UUID | None,
                     meta: EventMeta) -> None:
-        # The events carry no time of their own but the effective date: the ledger knew of
-        # the change from when it recorded it.
         self.parents.setdefault(unit_id, Timeline()).set(effective, parent_id)
         self.changes.append(Change(unit_id, effective, parent_id, meta.position,
-                                   meta.recorded_at))
+                                   known_from(meta, effective)))

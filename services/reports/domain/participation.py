@@ -30,7 +30,7 @@ from ledger.events import (
     ParticipationRevoked,
 )
 from reports.domain.periods import local_date
-from reports.domain.projection import EventMeta, Keys
+from reports.domain.projection import EventMeta, Keys, known_from
 
 NAME = "participation"
 ACTIVITY_EVENTS = (ActivityScheduled, ActivityRescheduled, ActivityCancelled, ActivityClosed)
@@ -160,7 +160,7 @@ class ParticipationBatch:
     def _cancelled(self, event: ActivityCancelled, meta: EventMeta) -> None:
         if row := self._activity(event.activity_id):
             # Cancelled from the first cancellation on (the ledger refuses a second).
-            row.cancelled_at = row.cancelled_at or meta.recorded_at
+            row.cancelled_at = row.cancelled_at or known_from(meta, row.starts_at)
 
     def _closed(self, event: ActivityClosed, meta: EventMeta) -> None:
         if row := self._activity(event.activity_id):

@@ -10,10 +10,11 @@ A projection folds one batch of events into the rows it changes, in memory:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import NamedTuple, Protocol
 
 from ledger.events import Event
+from reports.domain.periods import SHANGHAI
 
 
 # A named tuple: one is built per event, and a rebuild folds millions of them.
@@ -21,9 +22,26 @@ class EventMeta(NamedTuple):
     txid: int
     position: int
     recorded_at: datetime
+    # Appended by a bulk load of records kept elsewhere at the time (metadata source
+    # "import": the importer, the demo's generated history).
+    imported: bool = False
 
 
 Keys = dict[str, set]
+
+
+def known_from(meta: EventMeta, effective: date | datetime) -> datetime:
+    """Since when the ledger knew of a change, for as-of queries.
+
+    The tree and membership events (and cancellations) carry no time of their own, so it
+    is when the ledger recorded them; but an imported record was kept elsewhere at the time
+    it took effect, so it counts from then (the start of its Shanghai day), if earlier.
+    """
+    if not meta.imported:
+        return meta.recorded_at
+    if not isinstance(effective, datetime):
+        effective = datetime.combine(effective, time(), tzinfo=SHANGHAI)
+    return min(meta.recorded_at, effective)
 
 
 class Batch(Protocol):

@@ -43,16 +43,17 @@ class Timeline(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class Change(Generic[T]):
-    """One change point of `key`'s timeline as the ledger recorded it.
+    """One change point of `key`'s timeline, and since when the ledger knew of it.
 
-    The intervals say what is known now; as-of queries rebuild them from the changes
-    recorded by the cutoff, so a change recorded later, whatever its effective date, does
-    not alter an earlier answer. `position` orders changes of one key in feed order (they
-    are events of one stream), for "a later change on the same date replaces the earlier".
+    The intervals say what is known now; as-of queries rebuild them from the changes known
+    by the cutoff (see `projection.known_from`), so a change recorded later, whatever its
+    effective date, does not alter an earlier answer. `position` orders changes of one key
+    in feed order (they are events of one stream), for "a later change on the same date
+    replaces the earlier".
     """
 
     key: uuid.UUID
     effective: date
     value: T
     position: int
-    recorded_at: datetime
+    known_from: datetime

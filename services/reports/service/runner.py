@@ -87,7 +87,7 @@ def decode_batch(raws: Sequence[RawEvent], after: Cursor,
         if name in wanted or name not in BY_NAME:
             # Known types no projection needs (CorrectionRequested, say) are passed over.
             events.append((name, _decode(raw), EventMeta(raw.txid, raw.position,
-                                                         raw.recorded_at)))
+                                                         raw.recorded_at, raw.imported)))
     last = raws[-1]
     return DecodedBatch(after, (last.txid, last.position), last.recorded_at, len(raws), events)
 

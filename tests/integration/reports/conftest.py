@@ -51,13 +51,16 @@ class History:
         self.last_position = 0
         # Set it to append as if the ledger had recorded the events then; None: now.
         self.recorded_at: datetime | None = None
+        # "import": as the importer and the demo's generated history append.
+        self.source = "api"
 
     async def append(self, stream: str, *events: Event) -> list[int]:
         if self.recorded_at is not None:
             return await self._append_recorded(stream, events)
         result = await self.store.append(
             self.tenant_id, stream, ANY,
-            [NewEvent(event_id=uuid.uuid4(), event=e, metadata=Metadata(actor="test"))
+            [NewEvent(event_id=uuid.uuid4(), event=e,
+                      metadata=Metadata(actor="test", source=self.source))
              for e in events],
         )
         self.last_position = result.positions[-1]
@@ -76,10 +79,12 @@ class History:
                 positions.append(await connection.fetchval(
                     """INSERT INTO ledger.events (tenant_id, event_id, stream_id, version, type,
                            schema_version, data, metadata, hash, recorded_at)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, '{"actor":"test"}', $8, $9)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7,
+                               jsonb_build_object('actor', 'test', 'source', $10::text), $8, $9)
                        RETURNING position""",
                     self.tenant_id, uuid.uuid4(), stream, version, event_type(event),
-                    event.VERSION, encode_data(event), bytes(32), self.recorded_at))
+                    event.VERSION, encode_data(event), bytes(32), self.recorded_at,
+                    self.source))
         self.last_position = positions[-1]
         return positions
 

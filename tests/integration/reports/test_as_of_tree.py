@@ -103,3 +103,29 @@ async def test_a_unit_move_recorded_later_does_not_change_an_earlier_as_of(histo
     assert await _counts(history, east, date(2025, 3, 21)) == (0, 0, 0, 0)
     assert await _counts(history, west, date(2025, 3, 21)) == (1, 1, 90, 1)
     assert await _counts(history, west, None) == (1, 1, 90, 1)
+
+
+async def test_imported_history_counts_from_its_effective_dates(history):
+    """Records loaded in bulk (an import, the demo's history) were kept elsewhere at the
+    time: as of a date after their effective date they count, though loaded later."""
+    history.source = "import"
+    history.recorded_at = shanghai(2025, 6, 1, 9)
+    street = await history.unit("street", None)
+    first = await history.unit("community", street, "东社区")
+    second = await history.unit("community", street, "西社区")
+    member = await history.member(first)
+    await history.served(street, member, shanghai(2025, 3, 5), 120)
+    await history.transfer(member, first, second, date(2025, 3, 10))
+    cancelled = await history.activity(second, shanghai(2025, 3, 20))
+    await history.cancel(cancelled)
+    await history.project()
+
+    # Known though loaded on 1 June: on 5 March the member served in `first`.
+    assert await _counts(history, first, date(2025, 3, 5)) == (0, 1, 120, 1)
+    assert await _counts(history, second, date(2025, 3, 9)) == (0, 0, 0, 0)
+    # The imported transfer counts from its effective date, 10 March.
+    assert await _counts(history, first, date(2025, 3, 15)) == (0, 1, 120, 0)
+    assert await _counts(history, second, date(2025, 3, 15)) == (0, 0, 0, 1)
+    # An imported cancellation counts from the activity's start: it was never held.
+    assert await _counts(history, second, date(2025, 3, 25)) == (0, 0, 0, 1)
+    assert await _counts(history, second, None) == (0, 0, 0, 1)

@@ -108,10 +108,10 @@ async def _dump(pool: asyncpg.Pool, tenant_id: str,
     for table in tables:
         rows = await pool.fetch(f"SELECT * FROM reports.{table} WHERE tenant_id = $1",
                                 tenant_id)
-        # Positions are global, and recording times the moment of each append, so they
-        # differ between two tenants with the same history.
+        # Positions are global, and changes are known from the moment of each append, so
+        # they differ between two tenants with the same history.
         dump[table] = sorted(tuple(str(v) for k, v in row.items()
-                                   if k not in ("tenant_id", "position", "recorded_at"))
+                                   if k not in ("tenant_id", "position", "known_from"))
                              for row in rows)
     return dump
 

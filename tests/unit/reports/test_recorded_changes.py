@@ -21,7 +21,8 @@ from ledger.events import (
 from reports.domain.members import MembersBatch
 from reports.domain.organisation import OrganisationBatch
 from reports.domain.participation import ParticipationBatch
-from reports.domain.projection import EventMeta
+from reports.domain.periods import SHANGHAI
+from reports.domain.projection import EventMeta, known_from
 from reports.domain.timeline import FOREVER, Change
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -90,3 +91,17 @@ def test_a_cancellation_is_dated_when_the_ledger_recorded_it():
     assert A in batch.changed_activities
     batch.apply(ActivityCancelled(activity_id=A, reason="又下雨"), EventMeta(1, 10, _at(10)))
     assert batch.activities[A].cancelled_at == _at(9)
+
+
+def test_a_change_is_known_from_its_recording():
+    meta = EventMeta(1, 7, T0)
+    assert known_from(meta, date(2024, 12, 1)) == T0
+
+
+def test_an_imported_change_is_known_from_its_effective_day_if_earlier():
+    meta = EventMeta(1, 7, T0, imported=True)
+    assert known_from(meta, date(2024, 12, 1)) == datetime(2024, 12, 1, tzinfo=SHANGHAI)
+    # Effective later than the load: known from the load (as any change).
+    assert known_from(meta, date(2025, 6, 1)) == T0
+    starts = datetime(2025, 2, 3, 9, tzinfo=SHANGHAI)
+    assert known_from(meta, starts) == starts
