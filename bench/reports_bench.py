@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import random
-import resource
 import socket
 import statistics
 import subprocess
@@ -101,13 +100,20 @@ async def raw_read(url: str) -> tuple[int, float]:
 
 
 def rebuild(url: str) -> dict:
-    """`reports rebuild` as a child process; its peak RSS is the children's max RSS."""
-    completed = subprocess.run(
+    """`reports rebuild` as a child process, and that process's own peak RSS (wait4's
+    rusage: RUSAGE_CHILDREN would report the largest of every child this run has had)."""
+    child = subprocess.Popen(
         [sys.executable, "-m", "reports.entrypoints.cli", "rebuild", "--json"],
-        env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True, check=True,
+        env={**os.environ, "DATABASE_URL": url}, stdout=subprocess.PIPE, text=True,
     )
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise RuntimeError(f"reports rebuild exited with {child.returncode}")
+    result = json.loads(output.strip().splitlines()[-1])
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024
     return result
 
 

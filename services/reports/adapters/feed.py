@@ -8,7 +8,6 @@ position) order, so an event that commits late is never passed over.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
 
 import asyncpg
 
@@ -36,14 +35,9 @@ _POSITION_TXID = """SELECT txid::text::bigint FROM ledger.events
     WHERE tenant_id = $1 AND position = $2"""
 
 
-class RawEvent(NamedTuple):
-    txid: int
-    position: int
-    type: str
-    schema_version: int
-    data: bytes
-    recorded_at: datetime
-    imported: bool
+# A row of _BATCH, left as asyncpg returns it (a rebuild reads millions): unpack it as
+# txid, position, type, schema_version, data (JSON bytes), recorded_at, imported.
+RawEvent = asyncpg.Record
 
 
 def format_cursor(cursor: Cursor) -> str:
@@ -64,7 +58,7 @@ async def read_batch(connection: asyncpg.Connection, tenant_id: str, after: Curs
                      limit: int) -> list[RawEvent]:
     # fetch() prepares the statement once per connection (asyncpg's statement cache).
     rows = await connection.fetch(_BATCH, tenant_id, str(after[0]), after[1], limit)
-    return list(map(RawEvent._make, rows))
+    return rows
 
 
 async def lag(connection: asyncpg.Connection, tenant_id: str,

@@ -16,16 +16,13 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import asyncpg
-import msgspec
 
-from ledger.events import BY_NAME, UnknownEventType, decode_data
 from reports.adapters import checkpoints, feed
-from reports.adapters.feed import Cursor, RawEvent
+from reports.adapters.feed import Cursor
 from reports.adapters.schema import LIVE
-from reports.domain.projection import EventMeta
+from reports.service.batches import decode_batch, fold_batch, save_folded
 from reports.service.projections import PROJECTIONS, Projection
 
 log = logging.getLogger("reports.runner")
@@ -38,58 +35,6 @@ BATCH_SIZE = 2000
 class BatchResult:
     events: int
     cursor: Cursor
-
-
-@dataclass(frozen=True, slots=True)
-class DecodedBatch:
-    """Events read after `after`, decoded once for all projections.
-
-    `events` holds those some projection takes, and those this code cannot read (decoded as
-    None: each projection counts them as skipped); `size` counts every event read.
-    """
-
-    after: Cursor
-    last: Cursor
-    last_recorded_at: datetime
-    size: int
-    events: list[tuple[str, msgspec.Struct | None, EventMeta]]
-
-
-class FeedGap(RuntimeError):
-    """A batch read ahead starts after a projection's checkpoint: applying it would skip."""
-
-
-# Event types skipped because this code does not know them (a newer ledger): type -> count.
-# The durable count is in each checkpoint's events_skipped; this one is for logs and /status.
-unknown_types: dict[str, int] = {}
-
-
-def _decode(raw: RawEvent) -> msgspec.Struct | None:
-    try:
-        return decode_data(raw.type, raw.schema_version, raw.data)
-    except UnknownEventType:
-        reason = "unknown event type"
-    except (msgspec.DecodeError, msgspec.ValidationError, KeyError) as error:
-        # A stored event this code cannot read (a missing upcaster, say): skip, never loop.
-        reason = f"undecodable ({error})"
-    unknown_types[raw.type] = unknown_types.get(raw.type, 0) + 1
-    log.warning("skipping event %s at position %d: %s", raw.type, raw.position, reason)
-    return None
-
-
-def decode_batch(raws: Sequence[RawEvent], after: Cursor,
-                 projections: Sequence[Projection] = PROJECTIONS) -> DecodedBatch:
-    """Pure: no checkpoint is consulted, so a reader may decode the next batch ahead."""
-    wanted = frozenset().union(*(p.event_types for p in projections))
-    events = []
-    for raw in raws:
-        name = raw.type
-        if name in wanted or name not in BY_NAME:
-            # Known types no projection needs (CorrectionRequested, say) are passed over.
-            events.append((name, _decode(raw), EventMeta(raw.txid, raw.position,
-                                                         raw.recorded_at, raw.imported)))
-    last = raws[-1]
-    return DecodedBatch(after, (last.txid, last.position), last.recorded_at, len(raws), events)
 
 
 async def apply_next_batch(connection: asyncpg.Connection, tenant_id: str, *,
@@ -110,70 +55,13 @@ async def apply_next_batch(connection: asyncpg.Connection, tenant_id: str, *,
         raws = await feed.read_batch(connection, tenant_id, start, limit)
         if not raws:
             return BatchResult(0, start)
-        batch = decode_batch(raws, start, projections)
-        await _apply(connection, schema, tenant_id, projections, points, batch)
+        batch = await decode_batch(raws, start, projections)
+        folded = await fold_batch(connection, schema, tenant_id, batch,
+                                  [points[p.name].cursor for p in projections],
+                                  projections=projections)
+        await save_folded(connection, schema, tenant_id, folded, points,
+                          projections=projections)
         return BatchResult(batch.size, batch.last)
-
-
-async def apply_decoded_batch(connection: asyncpg.Connection, tenant_id: str,
-                              batch: DecodedBatch, *, schema: str = LIVE,
-                              projections: Sequence[Projection] = PROJECTIONS) -> BatchResult:
-    """Apply a batch read on another connection, in one transaction with the checkpoints.
-
-    The feed never changes below its horizon, so a batch read earlier is as good as one read
-    now, provided no projection's checkpoint is behind the batch's start.
-    """
-    async with connection.transaction():
-        points = await checkpoints.lock(connection, schema, tenant_id,
-                                        [p.name for p in projections])
-        behind = min(c.cursor for c in points.values())
-        if behind < batch.after:
-            raise FeedGap(f"tenant {tenant_id}: checkpoint {behind} is behind the batch read "
-                          f"after {batch.after}")
-        await _apply(connection, schema, tenant_id, projections, points, batch)
-        return BatchResult(batch.size, batch.last)
-
-
-async def _apply(connection: asyncpg.Connection, schema: str, tenant_id: str,
-                 projections: Sequence[Projection], points: dict[str, checkpoints.Checkpoint],
-                 batch: DecodedBatch) -> None:
-    """Fold the batch into each projection past its checkpoint; save rows and checkpoints."""
-    seen = [points[p.name].cursor for p in projections]
-    mine: list[list[tuple[msgspec.Struct, EventMeta]]] = [[] for _ in projections]
-    skipped = [0] * len(projections)
-    # Usually every projection is at the batch's start: then no per-event comparison.
-    level = all(cursor == batch.after for cursor in seen)
-    routes: dict[str, list[int]] = {}
-    for index, projection in enumerate(projections):
-        for name in projection.event_types:
-            routes.setdefault(name, []).append(index)
-    for name, event, meta in batch.events:
-        if event is None:
-            for index in range(len(projections)):
-                skipped[index] += level or (meta.txid, meta.position) > seen[index]
-        elif level:
-            for index in routes.get(name, ()):
-                mine[index].append((event, meta))
-        else:
-            for index in routes.get(name, ()):
-                if (meta.txid, meta.position) > seen[index]:
-                    mine[index].append((event, meta))
-    for index, projection in enumerate(projections):
-        events = mine[index]
-        if events:
-            fold = projection.new_batch()
-            await projection.load(connection, schema, tenant_id, fold,
-                                  fold.wanted([event for event, _ in events]))
-            for event, meta in events:
-                fold.apply(event, meta)
-            await projection.save(connection, schema, tenant_id, fold)
-        point = points[projection.name]
-        if point.cursor < batch.last:
-            point.events_applied += len(events)
-            point.events_skipped += skipped[index]
-            point.cursor = batch.last
-            point.last_recorded_at = batch.last_recorded_at
-    await checkpoints.save(connection, schema, tenant_id, list(points.values()))
 
 
 async def catch_up(connection: asyncpg.Connection, tenant_id: str, *, schema: str = LIVE,

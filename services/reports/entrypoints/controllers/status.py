@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 
 from reports.adapters import checkpoints, feed
 from reports.adapters.schema import LIVE
-from reports.service import runner
+from reports.service import batches
 from reports.service.projections import NAMES
 
 
@@ -66,4 +66,4 @@ class StatusController(Controller):
                         lag_seconds=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
                         updated_at=point.updated_at if point else None,
                     ))
-        return Status(projections=result, unknown_event_types=dict(runner.unknown_types))
+        return Status(projections=result, unknown_event_types=dict(batches.unknown_types))

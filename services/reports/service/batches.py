@@ -1,0 +1,180 @@
+"""One batch of the feed through the projections, in three steps:
+
+1. `decode_batch`: raw events -> decoded events (needs no checkpoint);
+2. `fold_batch`: each projection past its checkpoint loads the rows the batch touches and
+   folds the events into them, in memory;
+3. `save_folded`: each projection's changed rows and every checkpoint, in the caller's
+   transaction, so the batch's effect lands exactly once.
+
+The live runner does all three in one transaction (runner.py). A rebuild reads and decodes
+the next batches on another connection while the current one is folded and saved
+(`apply_decoded`, rebuild.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+from ledger.events import BY_NAME, UnknownEventType, decode_data
+from reports.adapters import checkpoints
+from reports.adapters.feed import Cursor, RawEvent
+from reports.domain.projection import Batch, EventMeta
+from reports.service.projections import PROJECTIONS, Projection
+
+log = logging.getLogger("reports.runner")
+
+# Decoding hands the event loop back this often, so that a rebuild's batch being saved
+# meanwhile is not held up while the next one is decoded.
+YIELD_EVERY = 1000
+
+# Event types skipped because this code does not know them (a newer ledger): type -> count.
+# The durable count is in each checkpoint's events_skipped; this one is for logs and /status.
+unknown_types: dict[str, int] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedBatch:
+    """Events read after `after`, decoded once for all projections.
+
+    `events` holds those some projection takes, and those this code cannot read (decoded as
+    None: each projection counts them as skipped); `size` counts every event read.
+    """
+
+    after: Cursor
+    last: Cursor
+    last_recorded_at: datetime
+    size: int
+    events: list[tuple[str, msgspec.Struct | None, EventMeta]]
+
+
+@dataclass(frozen=True, slots=True)
+class FoldedBatch:
+    """A batch folded into each projection's rows (None: no event for that projection)."""
+
+    batch: DecodedBatch
+    folds: list[Batch | None]
+    applied: list[int]
+    skipped: list[int]
+
+
+class FeedGap(RuntimeError):
+    """A batch read ahead starts after a projection's checkpoint: applying it would skip."""
+
+
+def _decode(name: str, version: int, data: bytes, position: int) -> msgspec.Struct | None:
+    try:
+        return decode_data(name, version, data)
+    except UnknownEventType:
+        reason = "unknown event type"
+    except (msgspec.DecodeError, msgspec.ValidationError, KeyError) as error:
+        # A stored event this code cannot read (a missing upcaster, say): skip, never loop.
+        reason = f"undecodable ({error})"
+    unknown_types[name] = unknown_types.get(name, 0) + 1
+    log.warning("skipping event %s at position %d: %s", name, position, reason)
+    return None
+
+
+async def decode_batch(raws: Sequence[RawEvent], after: Cursor,
+                       projections: Sequence[Projection] = PROJECTIONS) -> DecodedBatch:
+    wanted = frozenset().union(*(p.event_types for p in projections))
+    events = []
+    for number, (txid, position, name, version, data, recorded_at, imported) in enumerate(
+            raws, start=1):
+        if name in wanted or name not in BY_NAME:
+            # Known types no projection needs (CorrectionRequested, say) are passed over.
+            events.append((name, _decode(name, version, data, position),
+                           EventMeta(txid, position, recorded_at, imported)))
+        if not number % YIELD_EVERY:
+            await asyncio.sleep(0)
+    txid, position, *_, recorded_at, _ = raws[-1]
+    return DecodedBatch(after, (txid, position), recorded_at, len(raws), events)
+
+
+def _route(batch: DecodedBatch, projections: Sequence[Projection], seen: Sequence[Cursor],
+           ) -> tuple[list[list[tuple[msgspec.Struct, EventMeta]]], list[int]]:
+    """Each projection's events past its checkpoint, and how many it skips."""
+    mine: list[list[tuple[msgspec.Struct, EventMeta]]] = [[] for _ in projections]
+    skipped = [0] * len(projections)
+    # Usually every projection is at the batch's start: then no per-event comparison.
+    level = all(cursor == batch.after for cursor in seen)
+    routes: dict[str, list[int]] = {}
+    for index, projection in enumerate(projections):
+        for name in projection.event_types:
+            routes.setdefault(name, []).append(index)
+    for name, event, meta in batch.events:
+        if event is None:
+            for index in range(len(projections)):
+                skipped[index] += level or (meta.txid, meta.position) > seen[index]
+        elif level:
+            for index in routes.get(name, ()):
+                mine[index].append((event, meta))
+        else:
+            for index in routes.get(name, ()):
+                if (meta.txid, meta.position) > seen[index]:
+                    mine[index].append((event, meta))
+    return mine, skipped
+
+
+async def fold_batch(connection: asyncpg.Connection, schema: str, tenant_id: str,
+                     batch: DecodedBatch, seen: Sequence[Cursor], *,
+                     projections: Sequence[Projection] = PROJECTIONS) -> FoldedBatch:
+    """Fold the batch into each projection past its checkpoint (`seen`, one per projection)."""
+    mine, skipped = _route(batch, projections, seen)
+    folds: list[Batch | None] = []
+    for index, projection in enumerate(projections):
+        events = mine[index]
+        if not events:
+            folds.append(None)
+            continue
+        fold = projection.new_batch()
+        await projection.load(connection, schema, tenant_id, fold,
+                              fold.wanted([event for event, _ in events]))
+        for event, meta in events:
+            fold.apply(event, meta)
+        folds.append(fold)
+    return FoldedBatch(batch, folds, [len(events) for events in mine], skipped)
+
+
+async def save_folded(connection: asyncpg.Connection, schema: str, tenant_id: str,
+                      folded: FoldedBatch, points: dict[str, checkpoints.Checkpoint], *,
+                      projections: Sequence[Projection] = PROJECTIONS) -> None:
+    """Inside the caller's transaction, with `points` locked: rows, then checkpoints."""
+    batch = folded.batch
+    for index, projection in enumerate(projections):
+        if (fold := folded.folds[index]) is not None:
+            await projection.save(connection, schema, tenant_id, fold)
+        point = points[projection.name]
+        if point.cursor < batch.last:
+            point.events_applied += folded.applied[index]
+            point.events_skipped += folded.skipped[index]
+            point.cursor = batch.last
+            point.last_recorded_at = batch.last_recorded_at
+    await checkpoints.save(connection, schema, tenant_id, list(points.values()))
+
+
+async def apply_decoded(connection: asyncpg.Connection, schema: str, tenant_id: str,
+                        batch: DecodedBatch, *,
+                        projections: Sequence[Projection] = PROJECTIONS) -> None:
+    """Apply a batch read on another connection, in one transaction with the checkpoints.
+
+    The feed never changes below its horizon, so a batch read earlier is as good as one read
+    now, provided no projection's checkpoint is behind the batch's start.
+    """
+    async with connection.transaction():
+        points = await checkpoints.lock(connection, schema, tenant_id,
+                                        [p.name for p in projections])
+        seen = [points[p.name].cursor for p in projections]
+        if min(seen) < batch.after:
+            raise FeedGap(f"tenant {tenant_id}: checkpoint {min(seen)} is behind the batch "
+                          f"read after {batch.after}")
+        folded = await fold_batch(connection, schema, tenant_id, batch, seen,
+                                  projections=projections)
+        await save_folded(connection, schema, tenant_id, folded, points,
+                          projections=projections)
