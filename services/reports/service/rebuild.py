@@ -36,7 +36,7 @@ REBUILD_BATCH = 20_000
 READ_AHEAD = 2
 # With the cyclic collector paused, a collection every this many batches frees whatever
 # cycles they left (asyncio's, say), so memory stays flat whatever the ledger's size.
-COLLECT_EVERY = 10
+COLLECT_EVERY = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +87,12 @@ def _collector_paused() -> Iterator[None]:
     """
     enabled = gc.isenabled()
     gc.disable()
+    # What lives before the rebuild (modules, the app) is left out of its collections.
+    gc.freeze()
     try:
         yield
     finally:
+        gc.unfreeze()
         if enabled:
             gc.enable()
 
