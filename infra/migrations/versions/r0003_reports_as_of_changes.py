@@ -24,6 +24,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.execute("ALTER TABLE reports.activities ADD COLUMN cancelled_at timestamptz")
+    # The minutes of the first confirmation: participation_log holds only what changed a
+    # participation after it (one row per participation fewer to write and to scan).
+    op.execute("ALTER TABLE reports.participations ADD COLUMN confirmed_minutes int")
     # As of a date, the whole tenant's tree as then known is derived once per query (a
     # tenant has hundreds of units, not millions): the key's tenant prefix is the index.
     # parent_id NULL: a root, or a dissolved unit.
@@ -64,4 +67,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TABLE reports.membership_changes")
     op.execute("DROP TABLE reports.unit_parent_changes")
+    op.execute("ALTER TABLE reports.participations DROP COLUMN confirmed_minutes")
     op.execute("ALTER TABLE reports.activities DROP COLUMN cancelled_at")

@@ -84,7 +84,10 @@ parts AS (
 _AS_OF = """
 parts AS (
     SELECT p.participation_id, p.activity_id, p.member_id, p.kind, p.category, p.local_date,
-           p.checked_in_at, l.minutes
+           p.checked_in_at,
+           -- The latest change by then, else the first confirmation if made by then.
+           coalesce(l.minutes, CASE WHEN p.confirmed_at < AS_OF THEN p.confirmed_minutes END)
+               AS minutes
     FROM {s}.participations p
     LEFT JOIN LATERAL (
         SELECT bool_or(action = 'revoked') AS revoked,

@@ -110,7 +110,7 @@ LIMIT $3 OFFSET $4"""
 _TRAIL = """
 SELECT participation_id, action, minutes, previous_minutes, reason, actor_id, at
 FROM {s}.participation_log
-WHERE tenant_id = $1 AND participation_id = ANY($2) AND action <> 'confirmed'
+WHERE tenant_id = $1 AND participation_id = ANY($2)
 ORDER BY position"""
 
 

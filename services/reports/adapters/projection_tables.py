@@ -159,7 +159,7 @@ _ACTIVITY = ("activity_id", "kind", "category", "host_unit_id", "title", "place"
              "ends_at", "cancelled_at", "closed_at")
 _PARTICIPATION = ("participation_id", "activity_id", "member_id", "kind", "category",
                   "checked_in_at", "checked_out_at", "auto_checkout", "minutes", "confirmed_by",
-                  "confirmed_at", "corrected", "revoked")
+                  "confirmed_at", "corrected", "revoked", "confirmed_minutes")
 _ACTIVITY_COLUMNS = ", ".join(_ACTIVITY)
 _PARTICIPATION_COLUMNS = ", ".join(_PARTICIPATION)
 _ACTIVITY_SAVED = (*_ACTIVITY, "local_date", "cancelled")
@@ -201,12 +201,12 @@ _UPSERT_PARTICIPATIONS = f"""INSERT INTO {{s}}.participations (tenant_id,
     SELECT $1, p.*
     FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[],
                 $8::timestamptz[], $9::bool[], $10::int[], $11::uuid[], $12::timestamptz[],
-                $13::bool[], $14::bool[], $15::date[]) AS p
+                $13::bool[], $14::bool[], $15::int[], $16::date[]) AS p
     ON CONFLICT (tenant_id, participation_id) DO UPDATE SET
         checked_out_at = excluded.checked_out_at, auto_checkout = excluded.auto_checkout,
         minutes = excluded.minutes, confirmed_by = excluded.confirmed_by,
         confirmed_at = excluded.confirmed_at, corrected = excluded.corrected,
-        revoked = excluded.revoked"""
+        revoked = excluded.revoked, confirmed_minutes = excluded.confirmed_minutes"""
 
 
 async def _save_rows(connection: asyncpg.Connection, schema: str, tenant_id: str, table: str,
@@ -245,7 +245,8 @@ async def save_participation(connection: asyncpg.Connection, schema: str, tenant
     if batch.changed_participations:
         rows = [(p.participation_id, p.activity_id, p.member_id, p.kind, p.category,
                  p.checked_in_at, p.checked_out_at, p.auto_checkout, p.minutes,
-                 p.confirmed_by, p.confirmed_at, p.corrected, p.revoked, p.local_date)
+                 p.confirmed_by, p.confirmed_at, p.corrected, p.revoked, p.confirmed_minutes,
+                 p.local_date)
                 for p in map(batch.participations.__getitem__, batch.changed_participations)]
         await _save_rows(connection, schema, tenant_id, "participations",
                          _PARTICIPATION_SAVED, _UPSERT_PARTICIPATIONS, rows,
@@ -256,8 +257,7 @@ async def save_participation(connection: asyncpg.Connection, schema: str, tenant
             "participation_log", schema_name=qualify(schema, "{s}"),
             columns=("tenant_id", "participation_id", "position", "action", "minutes",
                      "previous_minutes", "reason", "actor_id", "at"),
-            records=[(tenant_id, e.participation_id, e.position, e.action, e.minutes,
-                      e.previous_minutes, e.reason, e.actor_id, e.at) for e in batch.log],
+            records=[(tenant_id, *entry) for entry in batch.log],
         )
 
 

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.events import (
     ActivityCancelled,
@@ -83,14 +83,17 @@ class ParticipationRow:
     confirmed_at: datetime | None = None
     corrected: bool = False
     revoked: bool = False
+    # As first confirmed (who and when: confirmed_by, confirmed_at); the log holds the
+    # corrections, revocations and any later confirmation.
+    confirmed_minutes: int | None = None
 
     @property
     def local_date(self) -> date:
         return local_date(self.checked_in_at)
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
+# A named tuple, in the order of the log table's columns: one is built per confirmation.
+class LogEntry(NamedTuple):
     participation_id: uuid.UUID
     position: int
     action: str  # "confirmed" | "corrected" | "revoked"
@@ -196,11 +199,16 @@ class ParticipationBatch:
 
     def _confirmed(self, event: AttendanceConfirmed, meta: EventMeta) -> None:
         if row := self._participation(event.participation_id):
-            row.minutes = credited(row.category, event.minutes)
-            row.confirmed_by, row.confirmed_at = event.confirmed_by, event.confirmed_at
-            self.log.append(LogEntry(row.participation_id, meta.position, "confirmed",
-                                     row.minutes, None, None, event.confirmed_by,
-                                     event.confirmed_at))
+            minutes = credited(row.category, event.minutes)
+            if row.minutes is None:
+                row.confirmed_minutes = minutes
+                row.confirmed_by, row.confirmed_at = event.confirmed_by, event.confirmed_at
+            else:
+                # The ledger refuses a second confirmation; should one come, it is a change.
+                self.log.append(LogEntry(row.participation_id, meta.position, "confirmed",
+                                         minutes, row.minutes, None, event.confirmed_by,
+                                         event.confirmed_at))
+            row.minutes = minutes
 
     def _corrected(self, event: ParticipationCorrected, meta: EventMeta) -> None:
         if row := self._participation(event.participation_id):

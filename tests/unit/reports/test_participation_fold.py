@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ledger.events import (
     ActivityScheduled,
@@ -46,9 +46,27 @@ def test_latest_confirmation_or_correction_counts_and_leaves_a_trail():
     )
     row = batch.participations[P]
     assert (row.minutes, row.auto_checkout, row.corrected) == (45, True, True)
+    # The first confirmation stays in the row; the trail holds what changed it.
+    assert (row.confirmed_minutes, row.confirmed_by, row.confirmed_at) == (120, ORG, WHEN)
     assert [(e.action, e.minutes, e.previous_minutes) for e in batch.log] == [
-        ("confirmed", 120, None), ("corrected", 45, 120)]
+        ("corrected", 45, 120)]
     assert row.local_date.isoformat() == "2025-03-31"
+
+
+def test_a_second_confirmation_is_a_change_in_the_trail():
+    later = WHEN + timedelta(days=1)
+    batch = _fold(
+        _scheduled(),
+        CheckedIn(activity_id=A, member_id=M, participation_id=P, at=WHEN, method="qr"),
+        AttendanceConfirmed(activity_id=A, member_id=M, participation_id=P, minutes=120,
+                            confirmed_by=ORG, confirmed_at=WHEN),
+        AttendanceConfirmed(activity_id=A, member_id=M, participation_id=P, minutes=60,
+                            confirmed_by=M, confirmed_at=later),
+    )
+    row = batch.participations[P]
+    assert (row.minutes, row.confirmed_minutes, row.confirmed_by) == (60, 120, ORG)
+    assert [(e.action, e.minutes, e.previous_minutes, e.actor_id, e.at) for e in batch.log] == [
+        ("confirmed", 60, 120, M, later)]
 
 
 def test_attendance_credits_no_minutes_and_revocation_excludes():
