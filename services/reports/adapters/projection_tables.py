@@ -210,47 +210,52 @@ _UPSERT_PARTICIPATIONS = f"""INSERT INTO {{s}}.participations (tenant_id,
 
 
 async def _save_rows(connection: asyncpg.Connection, schema: str, tenant_id: str, table: str,
-                     columns: tuple[str, ...], upsert: str, rows: list[tuple],
-                     created: set) -> None:
+                     columns: tuple[str, ...], upsert: str, created: list[tuple],
+                     changed: list[tuple]) -> None:
     """Rows the batch created go in by COPY, the cheapest way; changed ones are upserted.
 
     Should a created row exist after all (an id the ledger reused), the COPY fails and its
     rows are upserted instead: the projection never stops on it.
     """
-    new = [row for row in rows if row[0] in created]
-    old = [row for row in rows if row[0] not in created] if len(new) < len(rows) else []
-    if new:
+    if created:
         try:
             async with connection.transaction():
                 await connection.copy_records_to_table(
                     table, schema_name=qualify(schema, "{s}"),
                     columns=("tenant_id", *columns),
-                    records=[(tenant_id, *row) for row in new],
+                    records=[(tenant_id, *row) for row in created],
                 )
         except asyncpg.UniqueViolationError:
-            old += new
-    if old:
+            changed = changed + created
+    if changed:
         await connection.execute(qualify(schema, upsert), tenant_id,
-                                 *_columns(old, len(old[0])))
+                                 *_columns(changed, len(changed[0])))
+
+
+def _activity_row(a: ActivityRow) -> tuple:
+    return (a.activity_id, a.kind, a.category, a.host_unit_id, a.title, a.place, a.starts_at,
+            a.ends_at, a.cancelled_at, a.closed_at, a.local_date, a.cancelled)
+
+
+def _participation_row(p: ParticipationRow) -> tuple:
+    return (p.participation_id, p.activity_id, p.member_id, p.kind, p.category,
+            p.checked_in_at, p.checked_out_at, p.auto_checkout, p.minutes, p.confirmed_by,
+            p.confirmed_at, p.corrected, p.revoked, p.confirmed_minutes, p.local_date)
 
 
 async def save_participation(connection: asyncpg.Connection, schema: str, tenant_id: str,
                              batch: ParticipationBatch) -> None:
-    if batch.changed_activities:
-        rows = [(a.activity_id, a.kind, a.category, a.host_unit_id, a.title, a.place,
-                 a.starts_at, a.ends_at, a.cancelled_at, a.closed_at, a.local_date, a.cancelled)
-                for a in map(batch.activities.__getitem__, batch.changed_activities)]
-        await _save_rows(connection, schema, tenant_id, "activities", _ACTIVITY_SAVED,
-                         _UPSERT_ACTIVITIES, rows, batch.created_activities)
-    if batch.changed_participations:
-        rows = [(p.participation_id, p.activity_id, p.member_id, p.kind, p.category,
-                 p.checked_in_at, p.checked_out_at, p.auto_checkout, p.minutes,
-                 p.confirmed_by, p.confirmed_at, p.corrected, p.revoked, p.confirmed_minutes,
-                 p.local_date)
-                for p in map(batch.participations.__getitem__, batch.changed_participations)]
-        await _save_rows(connection, schema, tenant_id, "participations",
-                         _PARTICIPATION_SAVED, _UPSERT_PARTICIPATIONS, rows,
-                         batch.created_participations)
+    # Every created row is a changed one; set differences reuse the stored hashes.
+    for table, columns, upsert, rows, row, created, changed in (
+        ("activities", _ACTIVITY_SAVED, _UPSERT_ACTIVITIES, batch.activities, _activity_row,
+         batch.created_activities, batch.changed_activities),
+        ("participations", _PARTICIPATION_SAVED, _UPSERT_PARTICIPATIONS, batch.participations,
+         _participation_row, batch.created_participations, batch.changed_participations),
+    ):
+        if changed:
+            await _save_rows(connection, schema, tenant_id, table, columns, upsert,
+                             [row(rows[key]) for key in created],
+                             [row(rows[key]) for key in changed - created])
     if batch.log:
         # Insert-only, keyed by feed position: COPY, the cheapest way in.
         await connection.copy_records_to_table(
