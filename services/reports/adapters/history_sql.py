@@ -57,20 +57,19 @@ known_parents AS MATERIALIZED (
           ORDER BY unit_id, effective, position DESC) latest
 )"""
 
-# Only members recorded in a unit of the subtree by then, but all their changes: the next
-# change ends an interval whichever unit it names.
+# The whole tenant's memberships as then known, derived once (MATERIALIZED), like the tree:
+# tens of thousands of rows. Narrowing it to the subtree's members first made PostgreSQL,
+# which cannot estimate a recursive CTE's size, join it to the subtree by nested loop:
+# seconds for a district.
 _KNOWN_MEMBERSHIPS = """
-known_memberships AS (
+known_memberships AS MATERIALIZED (
     SELECT tenant_id, member_id, effective AS valid_from,
            lead(effective, 1, 'infinity'::date) OVER (PARTITION BY member_id ORDER BY effective)
                AS valid_to,
            unit_id
     FROM (SELECT DISTINCT ON (member_id, effective) tenant_id, member_id, effective, unit_id
           FROM {s}.membership_changes
-          WHERE tenant_id = $1 AND known_from < AS_OF AND member_id IN (
-              SELECT c.member_id FROM subtree s
-              JOIN {s}.membership_changes c ON c.tenant_id = $1 AND c.unit_id = s.unit_id
-                  AND c.known_from < AS_OF)
+          WHERE tenant_id = $1 AND known_from < AS_OF
           ORDER BY member_id, effective, position DESC) latest
 )"""
 
