@@ -63,6 +63,13 @@ async def index_next(connection: asyncpg.Connection) -> None:
         await connection.execute(row["definition"].replace(f" ON {LIVE}.", f" ON {NEXT}.", 1))
 
 
+async def analyze_next(connection: asyncpg.Connection) -> None:
+    """Statistics for NEXT's tables, so that reports are planned well from the swap on
+    rather than once autovacuum gets round to them."""
+    for name in await _projection_tables(connection):
+        await connection.execute(f"ANALYZE {NEXT}.{name}")
+
+
 async def lock_live(connection: asyncpg.Connection) -> None:
     """Hold off live projection batches (they lock checkpoint rows) but not readers."""
     await connection.execute(f"LOCK TABLE {LIVE}.checkpoints IN EXCLUSIVE MODE")

@@ -4,8 +4,9 @@
    primary keys only).
 2. The whole feed is projected into them, tenant by tenant, in large batches, while the
    live tables keep serving and the live runner keeps them current; then their other
-   indexes are built. One connection reads and decodes the next batches while the other
-   folds and saves the current one, each batch in one transaction with its checkpoints.
+   indexes are built and their statistics gathered. One connection reads and decodes the
+   next batches while the other folds and saves the current one, each batch in one
+   transaction with its checkpoints.
 3. One transaction: hold off the live runner, project the last few events into the fresh
    tables, move the kept configuration tables across, and swap the schemas by renaming.
 4. The retired tables are dropped.
@@ -140,6 +141,7 @@ async def _rebuild(writer: asyncpg.Connection, reader: asyncpg.Connection, batch
                     on_progress(progress)
                     last_report = now
     await schema.index_next(writer)
+    await schema.analyze_next(writer)
     async with writer.transaction():
         await schema.lock_live(writer)
         # Tenants created meanwhile are picked up here too.
