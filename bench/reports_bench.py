@@ -167,6 +167,10 @@ async def http_latency(pool: asyncpg.Pool, client: httpx.AsyncClient) -> None:
                         f"{rng.choice(months)}" for _ in range(300)]),
         ("unit_activity", [f"/api/v1/units/{rng.choice(communities)}/activity?month="
                            f"{rng.choice(months)}" for _ in range(300)]),
+        # As of the month's 20th: the tree and memberships as then known, replayed.
+        ("unit_activity_as_of", [f"/api/v1/units/{rng.choice(communities)}/activity?month="
+                                 f"{month}&as_of={month}-20"
+                                 for month in (rng.choice(months) for _ in range(300))]),
     ):
         timings = await _timed(client, paths, headers)
         emit(f"reports.http.{name}.p50", round(statistics.median(timings), 2), "ms")
