@@ -292,6 +292,15 @@ def canonical_json(value: Any) -> bytes:
     return _ENCODER.encode(value)
 
 
+def current_decoders() -> dict[str, tuple[int, Callable[[bytes], Event]]]:
+    """Type -> (its current schema version, the decode of data stored at that version).
+
+    For readers that decode millions of events (a rebuild): they call these directly and
+    take `decode_data` only for an older version, an unknown type or an error.
+    """
+    return {name: (BY_NAME[name].VERSION, decoder.decode) for name, decoder in _DECODERS.items()}
+
+
 def decode_data(type_name: str, schema_version: int, data: bytes) -> Event:
     """Decode stored data, upcasting older schema versions first.
 

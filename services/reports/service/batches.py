@@ -22,7 +22,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from ledger.events import BY_NAME, UnknownEventType, decode_data
+from ledger.events import BY_NAME, UnknownEventType, current_decoders, decode_data
 from reports.adapters import checkpoints
 from reports.adapters.feed import Cursor, RawEvent
 from reports.domain.projection import Batch, EventMeta
@@ -38,20 +38,25 @@ YIELD_EVERY = 1000
 # The durable count is in each checkpoint's events_skipped; this one is for logs and /status.
 unknown_types: dict[str, int] = {}
 
+# The common case, decoded without decode_data's checks: a current version of a known type.
+_CURRENT = current_decoders()
+
 
 @dataclass(frozen=True, slots=True)
 class DecodedBatch:
     """Events read after `after`, decoded once for all projections.
 
-    `events` holds those some projection takes, and those this code cannot read (decoded as
-    None: each projection counts them as skipped); `size` counts every event read.
+    `events` (with their types in `names`) holds those some projection takes, and those
+    this code cannot read (decoded as None: each projection counts them as skipped); `size`
+    counts every event read.
     """
 
     after: Cursor
     last: Cursor
     last_recorded_at: datetime
     size: int
-    events: list[tuple[str, msgspec.Struct | None, EventMeta]]
+    names: list[str]
+    events: list[tuple[msgspec.Struct | None, EventMeta]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,17 +89,26 @@ def _decode(name: str, version: int, data: bytes, position: int) -> msgspec.Stru
 async def decode_batch(raws: Sequence[RawEvent], after: Cursor,
                        projections: Sequence[Projection] = PROJECTIONS) -> DecodedBatch:
     wanted = frozenset().union(*(p.event_types for p in projections))
-    events = []
+    names: list[str] = []
+    events: list[tuple[msgspec.Struct | None, EventMeta]] = []
     for number, (txid, position, name, version, data, recorded_at, imported) in enumerate(
             raws, start=1):
         if name in wanted or name not in BY_NAME:
             # Known types no projection needs (CorrectionRequested, say) are passed over.
-            events.append((name, _decode(name, version, data, position),
-                           EventMeta(txid, position, recorded_at, imported)))
+            current = _CURRENT.get(name)
+            if current is not None and current[0] == version:
+                try:
+                    event = current[1](data)
+                except (msgspec.DecodeError, msgspec.ValidationError):
+                    event = _decode(name, version, data, position)
+            else:
+                event = _decode(name, version, data, position)
+            names.append(name)
+            events.append((event, EventMeta(txid, position, recorded_at, imported)))
         if not number % YIELD_EVERY:
             await asyncio.sleep(0)
     txid, position, *_, recorded_at, _ = raws[-1]
-    return DecodedBatch(after, (txid, position), recorded_at, len(raws), events)
+    return DecodedBatch(after, (txid, position), recorded_at, len(raws), names, events)
 
 
 def _route(batch: DecodedBatch, projections: Sequence[Projection], seen: Sequence[Cursor],
@@ -108,17 +122,19 @@ def _route(batch: DecodedBatch, projections: Sequence[Projection], seen: Sequenc
     for index, projection in enumerate(projections):
         for name in projection.event_types:
             routes.setdefault(name, []).append(index)
-    for name, event, meta in batch.events:
-        if event is None:
+    for name, pair in zip(batch.names, batch.events, strict=True):
+        if pair[0] is None:
+            meta = pair[1]
             for index in range(len(projections)):
                 skipped[index] += level or (meta.txid, meta.position) > seen[index]
         elif level:
             for index in routes.get(name, ()):
-                mine[index].append((event, meta))
+                mine[index].append(pair)
         else:
+            meta = pair[1]
             for index in routes.get(name, ()):
                 if (meta.txid, meta.position) > seen[index]:
-                    mine[index].append((event, meta))
+                    mine[index].append(pair)
     return mine, skipped
 
 
