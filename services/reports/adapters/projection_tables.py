@@ -154,7 +154,8 @@ async def save_members(connection: asyncpg.Connection, schema: str, tenant_id: s
 # --- participation ------------------------------------------------------------------------
 
 # The columns loaded into the rows, in their fields' order. Saving appends the derived
-# columns (local_date; cancelled), in the order of the tuples save_participation builds.
+# `cancelled`, in the order of the tuples save_participation builds. (`local_date`, the
+# Shanghai date, is a generated column: PostgreSQL computes it.)
 _ACTIVITY = ("activity_id", "kind", "category", "host_unit_id", "title", "place", "starts_at",
              "ends_at", "cancelled_at", "closed_at")
 _PARTICIPATION = ("participation_id", "activity_id", "member_id", "kind", "category",
@@ -162,8 +163,8 @@ _PARTICIPATION = ("participation_id", "activity_id", "member_id", "kind", "categ
                   "confirmed_at", "corrected", "revoked", "confirmed_minutes")
 _ACTIVITY_COLUMNS = ", ".join(_ACTIVITY)
 _PARTICIPATION_COLUMNS = ", ".join(_PARTICIPATION)
-_ACTIVITY_SAVED = (*_ACTIVITY, "local_date", "cancelled")
-_PARTICIPATION_SAVED = (*_PARTICIPATION, "local_date")
+_ACTIVITY_SAVED = (*_ACTIVITY, "cancelled")
+_PARTICIPATION_SAVED = _PARTICIPATION
 
 
 async def load_participation(connection: asyncpg.Connection, schema: str, tenant_id: str,
@@ -190,10 +191,10 @@ _UPSERT_ACTIVITIES = f"""INSERT INTO {{s}}.activities (tenant_id, {", ".join(_AC
     SELECT $1, a.*
     FROM unnest($2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::text[],
                 $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[],
-                $12::date[], $13::bool[]) AS a
+                $12::bool[]) AS a
     ON CONFLICT (tenant_id, activity_id) DO UPDATE SET
         starts_at = excluded.starts_at, ends_at = excluded.ends_at, place = excluded.place,
-        local_date = excluded.local_date, cancelled = excluded.cancelled,
+        cancelled = excluded.cancelled,
         cancelled_at = excluded.cancelled_at, closed_at = excluded.closed_at"""
 
 _UPSERT_PARTICIPATIONS = f"""INSERT INTO {{s}}.participations (tenant_id,
@@ -201,7 +202,7 @@ _UPSERT_PARTICIPATIONS = f"""INSERT INTO {{s}}.participations (tenant_id,
     SELECT $1, p.*
     FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[],
                 $8::timestamptz[], $9::bool[], $10::int[], $11::uuid[], $12::timestamptz[],
-                $13::bool[], $14::bool[], $15::int[], $16::date[]) AS p
+                $13::bool[], $14::bool[], $15::int[]) AS p
     ON CONFLICT (tenant_id, participation_id) DO UPDATE SET
         checked_out_at = excluded.checked_out_at, auto_checkout = excluded.auto_checkout,
         minutes = excluded.minutes, confirmed_by = excluded.confirmed_by,
@@ -234,13 +235,13 @@ async def _save_rows(connection: asyncpg.Connection, schema: str, tenant_id: str
 
 def _activity_row(a: ActivityRow) -> tuple:
     return (a.activity_id, a.kind, a.category, a.host_unit_id, a.title, a.place, a.starts_at,
-            a.ends_at, a.cancelled_at, a.closed_at, a.local_date, a.cancelled)
+            a.ends_at, a.cancelled_at, a.closed_at, a.cancelled)
 
 
 def _participation_row(p: ParticipationRow) -> tuple:
     return (p.participation_id, p.activity_id, p.member_id, p.kind, p.category,
             p.checked_in_at, p.checked_out_at, p.auto_checkout, p.minutes, p.confirmed_by,
-            p.confirmed_at, p.corrected, p.revoked, p.confirmed_minutes, p.local_date)
+            p.confirmed_at, p.corrected, p.revoked, p.confirmed_minutes)
 
 
 async def save_participation(connection: asyncpg.Connection, schema: str, tenant_id: str,

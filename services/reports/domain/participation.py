@@ -2,7 +2,7 @@
 
 The rules (see docs/reports.md):
 * a participation starts with CheckedIn; its month and date are those of the check-in in
-  Asia/Shanghai, whatever happens later;
+  Asia/Shanghai, whatever happens later (the table's generated `local_date`);
 * confirmed minutes are the latest of AttendanceConfirmed / ParticipationCorrected; before
   either it is unconfirmed (minutes None), shown apart and never counted as hours;
 * attendance-category activities credit 0 minutes (they count attendance and person-times);
@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from ledger.events import (
@@ -29,7 +29,6 @@ from ledger.events import (
     ParticipationCorrected,
     ParticipationRevoked,
 )
-from reports.domain.periods import local_date
 from reports.domain.projection import EventMeta, Keys, known_from
 
 NAME = "participation"
@@ -60,10 +59,6 @@ class ActivityRow:
     closed_at: datetime | None = None
 
     @property
-    def local_date(self) -> date:
-        return local_date(self.starts_at)
-
-    @property
     def cancelled(self) -> bool:
         return self.cancelled_at is not None
 
@@ -87,9 +82,6 @@ class ParticipationRow:
     # corrections, revocations and any later confirmation.
     confirmed_minutes: int | None = None
 
-    @property
-    def local_date(self) -> date:
-        return local_date(self.checked_in_at)
 
 
 # A named tuple, in the order of the log table's columns: one is built per confirmation.

@@ -11,12 +11,6 @@ MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$")
 
 
-def local_date(moment: datetime) -> date:
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: only timezone-aware instants are meaningful")
-    return moment.astimezone(SHANGHAI).date()
-
-
 def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 

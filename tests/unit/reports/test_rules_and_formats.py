@@ -10,7 +10,7 @@ import pytest
 from reports.domain.honor_roll_rules import STANDARD, Candidate, RuleSet, check_rule_set, rank
 from reports.domain.kinds import kind_name
 from reports.domain.names import ERASED, masked
-from reports.domain.periods import local_date, month_bounds, quarter_bounds
+from reports.domain.periods import month_bounds, quarter_bounds
 from reports.domain.stars import next_level_minutes, star_level
 from reports.domain.summary import summary_text
 from reports.domain.timeline import FOREVER, Timeline
@@ -78,17 +78,13 @@ def test_summary_sentence_in_the_committees_form():
     assert summary_text(0, [], 0) == "0 名党员报到；开展活动 0 次；参与 0 人次"
 
 
-def test_shanghai_dates_and_periods():
-    # 23:30 on 31 March in Shanghai is 15:30 UTC: still March.
-    assert local_date(datetime(2025, 3, 31, 15, 30, tzinfo=UTC)) == date(2025, 3, 31)
-    # 16:30 UTC on 31 March is already 1 April in Shanghai.
-    assert local_date(datetime(2025, 3, 31, 16, 30, tzinfo=UTC)) == date(2025, 4, 1)
+def test_shanghai_periods():
+    # A check-in's Shanghai date is computed by PostgreSQL (the generated local_date);
+    # test_member_hours_month_boundary_and_records covers both sides of a month's end.
     assert month_bounds("2025-12") == (date(2025, 12, 1), date(2026, 1, 1))
     assert quarter_bounds("2026Q4") == (date(2026, 10, 1), date(2027, 1, 1))
     with pytest.raises(ValueError):
         month_bounds("2025-13")
-    with pytest.raises(ValueError):
-        local_date(datetime(2025, 1, 1))
 
 
 def test_timeline_intervals_do_not_depend_on_arrival_order():
