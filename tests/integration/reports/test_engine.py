@@ -28,6 +28,7 @@ from ledger.events import (
 from reports.adapters import checkpoints, feed
 from reports.config import Settings
 from reports.entrypoints.app import create_app
+from reports.service.batches import FeedGap, apply_decoded, decode_batch
 from reports.service.projections import PROJECTIONS
 from reports.service.runner import CHANNEL, apply_next_batch, catch_up
 
@@ -253,6 +254,32 @@ async def test_two_runners_never_apply_a_batch_twice(history, pool):
     assert points["participation"].events_applied == 19 + 2  # check-ins + 2 scheduled
     # Every event was read by exactly one batch of one runner.
     assert sum(counts) + rest == total
+
+
+async def test_a_batch_read_ahead_is_refused_if_it_would_skip_an_event(history, pool):
+    """A rebuild applies batches read on another connection; one that starts after a
+    checkpoint would leave the events in between out, so it is refused and writes nothing."""
+    community = await history.unit("community", None)
+    await history.unit("branch", community)
+    async with pool.acquire() as connection:
+        target = await feed.cursor_of_position(connection, history.tenant_id,
+                                               history.last_position)
+        for _ in range(1000):  # the feed's horizon is cluster-wide: wait for both events
+            raws = await feed.read_batch(connection, history.tenant_id, (0, 0), 10)
+            if raws and (raws[-1][0], raws[-1][1]) == target:
+                break
+            await asyncio.sleep(0.02)
+        first = (raws[0][0], raws[0][1])
+        ahead = await decode_batch(raws[1:], first)
+        with pytest.raises(FeedGap):
+            await apply_decoded(connection, "reports", history.tenant_id, ahead)
+        assert await checkpoints.reflected(connection, "reports", history.tenant_id) == (0, 0)
+        # Read from the checkpoint, the same events apply.
+        await apply_decoded(connection, "reports", history.tenant_id,
+                            await decode_batch(raws, (0, 0)))
+        assert await checkpoints.reflected(connection, "reports", history.tenant_id) == target
+    assert await pool.fetchval("SELECT count(*) FROM reports.units WHERE tenant_id = $1",
+                               history.tenant_id) == 2
 
 
 async def test_wait_for_rejects_a_malformed_position(history, pool, database_url):
