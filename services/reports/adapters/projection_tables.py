@@ -164,7 +164,6 @@ _PARTICIPATION = ("participation_id", "activity_id", "member_id", "kind", "categ
 _ACTIVITY_COLUMNS = ", ".join(_ACTIVITY)
 _PARTICIPATION_COLUMNS = ", ".join(_PARTICIPATION)
 _ACTIVITY_SAVED = (*_ACTIVITY, "cancelled")
-_PARTICIPATION_SAVED = _PARTICIPATION
 
 
 async def load_participation(connection: asyncpg.Connection, schema: str, tenant_id: str,
@@ -198,7 +197,7 @@ _UPSERT_ACTIVITIES = f"""INSERT INTO {{s}}.activities (tenant_id, {", ".join(_AC
         cancelled_at = excluded.cancelled_at, closed_at = excluded.closed_at"""
 
 _UPSERT_PARTICIPATIONS = f"""INSERT INTO {{s}}.participations (tenant_id,
-        {", ".join(_PARTICIPATION_SAVED)})
+        {_PARTICIPATION_COLUMNS})
     SELECT $1, p.*
     FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[],
                 $8::timestamptz[], $9::bool[], $10::int[], $11::uuid[], $12::timestamptz[],
@@ -250,7 +249,7 @@ async def save_participation(connection: asyncpg.Connection, schema: str, tenant
     for table, columns, upsert, rows, row, created, changed in (
         ("activities", _ACTIVITY_SAVED, _UPSERT_ACTIVITIES, batch.activities, _activity_row,
          batch.created_activities, batch.changed_activities),
-        ("participations", _PARTICIPATION_SAVED, _UPSERT_PARTICIPATIONS, batch.participations,
+        ("participations", _PARTICIPATION, _UPSERT_PARTICIPATIONS, batch.participations,
          _participation_row, batch.created_participations, batch.changed_participations),
     ):
         if changed:

@@ -1,13 +1,12 @@
-"""One batch of the feed through the projections, in three steps:
+"""One batch of the feed through the projections, in two steps:
 
 1. `decode_batch`: raw events -> decoded events (needs no checkpoint);
-2. `fold_batch`: each projection past its checkpoint loads the rows the batch touches and
-   folds the events into them, in memory;
-3. `save_folded`: each projection's changed rows and every checkpoint, in the caller's
-   transaction, so the batch's effect lands exactly once.
+2. `apply_batch`: each projection past its checkpoint loads the rows the batch touches,
+   folds the events into them in memory and saves what changed; then every checkpoint.
+   All in the caller's transaction, so the batch's effect lands exactly once.
 
-The live runner does all three in one transaction (runner.py). A rebuild reads and decodes
-the next batches on another connection while the current one is folded and saved
+The live runner reads, decodes and applies in one transaction (runner.py). A rebuild reads
+and decodes the next batches on another connection while the current one is applied
 (`apply_decoded`, rebuild.py).
 """
 
@@ -25,7 +24,7 @@ import msgspec
 from ledger.events import BY_NAME, UnknownEventType, current_decoders, decode_data
 from reports.adapters import checkpoints
 from reports.adapters.feed import Cursor, RawEvent
-from reports.domain.projection import Batch, EventMeta
+from reports.domain.projection import EventMeta
 from reports.service.projections import PROJECTIONS, Projection
 
 log = logging.getLogger("reports.runner")
@@ -57,16 +56,6 @@ class DecodedBatch:
     size: int
     names: list[str]
     events: list[tuple[msgspec.Struct | None, EventMeta]]
-
-
-@dataclass(frozen=True, slots=True)
-class FoldedBatch:
-    """A batch folded into each projection's rows (None: no event for that projection)."""
-
-    batch: DecodedBatch
-    folds: list[Batch | None]
-    applied: list[int]
-    skipped: list[int]
 
 
 class FeedGap(RuntimeError):
@@ -138,38 +127,25 @@ def _route(batch: DecodedBatch, projections: Sequence[Projection], seen: Sequenc
     return mine, skipped
 
 
-async def fold_batch(connection: asyncpg.Connection, schema: str, tenant_id: str,
-                     batch: DecodedBatch, seen: Sequence[Cursor], *,
-                     projections: Sequence[Projection] = PROJECTIONS) -> FoldedBatch:
-    """Fold the batch into each projection past its checkpoint (`seen`, one per projection)."""
-    mine, skipped = _route(batch, projections, seen)
-    folds: list[Batch | None] = []
+async def apply_batch(connection: asyncpg.Connection, schema: str, tenant_id: str,
+                      batch: DecodedBatch, points: dict[str, checkpoints.Checkpoint], *,
+                      projections: Sequence[Projection] = PROJECTIONS) -> None:
+    """Inside the caller's transaction, with the checkpoints `points` locked: fold the batch
+    into each projection past its checkpoint, save the rows, then the checkpoints."""
+    mine, skipped = _route(batch, projections, [points[p.name].cursor for p in projections])
     for index, projection in enumerate(projections):
         events = mine[index]
-        if not events:
-            folds.append(None)
-            continue
-        fold = projection.new_batch()
-        await projection.load(connection, schema, tenant_id, fold,
-                              fold.wanted([event for event, _ in events]))
-        for event, meta in events:
-            fold.apply(event, meta)
-        folds.append(fold)
-    return FoldedBatch(batch, folds, [len(events) for events in mine], skipped)
-
-
-async def save_folded(connection: asyncpg.Connection, schema: str, tenant_id: str,
-                      folded: FoldedBatch, points: dict[str, checkpoints.Checkpoint], *,
-                      projections: Sequence[Projection] = PROJECTIONS) -> None:
-    """Inside the caller's transaction, with `points` locked: rows, then checkpoints."""
-    batch = folded.batch
-    for index, projection in enumerate(projections):
-        if (fold := folded.folds[index]) is not None:
+        if events:
+            fold = projection.new_batch()
+            await projection.load(connection, schema, tenant_id, fold,
+                                  fold.wanted([event for event, _ in events]))
+            for event, meta in events:
+                fold.apply(event, meta)
             await projection.save(connection, schema, tenant_id, fold)
         point = points[projection.name]
         if point.cursor < batch.last:
-            point.events_applied += folded.applied[index]
-            point.events_skipped += folded.skipped[index]
+            point.events_applied += len(events)
+            point.events_skipped += skipped[index]
             point.cursor = batch.last
             point.last_recorded_at = batch.last_recorded_at
     await checkpoints.save(connection, schema, tenant_id, list(points.values()))
@@ -186,11 +162,9 @@ async def apply_decoded(connection: asyncpg.Connection, schema: str, tenant_id: 
     async with connection.transaction():
         points = await checkpoints.lock(connection, schema, tenant_id,
                                         [p.name for p in projections])
-        seen = [points[p.name].cursor for p in projections]
-        if min(seen) < batch.after:
-            raise FeedGap(f"tenant {tenant_id}: checkpoint {min(seen)} is behind the batch "
+        behind = min(point.cursor for point in points.values())
+        if behind < batch.after:
+            raise FeedGap(f"tenant {tenant_id}: checkpoint {behind} is behind the batch "
                           f"read after {batch.after}")
-        folded = await fold_batch(connection, schema, tenant_id, batch, seen,
-                                  projections=projections)
-        await save_folded(connection, schema, tenant_id, folded, points,
+        await apply_batch(connection, schema, tenant_id, batch, points,
                           projections=projections)

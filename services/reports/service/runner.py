@@ -22,7 +22,7 @@ import asyncpg
 from reports.adapters import checkpoints, feed
 from reports.adapters.feed import Cursor
 from reports.adapters.schema import LIVE
-from reports.service.batches import decode_batch, fold_batch, save_folded
+from reports.service.batches import apply_batch, decode_batch
 from reports.service.projections import PROJECTIONS, Projection
 
 log = logging.getLogger("reports.runner")
@@ -56,10 +56,7 @@ async def apply_next_batch(connection: asyncpg.Connection, tenant_id: str, *,
         if not raws:
             return BatchResult(0, start)
         batch = await decode_batch(raws, start, projections)
-        folded = await fold_batch(connection, schema, tenant_id, batch,
-                                  [points[p.name].cursor for p in projections],
-                                  projections=projections)
-        await save_folded(connection, schema, tenant_id, folded, points,
+        await apply_batch(connection, schema, tenant_id, batch, points,
                           projections=projections)
         return BatchResult(batch.size, batch.last)
 
