@@ -22,12 +22,12 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 
 from bench.scratch import emit, scratch_database
+from contract.calendar import SHANGHAI
+from contract.events import MemberRegistered, MemberReported, UnitEstablished
 from ledger.adapters.bulk_append import COLUMNS, bulk_append
 from ledger.adapters.database import create_pool
 from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent
 from ledger.domain import members
-from ledger.domain.calendar import SHANGHAI
-from ledger.events import MemberRegistered, MemberReported, UnitEstablished
 from ledger.handlers import Actor
 from ledger.imports.rows import FIELDS
 from ledger.imports.run import import_records

@@ -21,6 +21,12 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from contract.events import (
+    Event,
+    HonorRollObjectionRecorded,
+    HonorRollPublished,
+    MemberDataErased,
+)
 from ledger.adapters.directory import MemberDirectory, MemberNumberTaken
 from ledger.adapters.event_store import (
     NO_STREAM,
@@ -39,12 +45,6 @@ from ledger.domain.honor_rolls import HonorRollState
 from ledger.domain.members import MemberState
 from ledger.domain.organisation import OrgTree
 from ledger.domain.refusals import Refusal, forbidden
-from ledger.events import (
-    Event,
-    HonorRollObjectionRecorded,
-    HonorRollPublished,
-    MemberDataErased,
-)
 
 Decide = Callable[[Any], Awaitable[list[Event]]]
 Fold = Callable[[Any, Event], Any]

@@ -13,11 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from contract.calendar import month_of
+from contract.vocabulary import next_star_hours, star_level
 from ledger.domain.activities import ActivityState
-from ledger.domain.calendar import month_of
-
-# 星级志愿者: cumulative confirmed service hours for ★1…★5.
-STAR_HOURS = (100, 300, 600, 1000, 1500)
 
 
 @dataclass(frozen=True)
@@ -50,9 +48,7 @@ class Summary:
 
 def stars_for(minutes: int) -> tuple[int, int | None]:
     """(stars earned, hours needed for the next star or None at ★5)."""
-    hours = minutes / 60
-    earned = sum(1 for threshold in STAR_HOURS if hours >= threshold)
-    return earned, STAR_HOURS[earned] if earned < len(STAR_HOURS) else None
+    return star_level(minutes), next_star_hours(minutes)
 
 
 def summarise(member_id: uuid.UUID, activities: Iterable[ActivityState]) -> Summary:

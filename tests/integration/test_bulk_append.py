@@ -10,6 +10,7 @@ import asyncpg
 import msgspec
 import pytest
 
+from contract.events import UnitRenamed, decode_data, encode_data
 from ledger.adapters.bulk_append import CHANNEL, bulk_append
 from ledger.adapters.event_store import (
     ANY,
@@ -22,7 +23,6 @@ from ledger.adapters.event_store import (
     WrongExpectedVersion,
     chain_hash,
 )
-from ledger.events import UnitRenamed, decode_data, encode_data
 
 
 def _renamed(name: str, event_id: uuid.UUID | None = None) -> NewEvent:

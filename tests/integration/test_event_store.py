@@ -9,6 +9,7 @@ from datetime import date
 import asyncpg
 import pytest
 
+from contract.events import UnitRenamed, decode_data
 from ledger.adapters.event_store import (
     _COLUMNS,
     ANY,
@@ -21,7 +22,6 @@ from ledger.adapters.event_store import (
     first_broken_link,
     stored_event,
 )
-from ledger.events import UnitRenamed, decode_data
 
 
 def _renamed(name: str, event_id: uuid.UUID | None = None) -> NewEvent:

@@ -13,11 +13,8 @@ from datetime import datetime, timedelta
 import msgspec
 import pytest
 
-from ledger.adapters.event_store import NO_STREAM
-from ledger.domain import activities
-from ledger.domain.calendar import month_of
-from ledger.domain.organisation import OrgTree
-from ledger.events import (
+from contract.calendar import month_of
+from contract.events import (
     ActivityScheduled,
     AttendanceConfirmed,
     CheckedIn,
@@ -36,6 +33,9 @@ from ledger.events import (
     encode_data,
     event_type,
 )
+from ledger.adapters.event_store import NO_STREAM
+from ledger.domain import activities
+from ledger.domain.organisation import OrgTree
 from ledger.generator import Plan, build, streams
 from ledger.generator.history import StreamEntry
 from ledger.generator.plan import community_units
@@ -82,7 +82,7 @@ def test_same_events_in_another_process() -> None:
     script = (
         "import hashlib, itertools\n"
         "from ledger.generator import build, streams\n"
-        "from ledger.events import encode_data\n"
+        "from contract.events import encode_data\n"
         "digest = hashlib.sha256()\n"
         "for stream_id, _, events in itertools.islice(streams(build('demo', 1)), 400):\n"
         "    for e in events:\n"

@@ -7,9 +7,9 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from contract.calendar import SHANGHAI
+from contract.events import ActivityClosed, ActivityScheduled, AttendanceConfirmed, CheckedIn
 from ledger.domain.activities import Busy
-from ledger.domain.calendar import SHANGHAI
-from ledger.events import ActivityClosed, ActivityScheduled, AttendanceConfirmed, CheckedIn
 from ledger.imports.plan import Context, Plan, plan
 from ledger.imports.rows import FIELDS, Row, detect_format, parse
 from tests.unit.domain.builders import Org, member

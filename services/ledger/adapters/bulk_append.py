@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import asyncpg
 import msgspec
 
+from contract.events import canonical_json, encode_data, event_type
 from ledger.adapters.event_store import (
     ANY,
     GENESIS_HASH,
@@ -32,7 +33,6 @@ from ledger.adapters.event_store import (
     WrongExpectedVersion,
     chain_hash,
 )
-from ledger.events import canonical_json, encode_data, event_type
 
 # (stream id, expected version: exact, NO_STREAM or ANY, the events in order)
 StreamEntry = tuple[str, int | None, Sequence[NewEvent]]

@@ -27,7 +27,8 @@ from typing import Any, Literal
 import asyncpg
 import msgspec
 
-from ledger.events import Event, canonical_json, encode_data, event_type
+from contract.cursor import format_cursor, parse_cursor
+from contract.events import Event, canonical_json, encode_data, event_type
 
 GENESIS_HASH = bytes(32)
 # expected_version: an exact version, NO_STREAM (the stream must not exist) or ANY.
@@ -68,7 +69,7 @@ class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def cursor(self) -> str:
-        return format_cursor(self.txid, self.position)
+        return format_cursor((self.txid, self.position))
 
 
 class AppendResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -103,23 +104,6 @@ class EventIdConflict(Exception):
     def __init__(self, event_id: uuid.UUID) -> None:
         super().__init__(f"event id {event_id} is already stored with different content")
         self.event_id = event_id
-
-
-def format_cursor(txid: int, position: int) -> str:
-    return f"{txid}-{position}"
-
-
-START = format_cursor(0, 0)
-
-
-def parse_cursor(cursor: str | None) -> tuple[int, int]:
-    """Raises ValueError for anything but "<txid>-<position>" with non-negative integers."""
-    if not cursor:
-        return (0, 0)
-    txid, sep, position = cursor.partition("-")
-    if not sep or not txid.isdigit() or not position.isdigit():
-        raise ValueError(f"not a feed cursor: {cursor!r}")
-    return (int(txid), int(position))
 
 
 def chain_hash(previous: bytes, event_id: uuid.UUID, stream_id: str, version: int,
@@ -347,7 +331,7 @@ class PostgresEventStore:
         events = [stored_event(row) for row in rows]
         return FeedPage(
             events=events,
-            next_cursor=events[-1].cursor if events else format_cursor(txid, position),
+            next_cursor=events[-1].cursor if events else format_cursor((txid, position)),
         )
 
     async def feed_status(self, tenant_id: str) -> dict[str, Any]:

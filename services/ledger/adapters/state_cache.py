@@ -18,8 +18,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from contract.events import Event, decode_data
 from ledger.adapters.event_store import GENESIS_HASH, PostgresEventStore
-from ledger.events import Event, decode_data
 
 S = TypeVar("S")
 Fold = Callable[[Any, Event], Any]

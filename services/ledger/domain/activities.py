@@ -17,12 +17,8 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from ledger.domain.calendar import whole_minutes
-from ledger.domain.command import Command
-from ledger.domain.members import MemberState, active
-from ledger.domain.organisation import OrgTree
-from ledger.domain.refusals import Refusal, forbidden, invalid, not_found
-from ledger.events import (
+from contract.calendar import whole_minutes
+from contract.events import (
     ActivityCancelled,
     ActivityCategory,
     ActivityClosed,
@@ -38,6 +34,10 @@ from ledger.events import (
     ParticipationCorrected,
     ParticipationRevoked,
 )
+from ledger.domain.command import Command
+from ledger.domain.members import MemberState, active
+from ledger.domain.organisation import OrgTree
+from ledger.domain.refusals import Refusal, forbidden, invalid, not_found
 
 MAX_DURATION = timedelta(hours=24)
 MAX_CAP_MINUTES = 24 * 60

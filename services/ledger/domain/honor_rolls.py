@@ -7,11 +7,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from ledger.domain.calendar import local_date, month_of
+from contract.calendar import local_date, month_of
+from contract.events import Event, HonorRollEntry, HonorRollObjectionRecorded, HonorRollPublished
 from ledger.domain.command import Command
 from ledger.domain.organisation import OrgTree
 from ledger.domain.refusals import Refusal, forbidden, invalid, not_found
-from ledger.events import Event, HonorRollEntry, HonorRollObjectionRecorded, HonorRollPublished
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 

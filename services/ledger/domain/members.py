@@ -7,10 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from ledger.domain.command import Command
-from ledger.domain.organisation import OrgTree
-from ledger.domain.refusals import Refusal, invalid, not_found
-from ledger.events import (
+from contract.events import (
     Event,
     MemberDataErased,
     MemberKind,
@@ -19,6 +16,9 @@ from ledger.events import (
     MemberReported,
     MemberTransferred,
 )
+from ledger.domain.command import Command
+from ledger.domain.organisation import OrgTree
+from ledger.domain.refusals import Refusal, invalid, not_found
 
 # Units a member can report to: where the activities happen.
 REPORTING_KINDS = frozenset({"community", "branch", "group", "team"})

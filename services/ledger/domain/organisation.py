@@ -10,9 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
-from ledger.domain.command import Command
-from ledger.domain.refusals import Refusal, invalid, not_found
-from ledger.events import (
+from contract.events import (
     Event,
     UnitDissolved,
     UnitEstablished,
@@ -21,6 +19,9 @@ from ledger.events import (
     UnitMoved,
     UnitRenamed,
 )
+from contract.vocabulary import UNIT_KINDS
+from ledger.domain.command import Command
+from ledger.domain.refusals import Refusal, invalid, not_found
 
 STREAM = "organisation"
 
@@ -32,10 +33,6 @@ ALLOWED_PARENTS: dict[str, frozenset[str]] = {
     "branch": frozenset({"community"}),
     "group": frozenset({"branch"}),
     "team": frozenset({"community", "branch"}),
-}
-KIND_NAMES_ZH = {
-    "district": "区委", "street": "街道党工委", "community": "社区党委",
-    "branch": "党支部", "group": "党小组", "team": "志愿者队伍",
 }
 
 
@@ -138,7 +135,7 @@ def _check_parent(tree: OrgTree, kind: str, parent_id: uuid.UUID | None, effecti
     allowed = ALLOWED_PARENTS[kind]
     if parent_id is None:
         if allowed:
-            raise invalid("parent_required", f"{KIND_NAMES_ZH[kind]}必须有上级组织",
+            raise invalid("parent_required", f"{UNIT_KINDS[kind].zh}必须有上级组织",
                           f"a {kind} needs a parent unit", "parent_id")
         return
     parent = tree.active_unit(parent_id, "parent_id")
@@ -150,7 +147,7 @@ def _check_parent(tree: OrgTree, kind: str, parent_id: uuid.UUID | None, effecti
     if parent.kind not in allowed:
         raise invalid(
             "invalid_parent",
-            f"{KIND_NAMES_ZH[kind]}不能隶属于{KIND_NAMES_ZH[parent.kind]}",
+            f"{UNIT_KINDS[kind].zh}不能隶属于{UNIT_KINDS[parent.kind].zh}",
             f"a {kind} cannot sit under a {parent.kind}",
             "parent_id",
         )

@@ -15,9 +15,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
-from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent
-from ledger.domain.calendar import SHANGHAI
-from ledger.events import (
+from contract.calendar import SHANGHAI
+from contract.events import (
     Event,
     MemberLeft,
     MemberRegistered,
@@ -27,6 +26,7 @@ from ledger.events import (
     UnitMoved,
     UnitRenamed,
 )
+from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent
 from ledger.generator import names
 from ledger.generator.participation import (
     GRACE,

@@ -14,8 +14,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ledger.domain.calendar import whole_minutes
-from ledger.events import (
+from contract.calendar import whole_minutes
+from contract.events import (
     ActivityCancelled,
     ActivityClosed,
     ActivityRescheduled,

@@ -15,8 +15,8 @@ from typing import Any, Literal, get_args
 
 import msgspec
 
-from ledger.domain.calendar import SHANGHAI
-from ledger.events import ActivityCategory, ActivityKind
+from contract.calendar import SHANGHAI
+from contract.events import ActivityCategory, ActivityKind
 
 Format = Literal["csv", "ndjson"]
 

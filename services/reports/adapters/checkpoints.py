@@ -8,7 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
-from reports.adapters.feed import Cursor
+from contract.cursor import Cursor
 from reports.adapters.schema import qualify
 
 

@@ -8,14 +8,14 @@ from datetime import date
 
 import asyncpg
 
+from contract.calendar import quarter_bounds
+from contract.cursor import format_cursor
+from contract.vocabulary import hours
 from reports.adapters import directory
 from reports.adapters.checkpoints import reflected
-from reports.adapters.feed import format_cursor
 from reports.adapters.history_sql import SUBTREE
 from reports.adapters.schema import LIVE, qualify
 from reports.domain.names import display_name
-from reports.domain.periods import quarter_bounds
-from reports.domain.stars import hours
 from reports.domain.views import DigestRow, EmployerDigest, Page
 
 STATUS_NAMES = {"reported": "已报到", "not_reported": "未报到", "left": "已离开"}

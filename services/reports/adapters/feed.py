@@ -11,7 +11,7 @@ from datetime import datetime
 
 import asyncpg
 
-Cursor = tuple[int, int]  # (txid, position)
+from contract.cursor import Cursor
 
 # ORDER BY names the table's column (e.txid), not the bigint output column of the same
 # name: sorting by the output would sort the whole tenant instead of walking the index.
@@ -38,20 +38,6 @@ _POSITION_TXID = """SELECT txid::text::bigint FROM ledger.events
 # A row of _BATCH, left as asyncpg returns it (a rebuild reads millions): unpack it as
 # txid, position, type, schema_version, data (JSON bytes), recorded_at, imported.
 RawEvent = asyncpg.Record
-
-
-def format_cursor(cursor: Cursor) -> str:
-    return f"{cursor[0]}-{cursor[1]}"
-
-
-def parse_position(text: str) -> Cursor | int:
-    """A feed cursor "<txid>-<position>", or a bare position as returned by an append."""
-    txid, sep, position = text.partition("-")
-    if sep and txid.isdigit() and position.isdigit():
-        return (int(txid), int(position))
-    if not sep and text.isdigit():
-        return int(text)
-    raise ValueError(f"not a feed cursor or position: {text!r}")
 
 
 async def read_batch(connection: asyncpg.Connection, tenant_id: str, after: Cursor,

@@ -8,7 +8,7 @@ from datetime import date, datetime
 import asyncpg
 import msgspec
 
-from ledger.events import HonorRollEntry
+from contract.events import HonorRollEntry
 from reports.adapters.schema import LIVE, qualify
 from reports.domain.honor_roll_rules import STANDARD, RuleSet
 

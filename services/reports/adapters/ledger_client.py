@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from ledger.events import HonorRollEntry
+from contract.events import HonorRollEntry
 
 
 class PublishRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,15 +8,14 @@ from datetime import date
 
 import asyncpg
 
+from contract.calendar import end_of_day, month_of
+from contract.cursor import format_cursor
+from contract.vocabulary import hours, kind_name, kind_rank, next_level_minutes, star_level
 from reports.adapters import directory
 from reports.adapters.checkpoints import reflected
-from reports.adapters.feed import format_cursor
 from reports.adapters.history_sql import parts
 from reports.adapters.schema import LIVE, qualify
-from reports.domain.kinds import KIND_ORDER, kind_name
 from reports.domain.names import display_name
-from reports.domain.periods import end_of_day, month_of
-from reports.domain.stars import hours, next_level_minutes, star_level
 from reports.domain.views import (
     Correction,
     KindTotals,
@@ -73,7 +72,7 @@ async def member_hours(connection: asyncpg.Connection, tenant_id: str, member_id
         kinds = [
             KindTotals(kind=kind, kind_name=kind_name(kind), minutes=c[0], hours=hours(c[0]),
                        attendance=c[1], person_times=c[2], unconfirmed=c[3])
-            for kind in sorted({k for m, k in cells if m == month}, key=_kind_order)
+            for kind in sorted({k for m, k in cells if m == month}, key=kind_rank)
             for c in [cells[(month, kind)]]
         ]
         minutes = sum(k.minutes for k in kinds)
@@ -92,9 +91,6 @@ async def member_hours(connection: asyncpg.Connection, tenant_id: str, member_id
         minutes_to_next_level=next_level_minutes(cumulative), unconfirmed=unconfirmed_total,
     )
 
-
-def _kind_order(kind: str) -> int:
-    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
 
 
 _RECORDS = """

@@ -9,14 +9,13 @@ from datetime import date, timedelta
 
 import asyncpg
 
+from contract.calendar import end_of_day, month_bounds
+from contract.cursor import format_cursor
+from contract.vocabulary import hours, kind_name, kind_rank
 from reports.adapters.checkpoints import reflected
-from reports.adapters.feed import format_cursor
 from reports.adapters.history_sql import history
 from reports.adapters.schema import LIVE, qualify
 from reports.domain.honor_roll_rules import Candidate
-from reports.domain.kinds import KIND_ORDER, kind_name
-from reports.domain.periods import end_of_day, month_bounds
-from reports.domain.stars import hours
 from reports.domain.summary import summary_text
 from reports.domain.views import CommunitySummary, UnitActivity, UnitKindRow
 
@@ -131,7 +130,7 @@ async def unit_activity(connection: asyncpg.Connection, tenant_id: str, unit_id:
     totals = next((r for r in by_kind if r["kind"] is None), None)
     per_kind = {r["kind"]: r for r in by_kind if r["kind"] is not None}
     kinds = []
-    for kind in sorted(set(per_kind) | set(held), key=_kind_order):
+    for kind in sorted(set(per_kind) | set(held), key=kind_rank):
         r = per_kind.get(kind)
         minutes = r["minutes"] if r else 0
         kinds.append(UnitKindRow(
@@ -176,6 +175,3 @@ async def honor_roll_candidates(connection: asyncpg.Connection, tenant_id: str,
                        minutes=r["minutes"], activities=r["activities"],
                        first_check_in=r["first_check_in"]), r["name"]) for r in rows]
 
-
-def _kind_order(kind: str) -> int:
-    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ledger.events import Event, HonorRollObjectionRecorded, HonorRollPublished
+from contract.events import Event, HonorRollObjectionRecorded, HonorRollPublished
 from reports.domain.projection import EventMeta, Keys
 
 NAME = "honor_rolls"

@@ -14,7 +14,7 @@ from typing import Literal
 
 import msgspec
 
-from reports.domain.kinds import KIND_NAMES_ZH
+from contract.vocabulary import ACTIVITY_KINDS
 
 TieBreak = Literal["minutes", "activities", "first_check_in", "member_number"]
 
@@ -60,8 +60,8 @@ def check_rule_set(rules: RuleSet) -> list[tuple[str, str]]:
         problems.append(("top_n", "名额须在1至1000之间"))
     if len(set(rules.tie_break)) != len(rules.tie_break):
         problems.append(("tie_break", "排序规则不能重复"))
-    if not rules.kinds or any(kind not in KIND_NAMES_ZH for kind in rules.kinds):
-        problems.append(("kinds", "活动类型须为 " + "/".join(KIND_NAMES_ZH)))
+    if not rules.kinds or any(kind not in ACTIVITY_KINDS for kind in rules.kinds):
+        problems.append(("kinds", "活动类型须为 " + "/".join(ACTIVITY_KINDS)))
     return problems
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from ledger.events import Event, MemberLeft, MemberRegistered, MemberReported, MemberTransferred
+from contract.events import Event, MemberLeft, MemberRegistered, MemberReported, MemberTransferred
 from reports.domain.projection import EventMeta, Keys, known_from
 from reports.domain.timeline import Change, Timeline
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from ledger.events import (
+from contract.events import (
     Event,
     UnitDissolved,
     UnitEstablished,

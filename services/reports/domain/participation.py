@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from ledger.events import (
+from contract.events import (
     ActivityCancelled,
     ActivityClosed,
     ActivityRescheduled,

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 from typing import NamedTuple, Protocol
 
-from ledger.events import Event
-from reports.domain.periods import SHANGHAI
+from contract.calendar import SHANGHAI
+from contract.events import Event
 
 
 # A named tuple: one is built per event, and a rebuild folds millions of them.

@@ -14,6 +14,7 @@ import sys
 
 import uvicorn
 
+from contract.cursor import format_cursor
 from ledger.adapters.database import create_pool
 from reports.adapters import checkpoints, feed
 from reports.adapters.schema import LIVE
@@ -58,7 +59,7 @@ async def _status(args: argparse.Namespace) -> int:
                     point = points.get(name)
                     cursor = point.cursor if point else (0, 0)
                     behind, _ = await feed.lag(connection, tenant_id, cursor)
-                    print(f"{tenant_id}\t{name}\t{feed.format_cursor(cursor)}\t"
+                    print(f"{tenant_id}\t{name}\t{format_cursor(cursor)}\t"
                           f"behind {behind}\tskipped {point.events_skipped if point else 0}")
     finally:
         await pool.close()

@@ -21,9 +21,10 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from ledger.events import BY_NAME, UnknownEventType, current_decoders, decode_data
+from contract.cursor import Cursor
+from contract.events import BY_NAME, UnknownEventType, current_decoders, decode_data
 from reports.adapters import checkpoints
-from reports.adapters.feed import Cursor, RawEvent
+from reports.adapters.feed import RawEvent
 from reports.domain.projection import EventMeta
 from reports.service.projections import PROJECTIONS, Projection
 

@@ -10,8 +10,8 @@ import asyncio
 
 import asyncpg
 
+from contract.cursor import Cursor, format_cursor, parse_position
 from reports.adapters import checkpoints, feed
-from reports.adapters.feed import Cursor
 from reports.adapters.schema import LIVE
 from reports.service.runner import Progress
 
@@ -21,14 +21,14 @@ RECHECK_SECONDS = 0.05
 
 class NotReached(Exception):
     def __init__(self, reached: Cursor) -> None:
-        super().__init__(f"position not applied yet; at {feed.format_cursor(reached)}")
+        super().__init__(f"position not applied yet; at {format_cursor(reached)}")
         self.reached = reached
 
 
 async def wait_until_applied(pool: asyncpg.Pool, tenant_id: str, target: str,
                              progress: Progress | None, max_wait: float) -> Cursor:
     """Raises ValueError for a malformed target, NotReached when max_wait runs out."""
-    wanted = feed.parse_position(target)
+    wanted = parse_position(target)
     deadline = asyncio.get_running_loop().time() + max_wait
     while True:
         async with pool.acquire() as connection:

@@ -6,16 +6,16 @@ import uuid
 
 import asyncpg
 
-from ledger.events import HonorRollEntry
+from contract.calendar import today
+from contract.cursor import format_cursor
+from contract.events import HonorRollEntry
+from contract.vocabulary import hours
 from reports.adapters import directory, honor_roll_store, unit_reports
 from reports.adapters.checkpoints import reflected
-from reports.adapters.feed import format_cursor
 from reports.adapters.ledger_client import LedgerClient, LedgerResponse, PublishRequest
 from reports.adapters.schema import LIVE
 from reports.domain.honor_roll_rules import RuleSet, rank
 from reports.domain.names import ERASED, display_name, masked
-from reports.domain.periods import today
-from reports.domain.stars import hours
 from reports.domain.views import (
     HonorRollRow,
     HonorRollView,

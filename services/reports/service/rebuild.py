@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from contract.cursor import Cursor, format_cursor
 from ledger.adapters.database import create_pool
 from reports.adapters import checkpoints, feed, schema
 from reports.service.batches import DecodedBatch, apply_decoded, decode_batch
@@ -98,7 +99,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-async def _read_ahead(reader: asyncpg.Connection, tenant_id: str, after: feed.Cursor,
+async def _read_ahead(reader: asyncpg.Connection, tenant_id: str, after: Cursor,
                       batch_size: int, queue: asyncio.Queue[DecodedBatch | None]) -> None:
     while True:
         raws = await feed.read_batch(reader, tenant_id, after, batch_size)
@@ -136,7 +137,7 @@ async def _rebuild(writer: asyncpg.Connection, reader: asyncpg.Connection, batch
                     gc.collect()
                 now = time.monotonic()
                 progress = RebuildProgress(done, max(total, done), tenant_id,
-                                           feed.format_cursor(batch.last), now - started)
+                                           format_cursor(batch.last), now - started)
                 if on_progress is not None and now - last_report >= progress_every:
                     on_progress(progress)
                     last_report = now

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from contract.cursor import Cursor
 from reports.adapters import checkpoints, feed
-from reports.adapters.feed import Cursor
 from reports.adapters.schema import LIVE
 from reports.service.batches import apply_batch, decode_batch
 from reports.service.projections import PROJECTIONS, Projection

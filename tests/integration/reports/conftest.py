@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 import asyncpg
 import pytest
 
-from ledger.adapters.event_store import ANY, Metadata, NewEvent, PostgresEventStore
-from ledger.events import (
+from contract.calendar import SHANGHAI
+from contract.events import (
     ActivityCancelled,
     ActivityScheduled,
     AttendanceConfirmed,
@@ -30,8 +30,8 @@ from ledger.events import (
     encode_data,
     event_type,
 )
+from ledger.adapters.event_store import ANY, Metadata, NewEvent, PostgresEventStore
 from reports.adapters import checkpoints, feed
-from reports.domain.periods import SHANGHAI
 from reports.service.runner import catch_up
 
 ORGANISER = uuid.UUID(int=7)

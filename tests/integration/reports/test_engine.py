@@ -12,8 +12,7 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from ledger.adapters.tokens import TokenStore
-from ledger.events import (
+from contract.events import (
     ActivityScheduled,
     AttendanceConfirmed,
     CheckedIn,
@@ -25,6 +24,7 @@ from ledger.events import (
     UnitEstablished,
     encode_data,
 )
+from ledger.adapters.tokens import TokenStore
 from reports.adapters import checkpoints, feed
 from reports.config import Settings
 from reports.entrypoints.app import create_app

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.events import (
+from contract.events import (
     ActivityCancelled,
     ActivityScheduled,
     AttendanceConfirmed,

@@ -123,7 +123,7 @@ async def test_community_summary_text(history, pool, client):
     response = await client.get(f"/api/v1/units/{units['community']}/summary?month=2025-05",
                                 headers=headers)
     assert response.json()["text"] == (
-        "3 名党员报到；开展活动 4 次：环境整治 2 次、巡逻 1 次、座谈会 1 次；参与 4 人次"
+        "3 名党员报到；开展活动 4 次：环境整治 2 次、巡逻防控 1 次、会议 1 次；参与 4 人次"
     )
 
 

@@ -14,13 +14,8 @@ from typing import Any
 
 import pytest
 
-from ledger.domain import activities
-from ledger.domain.activities import ActivityState, Organiser
-from ledger.domain.calendar import SHANGHAI
-from ledger.domain.members import MemberState
-from ledger.domain.organisation import OrgTree
-from ledger.domain.refusals import Refusal
-from ledger.events import (
+from contract.calendar import SHANGHAI
+from contract.events import (
     ActivityScheduled,
     Event,
     MemberLeft,
@@ -28,6 +23,11 @@ from ledger.events import (
     MemberReported,
     UnitEstablished,
 )
+from ledger.domain import activities
+from ledger.domain.activities import ActivityState, Organiser
+from ledger.domain.members import MemberState
+from ledger.domain.organisation import OrgTree
+from ledger.domain.refusals import Refusal
 
 GRACE = timedelta(minutes=15)
 FOUNDED = date(2020, 1, 1)

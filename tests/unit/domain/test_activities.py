@@ -8,6 +8,16 @@ from typing import Any
 
 import pytest
 
+from contract.events import (
+    ActivityCancelled,
+    ActivityClosed,
+    ActivityRescheduled,
+    ActivityScheduled,
+    AttendanceConfirmed,
+    CheckedOut,
+    ParticipationRevoked,
+    UnitDissolved,
+)
 from ledger.domain.activities import (
     Busy,
     CancelActivity,
@@ -19,16 +29,6 @@ from ledger.domain.activities import (
     close,
     reschedule,
     schedule,
-)
-from ledger.events import (
-    ActivityCancelled,
-    ActivityClosed,
-    ActivityRescheduled,
-    ActivityScheduled,
-    AttendanceConfirmed,
-    CheckedOut,
-    ParticipationRevoked,
-    UnitDissolved,
 )
 
 from .builders import (

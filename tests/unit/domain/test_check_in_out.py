@@ -11,6 +11,13 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from contract.events import (
+    ActivityCancelled,
+    ActivityClosed,
+    CheckedIn,
+    CheckedOut,
+    ParticipationRevoked,
+)
 from ledger.domain.activities import (
     Busy,
     CheckIn,
@@ -21,13 +28,6 @@ from ledger.domain.activities import (
     close,
 )
 from ledger.domain.refusals import Refusal
-from ledger.events import (
-    ActivityCancelled,
-    ActivityClosed,
-    CheckedIn,
-    CheckedOut,
-    ParticipationRevoked,
-)
 
 from .builders import (
     END,

@@ -13,6 +13,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contract.calendar import month_of
+from contract.events import (
+    ActivityCancelled,
+    AttendanceConfirmed,
+    CheckedIn,
+    CheckedOut,
+    CorrectionRequested,
+    ParticipationCorrected,
+    ParticipationRevoked,
+)
 from ledger.domain.activities import (
     ActivityState,
     Busy,
@@ -26,18 +36,8 @@ from ledger.domain.activities import (
     request_correction,
     revoke,
 )
-from ledger.domain.calendar import month_of
 from ledger.domain.members import MemberState
 from ledger.domain.refusals import Refusal
-from ledger.events import (
-    ActivityCancelled,
-    AttendanceConfirmed,
-    CheckedIn,
-    CheckedOut,
-    CorrectionRequested,
-    ParticipationCorrected,
-    ParticipationRevoked,
-)
 
 from .builders import (
     END,

@@ -9,18 +9,18 @@ from typing import Any
 
 import pytest
 
+from contract.events import (
+    HonorRollEntry,
+    HonorRollObjectionRecorded,
+    HonorRollPublished,
+    UnitDissolved,
+)
 from ledger.domain.honor_rolls import (
     HonorRollState,
     PublishHonorRoll,
     RecordObjection,
     publish,
     record_objection,
-)
-from ledger.events import (
-    HonorRollEntry,
-    HonorRollObjectionRecorded,
-    HonorRollPublished,
-    UnitDissolved,
 )
 
 from .builders import Org, new_id, refused, sh

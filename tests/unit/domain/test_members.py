@@ -11,6 +11,14 @@ from typing import Any
 import msgspec
 import pytest
 
+from contract.events import (
+    MemberLeft,
+    MemberRegistered,
+    MemberReported,
+    MemberTransferred,
+    UnitDissolved,
+    encode_data,
+)
 from ledger.domain.members import (
     MemberLeaves,
     MemberState,
@@ -21,14 +29,6 @@ from ledger.domain.members import (
     register,
     report,
     transfer,
-)
-from ledger.events import (
-    MemberLeft,
-    MemberRegistered,
-    MemberReported,
-    MemberTransferred,
-    UnitDissolved,
-    encode_data,
 )
 
 from .builders import FOUNDED, Org, member, new_id, refused

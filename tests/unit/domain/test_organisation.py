@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from contract.events import UnitDissolved, UnitEstablished, UnitMerged, UnitMoved, UnitRenamed
 from ledger.domain.organisation import (
     DissolveUnit,
     EstablishUnit,
@@ -20,7 +21,6 @@ from ledger.domain.organisation import (
     move,
     rename,
 )
-from ledger.events import UnitDissolved, UnitEstablished, UnitMerged, UnitMoved, UnitRenamed
 
 from .builders import FOUNDED, Org, new_id, refused
 

@@ -7,11 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from ledger.domain.activities import ActivityState
-from ledger.entrypoints.pages.common import fmt_hours, parse_hours
-from ledger.entrypoints.pages.honor_rolls import recent_months
-from ledger.entrypoints.pages.views import member_status, overlaps
-from ledger.events import (
+from contract.events import (
     ActivityScheduled,
     AttendanceConfirmed,
     CheckedIn,
@@ -19,6 +15,10 @@ from ledger.events import (
     Event,
     ParticipationRevoked,
 )
+from ledger.domain.activities import ActivityState
+from ledger.entrypoints.pages.common import fmt_hours, parse_hours
+from ledger.entrypoints.pages.honor_rolls import recent_months
+from ledger.entrypoints.pages.views import member_status, overlaps
 from ledger.member_records import stars_for, summarise
 from ledger.rate_limits import SlidingWindow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from ledger.events import (
+from contract.events import (
     ActivityScheduled,
     AttendanceConfirmed,
     CheckedIn,

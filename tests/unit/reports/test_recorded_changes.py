@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from ledger.events import (
+from contract.calendar import SHANGHAI
+from contract.events import (
     ActivityCancelled,
     ActivityScheduled,
     MemberLeft,
@@ -21,7 +22,6 @@ from ledger.events import (
 from reports.domain.members import MembersBatch
 from reports.domain.organisation import OrganisationBatch
 from reports.domain.participation import ParticipationBatch
-from reports.domain.periods import SHANGHAI
 from reports.domain.projection import EventMeta, known_from
 from reports.domain.timeline import FOREVER, Change
 

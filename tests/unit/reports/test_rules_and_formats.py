@@ -7,11 +7,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from contract.calendar import month_bounds, quarter_bounds
+from contract.vocabulary import kind_name, next_level_minutes, star_level
 from reports.domain.honor_roll_rules import STANDARD, Candidate, RuleSet, check_rule_set, rank
-from reports.domain.kinds import kind_name
 from reports.domain.names import ERASED, masked
-from reports.domain.periods import month_bounds, quarter_bounds
-from reports.domain.stars import next_level_minutes, star_level
 from reports.domain.summary import summary_text
 from reports.domain.timeline import FOREVER, Timeline
 from reports.domain.views import UnitKindRow
@@ -73,7 +72,7 @@ def test_summary_sentence_in_the_committees_form():
 
     text = summary_text(605, [row("meeting", 1), row("patrol", 2), row("cleanup", 6),
                               row("service", 0)], 723)
-    assert text == ("605 名党员报到；开展活动 9 次：环境整治 6 次、巡逻 2 次、座谈会 1 次；"
+    assert text == ("605 名党员报到；开展活动 9 次：环境整治 6 次、巡逻防控 2 次、会议 1 次；"
                     "参与 723 人次")
     assert summary_text(0, [], 0) == "0 名党员报到；开展活动 0 次；参与 0 人次"
 

@@ -11,7 +11,8 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from ledger.adapters.event_store import FeedPage, PostgresEventStore, parse_cursor
+from contract.cursor import parse_cursor
+from ledger.adapters.event_store import FeedPage, PostgresEventStore
 from ledger.adapters.notifier import FeedNotifier
 from ledger.adapters.tokens import Principal
 from ledger.domain.refusals import invalid

@@ -19,9 +19,9 @@ from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
+from contract.calendar import shanghai
 from ledger.adapters.directory import Organisers
 from ledger.adapters.page_queries import PageQueries
-from ledger.domain.calendar import shanghai
 from ledger.domain.refusals import Refusal
 from ledger.entrypoints.pages.messages import LANGS, Lang, translate
 from ledger.handlers import Actor, Ledger

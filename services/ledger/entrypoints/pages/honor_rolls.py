@@ -21,8 +21,8 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
+from contract.calendar import local_date, month_of
 from ledger.adapters.reports_client import ReportsClient
-from ledger.domain.calendar import local_date, month_of
 from ledger.domain.honor_rolls import MONTH
 from ledger.domain.refusals import not_found
 from ledger.entrypoints.pages.common import OrganiserSession, Page

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from contract.vocabulary import ACTIVITY_KINDS, UNIT_KINDS
+
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
 
@@ -105,12 +107,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "category": ("类别", "Category"),
     "cat_service": ("服务（计时长）", "Service (earns hours)"),
     "cat_attendance": ("会议党课（计出勤）", "Meeting/class (attendance only)"),
-    "kind_patrol": ("巡逻防控", "Patrol"),
-    "kind_cleanup": ("环境整治", "Cleanup"),
-    "kind_lecture": ("党课/讲堂", "Lecture"),
-    "kind_meeting": ("会议", "Meeting"),
-    "kind_service": ("其他服务", "Service"),
-    "kind_other": ("其他", "Other"),
     "title": ("活动名称", "Title"),
     "date": ("日期", "Date"),
     "starts": ("开始", "Starts"),
@@ -211,6 +207,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rule_set": ("评选规则", "Rule set"),
     "publish_when_over": ("本月结束后才能发布", "A month can be published once it is over"),
 }
+
+
+# Activity and unit kinds are named once, in the shared vocabulary.
+MESSAGES.update({f"kind_{kind}": label for kind, label in ACTIVITY_KINDS.items()})
+MESSAGES.update({f"unit_kind_{kind}": label for kind, label in UNIT_KINDS.items()})
 
 
 def translate(key: str, lang: Lang) -> str:

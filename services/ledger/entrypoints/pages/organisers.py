@@ -19,10 +19,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect
 
+from contract.calendar import SHANGHAI
 from ledger.adapters.directory import Organisers
 from ledger.adapters.page_queries import PageQueries
 from ledger.domain.activities import ActivityState, ScheduleActivity
-from ledger.domain.calendar import SHANGHAI
 from ledger.domain.organisation import OrgTree
 from ledger.domain.refusals import Refusal
 from ledger.entrypoints.pages.common import (

@@ -8,9 +8,9 @@ from datetime import datetime
 
 import msgspec
 
+from contract.calendar import whole_minutes
 from ledger.adapters.event_store import StoredEvent
 from ledger.domain.activities import ActivityState, Participation
-from ledger.domain.calendar import whole_minutes
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from contract.calendar import QUARTER
 from ledger.adapters.tokens import Principal
 from reports.adapters import digest_reports
-from reports.domain.periods import QUARTER
 from reports.domain.tables import digest_table
 from reports.domain.views import EmployerDigest
 from reports.entrypoints import exports

@@ -12,12 +12,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Template
 
+from contract.calendar import MONTH
 from ledger.adapters.tokens import Principal
 from ledger.entrypoints.dependencies import bearer_token
 from reports.adapters import honor_roll_store
 from reports.adapters.ledger_client import LedgerClient, ObjectionRequest
 from reports.config import Settings
-from reports.domain.periods import MONTH
 from reports.domain.tables import honor_roll_table
 from reports.domain.views import HonorRollView
 from reports.entrypoints import exports

@@ -9,6 +9,7 @@ import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
+from contract.cursor import format_cursor
 from reports.adapters import checkpoints, feed
 from reports.adapters.schema import LIVE
 from reports.service import batches
@@ -59,7 +60,7 @@ class StatusController(Controller):
                     events, oldest = await feed.lag(connection, tenant_id, cursor)
                     result.append(ProjectionStatus(
                         tenant_id=tenant_id, projection=name,
-                        checkpoint=feed.format_cursor(cursor),
+                        checkpoint=format_cursor(cursor),
                         events_applied=point.events_applied if point else 0,
                         events_skipped=point.events_skipped if point else 0,
                         lag_events=events,

@@ -11,10 +11,10 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from contract.calendar import MONTH
 from ledger.adapters.tokens import Principal
 from reports.adapters import unit_reports
 from reports.config import Settings
-from reports.domain.periods import MONTH
 from reports.domain.views import CommunitySummary, UnitActivity
 from reports.entrypoints.controllers.members import WaitFor
 from reports.entrypoints.dependencies import check_unit, fresh_enough, snapshot

@@ -1,4 +1,4 @@
-"""Asia/Shanghai calendar: every date, month and quarter in the reports is Shanghai's."""
+"""Asia/Shanghai calendar: every date, month boundary, quarter and window is Shanghai's."""
 
 from __future__ import annotations
 
@@ -9,10 +9,36 @@ from zoneinfo import ZoneInfo
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$")
+# The years the ledger can hold a record for: before the first volunteer records, or after
+# the calendar's end (9999-12-31 has no next day), is refused at the door.
+FIRST_YEAR, LAST_YEAR = 1949, 9998
 
 
-def month_of(day: date) -> str:
+def shanghai(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: the ledger only handles timezone-aware instants")
+    return moment.astimezone(SHANGHAI)
+
+
+def local_date(moment: datetime) -> date:
+    return shanghai(moment).date()
+
+
+def month_of(moment: datetime | date) -> str:
+    """'YYYY-MM' of the Shanghai month an instant (or a Shanghai date) falls in."""
+    day = local_date(moment) if isinstance(moment, datetime) else moment
     return f"{day.year:04d}-{day.month:02d}"
+
+
+def whole_minutes(span: timedelta) -> int:
+    return max(0, int(span.total_seconds() // 60))
+
+
+def _year(text: str, what: str) -> int:
+    year = int(text)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"{what} out of range: years {FIRST_YEAR}–{LAST_YEAR}")
+    return year
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -20,7 +46,7 @@ def month_bounds(month: str) -> tuple[date, date]:
     match = MONTH.match(month)
     if not match:
         raise ValueError(f"not a month (YYYY-MM): {month!r}")
-    year, number = int(match[1]), int(match[2])
+    year, number = _year(match[1], "month"), int(match[2])
     start = date(year, number, 1)
     end = date(year + 1, 1, 1) if number == 12 else date(year, number + 1, 1)
     return start, end
@@ -31,7 +57,7 @@ def quarter_bounds(quarter: str) -> tuple[date, date]:
     match = QUARTER.match(quarter)
     if not match:
         raise ValueError(f"not a quarter (YYYYQn): {quarter!r}")
-    year, number = int(match[1]), int(match[2])
+    year, number = _year(match[1], "quarter"), int(match[2])
     start = date(year, 3 * number - 2, 1)
     end = date(year + 1, 1, 1) if number == 4 else date(year, 3 * number + 1, 1)
     return start, end
