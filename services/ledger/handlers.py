@@ -16,17 +16,19 @@ import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import msgspec
 
+from contract.access import Principal, Role, require_cover
 from contract.events import (
     Event,
     HonorRollObjectionRecorded,
     HonorRollPublished,
     MemberDataErased,
 )
+from contract.problems import Refusal, forbidden
 from ledger.adapters.directory import MemberDirectory, MemberNumberTaken
 from ledger.adapters.event_store import (
     NO_STREAM,
@@ -37,14 +39,12 @@ from ledger.adapters.event_store import (
     WrongExpectedVersion,
 )
 from ledger.adapters.state_cache import Loaded, StateCache
-from ledger.adapters.tokens import Principal
 from ledger.domain import activities, honor_rolls, members, organisation
 from ledger.domain.activities import ActivityState, Busy, Organiser
 from ledger.domain.command import Command
-from ledger.domain.honor_rolls import HonorRollState
+from ledger.domain.honor_rolls import ComputedRoll, HonorRollState
 from ledger.domain.members import MemberState
 from ledger.domain.organisation import OrgTree
-from ledger.domain.refusals import Refusal, forbidden
 
 Decide = Callable[[Any], Awaitable[list[Event]]]
 Fold = Callable[[Any, Event], Any]
@@ -59,6 +59,7 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
 
     tenant_id: str
     name: str
+    role: Role = "client"
     source: str = "api"
     can_write: bool = False
     # Set for organisers: their authority covers scope_unit_id and everything below it.
@@ -73,7 +74,7 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def from_principal(cls, principal: Principal, request_id: str | None = None,
                        correlation_id: str | None = None) -> Actor:
-        return cls(tenant_id=principal.tenant_id, name=principal.actor,
+        return cls(tenant_id=principal.tenant_id, name=principal.actor, role=principal.role,
                    can_write=principal.can_write, organiser_id=principal.organiser_id,
                    scope_unit_id=principal.scope_unit_id, request_id=request_id,
                    correlation_id=correlation_id or request_id)
@@ -111,6 +112,13 @@ class ConfirmMany(Command, frozen=True, kw_only=True, forbid_unknown_fields=True
     confirmations: list[Confirmation]
 
 
+class RollSource(Protocol):
+    """Where a published roll's entries come from: the reports' projection."""
+
+    async def computed_roll(self, tenant_id: str, unit_id: uuid.UUID, month: str,
+                            rule_set: str, rule_version: int | None) -> ComputedRoll: ...
+
+
 class TooBusy(Exception):
     """The stream kept moving under us; the client may retry with the same command id."""
 
@@ -141,9 +149,11 @@ class Ledger:
     """The ledger's use cases. `clock` is injectable so tests can fix "now"."""
 
     def __init__(self, store: PostgresEventStore, pool: asyncpg.Pool, *,
+                 rolls: RollSource | None = None,
                  checkin_grace: timedelta = timedelta(minutes=30),
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.store = store
+        self.rolls = rolls
         self.directory = MemberDirectory(pool)
         self.states = StateCache(store)
         self.grace = checkin_grace
@@ -264,13 +274,15 @@ class Ledger:
         return actor.organiser
 
     async def _within_scope(self, actor: Actor, unit_id: uuid.UUID | None) -> None:
+        """A write to what `unit_id` names: the caller's subtree must hold it (None: the
+        top of the tree, which only the tenant-wide cover)."""
         self._writer(actor)
         tree = await self.tree(actor.tenant_id)
         if unit_id is None and actor.scope_unit_id is not None:
             raise forbidden("只有全区范围的令牌可以设立区级组织",
                             "only a tenant-wide token may create a top unit")
-        if unit_id is not None and not tree.covers(actor.scope_unit_id, unit_id):
-            raise forbidden("超出此令牌的组织范围", "outside this token's organisation scope")
+        if unit_id is not None:
+            require_cover(tree.covers(actor.scope_unit_id, unit_id))
 
     # --- organisation tree -----------------------------------------------------------
 
@@ -311,23 +323,25 @@ class Ledger:
         member_id = command.member_id or derive_id(command.command_id or uuid.uuid4(), "member")
         tree = await self.tree(actor.tenant_id)
 
-        async def decide(state: MemberState | None) -> list[Event]:
-            events = members.register(tree, state, command, member_id)
-            # The directory row goes first: if the append then fails, an orphan row with no
-            # events is harmless, and the retry overwrites it.
-            try:
-                await self.directory.put(actor.tenant_id, member_id,
-                                         member_number=command.member_number.strip(),
-                                         name=command.name.strip(), phone=command.phone,
-                                         pin=command.pin)
-            except MemberNumberTaken:
-                raise Refusal("member_number_taken", "该党员编号已被使用",
-                              "that member number is taken", field="member_number") from None
-            return events
-
         if not command.member_number.strip() or not command.name.strip():
             field = "member_number" if not command.member_number.strip() else "name"
             raise Refusal("required", "必填项", f"{field} is required", field=field, status=422)
+        # Decided once without I/O to refuse bad input, then the directory row is written,
+        # then the events are appended (deciding again, purely, on each retry). If the
+        # append then fails, an orphan row with no events is harmless; a retry overwrites it.
+        members.register(tree, None, command, member_id)
+        try:
+            await self.directory.put(actor.tenant_id, member_id,
+                                     member_number=command.member_number.strip(),
+                                     name=command.name.strip(), phone=command.phone,
+                                     pin=command.pin)
+        except MemberNumberTaken:
+            raise Refusal("member_number_taken", "该党员编号已被使用",
+                          "that member number is taken", field="member_number") from None
+
+        async def decide(state: MemberState | None) -> list[Event]:
+            return members.register(tree, state, command, member_id)
+
         return await self._execute(actor, members.stream_id(member_id), members.apply, command,
                                    decide, created_id=member_id, new_stream=True)
 
@@ -340,8 +354,8 @@ class Ledger:
         current_unit = state.unit_id if state else None
         target = getattr(command, "unit_id", None) or getattr(command, "to_unit_id", None)
         for unit_id in (current_unit, target):
-            if unit_id is not None and not tree.covers(actor.scope_unit_id, unit_id):
-                raise forbidden("超出此令牌的组织范围", "outside this token's organisation scope")
+            if unit_id is not None:
+                require_cover(tree.covers(actor.scope_unit_id, unit_id))
 
         async def decide(state: MemberState | None) -> list[Event]:
             match command:
@@ -358,8 +372,11 @@ class Ledger:
     async def erase_member(self, actor: Actor, member_id: uuid.UUID) -> Outcome:
         """Erase a member's personal data (PIPL); the records stay, keyed by id only."""
         self._writer(actor)
-        state = await self.member(actor.tenant_id, member_id)
-        members.existing(state)
+        state = members.existing(await self.member(actor.tenant_id, member_id, max_age=0))
+        # Erasure cannot be undone: only a writer whose subtree holds the member.
+        tree = await self.tree(actor.tenant_id, max_age=0)
+        require_cover(actor.scope_unit_id is None or (
+            state.unit_id is not None and tree.covers(actor.scope_unit_id, state.unit_id)))
         await self.directory.erase(actor.tenant_id, member_id)
         now = self.clock()
 
@@ -482,7 +499,7 @@ class Ledger:
         moment = command.at or self.clock()
         # Independent reads, issued together: each is a round trip to PostgreSQL.
         tree, member, busy = await asyncio.gather(
-            self.tree(actor.tenant_id) if actor.organiser else _none(),
+            self.tree(actor.tenant_id) if actor.organiser or actor.scope_unit_id else _none(),
             self.member(actor.tenant_id, command.member_id),
             self._busy(actor.tenant_id, command.member_id, activity_id, moment),
         )
@@ -500,7 +517,8 @@ class Ledger:
     async def check_out(self, actor: Actor, activity_id: uuid.UUID,
                         command: activities.CheckOut) -> Outcome:
         self._check_member_actor(actor, command.member_id)
-        tree = await self.tree(actor.tenant_id) if actor.organiser else None
+        tree = (await self.tree(actor.tenant_id)
+                if actor.organiser or actor.scope_unit_id else None)
 
         # Only a back-filled time can reach into the member's other activities.
         busy = (await self._busy(actor.tenant_id, command.member_id, activity_id, command.at)
@@ -518,8 +536,11 @@ class Ledger:
     async def request_correction(self, actor: Actor, activity_id: uuid.UUID,
                                  command: activities.RequestCorrection) -> Outcome:
         self._check_member_actor(actor, command.member_id)
+        tree = await self.tree(actor.tenant_id) if actor.scope_unit_id else None
 
         async def decide(state: ActivityState | None) -> list[Event]:
+            if state is not None:
+                self._within_activity_scope(actor, state, tree)
             return activities.request_correction(state, command, self.clock())
 
         return await self._execute(actor, activities.stream_id(activity_id), activities.apply,
@@ -535,10 +556,11 @@ class Ledger:
 
     @staticmethod
     def _within_activity_scope(actor: Actor, state: ActivityState, tree: OrgTree | None) -> None:
+        """A scoped caller acts on the activities its subtree hosts (a member acting for
+        themself may check in anywhere they are invited)."""
         if actor.member_id is not None or actor.scope_unit_id is None:
             return
-        if tree is not None and not tree.covers(actor.scope_unit_id, state.host_unit_id):
-            raise forbidden("超出此令牌的组织范围", "outside this token's organisation scope")
+        require_cover(tree is not None and tree.covers(actor.scope_unit_id, state.host_unit_id))
 
     # --- honor rolls -----------------------------------------------------------------
 
@@ -546,15 +568,22 @@ class Ledger:
                                  command: honor_rolls.PublishHonorRoll) -> Outcome:
         organiser = self._organiser(actor)
         tree = await self.tree(actor.tenant_id)
+        stream = honor_rolls.stream_id(command.unit_id, command.month)
+        # Refused before the reports are asked: out of scope, published, month not over.
+        loaded = await self.states.load(actor.tenant_id, stream, _fold_honor_roll)
+        honor_rolls.check_publishable(tree, loaded.state, command, organiser.scope_unit_id,
+                                      self.clock())
+        if self.rolls is None:
+            raise Refusal("reports_unavailable", "未配置报表服务",
+                          "no reports service configured", status=503)
+        roll = await self.rolls.computed_roll(actor.tenant_id, command.unit_id, command.month,
+                                              command.rule_set, command.rule_version)
 
         async def decide(state: HonorRollState | None) -> list[Event]:
-            return honor_rolls.publish(tree, state, command, organiser.scope_unit_id,
+            return honor_rolls.publish(tree, state, command, roll, organiser.scope_unit_id,
                                        organiser.organiser_id, self.clock())
 
-        return await self._execute(
-            actor, honor_rolls.stream_id(command.unit_id, command.month), _fold_honor_roll,
-            command, decide,
-        )
+        return await self._execute(actor, stream, _fold_honor_roll, command, decide)
 
     async def record_objection(self, actor: Actor, unit_id: uuid.UUID, month: str,
                                command: honor_rolls.RecordObjection) -> Outcome:

@@ -34,17 +34,20 @@ from contract.events import (
     ParticipationCorrected,
     ParticipationRevoked,
 )
+from contract.problems import Refusal, forbidden, invalid, not_found
 from ledger.domain.command import Command
 from ledger.domain.members import MemberState, active
 from ledger.domain.organisation import OrgTree
-from ledger.domain.refusals import Refusal, forbidden, invalid, not_found
 
 MAX_DURATION = timedelta(hours=24)
 MAX_CAP_MINUTES = 24 * 60
 
 
+STREAM_PREFIX = "activity-"
+
+
 def stream_id(activity_id: uuid.UUID) -> str:
-    return f"activity-{activity_id}"
+    return f"{STREAM_PREFIX}{activity_id}"
 
 
 @dataclass

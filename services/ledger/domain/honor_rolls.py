@@ -7,17 +7,24 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import msgspec
+
 from contract.calendar import local_date, month_of
 from contract.events import Event, HonorRollEntry, HonorRollObjectionRecorded, HonorRollPublished
+from contract.problems import Refusal, forbidden, invalid, not_found
 from ledger.domain.command import Command
 from ledger.domain.organisation import OrgTree
-from ledger.domain.refusals import Refusal, forbidden, invalid, not_found
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# Nobody serves more than every minute of a month (31 days).
+MAX_MONTH_MINUTES = 31 * 24 * 60
+
+
+STREAM_PREFIX = "honor-roll-"
 
 
 def stream_id(unit_id: uuid.UUID, month: str) -> str:
-    return f"honor-roll-{unit_id}-{month}"
+    return f"{STREAM_PREFIX}{unit_id}-{month}"
 
 
 @dataclass
@@ -39,13 +46,25 @@ class HonorRollState:
 
 
 class PublishHonorRoll(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The caller names the unit, the month and the rule set; the entries frozen are the
+    roll the reports compute from the projection at the time of publishing, never what a
+    caller sends."""
+
     unit_id: uuid.UUID
     month: str
+    rule_set: str = "standard"
+    # None: the rule set's latest version.
+    rule_version: int | None = None
+    publicity_days: int = 7
+
+
+class ComputedRoll(msgspec.Struct, frozen=True, kw_only=True):
+    """A roll as the reports computed it (their draft), at a feed position."""
+
     rule_set: str
     rule_version: int
     computed_at_position: str
     entries: list[HonorRollEntry]
-    publicity_days: int = 7
 
 
 class RecordObjection(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -53,8 +72,9 @@ class RecordObjection(Command, frozen=True, kw_only=True, forbid_unknown_fields=
     objection: str
 
 
-def publish(tree: OrgTree, state: HonorRollState | None, command: PublishHonorRoll,
-            scope_unit_id: uuid.UUID | None, publisher: uuid.UUID, now: datetime) -> list[Event]:
+def check_publishable(tree: OrgTree, state: HonorRollState | None, command: PublishHonorRoll,
+                      scope_unit_id: uuid.UUID | None, now: datetime) -> None:
+    """What can be refused before the roll is computed."""
     if state is not None:
         raise Refusal("already_published", "该月光荣榜已发布，不能更改",
                       "this month's honor roll is published and frozen")
@@ -71,22 +91,35 @@ def publish(tree: OrgTree, state: HonorRollState | None, command: PublishHonorRo
     if not 7 <= command.publicity_days <= 60:
         raise invalid("invalid_publicity_days", "公示期须为7至60天",
                       "publicity_days must be 7–60", "publicity_days")
+
+
+def publish(tree: OrgTree, state: HonorRollState | None, command: PublishHonorRoll,
+            roll: ComputedRoll, scope_unit_id: uuid.UUID | None, publisher: uuid.UUID,
+            now: datetime) -> list[Event]:
+    check_publishable(tree, state, command, scope_unit_id, now)
+    if roll.rule_set != command.rule_set or (command.rule_version is not None
+                                             and roll.rule_version != command.rule_version):
+        raise invalid("rule_set_mismatch", "计算所用的评选规则与请求不符",
+                      "the roll was computed under another rule set", "rule_set")
+    # The reports' ranking is checked again: what is frozen stays forever.
     # Standard competition ranking ("1224"): each entry is ranked by its position, unless
     # it ties with the entry before it.
-    ranks = [entry.rank for entry in command.entries]
+    ranks = [entry.rank for entry in roll.entries]
     if any(rank != position and (position == 1 or rank != ranks[position - 2])
            for position, rank in enumerate(ranks, start=1)):
         raise invalid("invalid_entries", "名单须按名次排列", "entries must be in rank order",
                       "entries")
-    if any(entry.minutes < 0 or entry.activities < 0 for entry in command.entries):
-        raise invalid("invalid_entries", "时长和活动次数不能为负",
-                      "minutes and activities cannot be negative", "entries")
-    if len({entry.member_id for entry in command.entries}) != len(command.entries):
+    if any(not 0 <= entry.minutes <= MAX_MONTH_MINUTES or entry.activities < 0
+           for entry in roll.entries):
+        raise invalid("invalid_entries", "时长须在0至一整月之间，活动次数不能为负",
+                      "minutes must be 0 to a whole month, activities not negative",
+                      "entries")
+    if len({entry.member_id for entry in roll.entries}) != len(roll.entries):
         raise invalid("invalid_entries", "名单中有重复成员", "a member appears twice", "entries")
     return [HonorRollPublished(
-        unit_id=command.unit_id, month=command.month, rule_set=command.rule_set,
-        rule_version=command.rule_version, computed_at_position=command.computed_at_position,
-        entries=command.entries, published_by=publisher, published_at=now,
+        unit_id=command.unit_id, month=command.month, rule_set=roll.rule_set,
+        rule_version=roll.rule_version, computed_at_position=roll.computed_at_position,
+        entries=roll.entries, published_by=publisher, published_at=now,
         publicity_ends=local_date(now) + timedelta(days=command.publicity_days),
     )]
 

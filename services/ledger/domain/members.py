@@ -16,9 +16,9 @@ from contract.events import (
     MemberReported,
     MemberTransferred,
 )
+from contract.problems import Refusal, invalid, not_found
 from ledger.domain.command import Command
 from ledger.domain.organisation import OrgTree
-from ledger.domain.refusals import Refusal, invalid, not_found
 
 # Units a member can report to: where the activities happen.
 REPORTING_KINDS = frozenset({"community", "branch", "group", "team"})
@@ -27,8 +27,11 @@ REPORTING_KINDS = frozenset({"community", "branch", "group", "team"})
 PIN = re.compile(r"[0-9]{4,8}")
 
 
+STREAM_PREFIX = "member-"
+
+
 def stream_id(member_id: uuid.UUID) -> str:
-    return f"member-{member_id}"
+    return f"{STREAM_PREFIX}{member_id}"
 
 
 @dataclass

@@ -19,9 +19,9 @@ from contract.events import (
     UnitMoved,
     UnitRenamed,
 )
+from contract.problems import Refusal, invalid, not_found
 from contract.vocabulary import UNIT_KINDS
 from ledger.domain.command import Command
-from ledger.domain.refusals import Refusal, invalid, not_found
 
 STREAM = "organisation"
 

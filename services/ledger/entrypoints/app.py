@@ -6,16 +6,20 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
+import httpx
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 
+from contract.guard import access_guard, check_routes, schema_router
 from ledger.adapters.database import create_pool
 from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.notifier import FeedNotifier
+from ledger.adapters.reports_client import ReportsClient
 from ledger.adapters.tokens import TokenStore
 from ledger.config import Settings
 from ledger.entrypoints import pages, problems
+from ledger.entrypoints.access import LedgerScopes
 from ledger.entrypoints.api.activities import ActivityController
 from ledger.entrypoints.api.feed import FeedController
 from ledger.entrypoints.api.health import health
@@ -29,8 +33,10 @@ from ledger.handlers import Ledger
 
 
 def create_app(settings: Settings | None = None,
-               clock: Callable[[], datetime] | None = None) -> Litestar:
-    """`clock` replaces the wall clock (tests only)."""
+               clock: Callable[[], datetime] | None = None,
+               reports_transport: httpx.AsyncBaseTransport | None = None) -> Litestar:
+    """`clock` replaces the wall clock, `reports_transport` reaches an in-process reports
+    app (tests only)."""
     settings = settings or Settings.from_env()
     # The server-rendered pages (docs/pages.md): their router, templates and CSRF config.
     web = pages.build()
@@ -41,19 +47,21 @@ def create_app(settings: Settings | None = None,
         notifier = FeedNotifier(pool)
         await notifier.start()
         store = PostgresEventStore(pool, on_append=notifier.appended)
-        app.state.update(
-            pool=pool, notifier=notifier, store=store, tokens=TokenStore(pool),
-            ledger=Ledger(store, pool,
-                          checkin_grace=timedelta(minutes=settings.checkin_grace_minutes),
-                          **({"clock": clock} if clock else {})),
-        )
+        tokens = TokenStore(pool)
+        reports = ReportsClient(tokens, transport=reports_transport)
+        ledger = Ledger(store, pool, rolls=reports,
+                        checkin_grace=timedelta(minutes=settings.checkin_grace_minutes),
+                        **({"clock": clock} if clock else {}))
+        app.state.update(pool=pool, notifier=notifier, store=store, tokens=tokens,
+                         reports=reports, ledger=ledger, scopes=LedgerScopes(ledger))
         try:
             yield
         finally:
+            await reports.close()
             await notifier.stop()
             await pool.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health, UnitController, MemberController, ActivityController,
             ParticipationController, HonorRollController, FeedController,
@@ -62,14 +70,18 @@ def create_app(settings: Settings | None = None,
         template_config=web.template_config,
         csrf_config=web.csrf_config,
         dependencies=DEPENDENCIES,
+        # One access rule on every route (contract.access); see check_routes below.
+        guards=[access_guard],
         lifespan=[lifespan],
         plugins=[ProblemDetailsPlugin(problems.CONFIG)],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
-            title="社区志愿服务台账 Ledger API",
+            title="社区志愿服务台账 Ledger API", openapi_router=schema_router(),
             version="1.0.0",
             description="The only writer: commands append immutable events; the feed "
                         "publishes them in order and never skips one. Errors are RFC 9457 "
                         "problem details.",
         ),
     )
+    check_routes(app)
+    return app

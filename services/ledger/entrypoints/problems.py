@@ -2,58 +2,11 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
 
+from contract.problems import COMMON_PROBLEMS, PROBLEM_BASE
 from ledger.adapters.event_store import EventIdConflict, WrongExpectedVersion
-from ledger.domain.refusals import Refusal
 from ledger.handlers import TooBusy
-
-PROBLEM_BASE = "/problems/"
-
-
-def from_refusal(refusal: Refusal) -> ProblemDetailsException:
-    extra: dict[str, Any] = {"code": refusal.code, "detail_en": refusal.en}
-    if refusal.field is not None:
-        extra["field"] = refusal.field
-        extra["invalid_params"] = [{"name": refusal.field, "reason": refusal.zh}]
-    return ProblemDetailsException(
-        status_code=refusal.status, type_=PROBLEM_BASE + refusal.code, title=refusal.en,
-        detail=refusal.zh, extra=extra,
-    )
-
-
-# Litestar turns msgspec's path into `key` ("data" for the body itself); errors about the
-# body's own fields name them in the message: "Object contains unknown field `colour`".
-_NAMED_FIELD = re.compile(r"field `([^`]+)`")
-
-
-def _field_name(item: dict[str, Any]) -> str:
-    key = item.get("key")
-    if key and key != "data":
-        return key
-    found = _NAMED_FIELD.search(item.get("message", ""))
-    return found.group(1) if found else "body"
-
-
-def from_validation(error: ValidationException) -> ProblemDetailsException:
-    """Litestar reports decoding errors as [{message, key, source}]; name the field."""
-    params = []
-    for item in error.extra if isinstance(error.extra, list) else []:
-        if isinstance(item, dict):
-            params.append({"name": _field_name(item), "reason": item.get("message", ""),
-                           "in": item.get("source", "body")})
-    extra: dict[str, Any] = {"code": "invalid_request", "invalid_params": params}
-    if params:
-        extra["field"] = params[0]["name"]
-    return ProblemDetailsException(
-        status_code=400, type_=PROBLEM_BASE + "invalid_request", title="Invalid request",
-        detail="请求内容有误：" + "；".join(f"{p['name']}: {p['reason']}" for p in params)
-        if params else "请求内容有误", extra=extra,
-    )
 
 
 def from_wrong_version(error: WrongExpectedVersion) -> ProblemDetailsException:
@@ -83,29 +36,11 @@ def from_too_busy(_error: TooBusy) -> ProblemDetailsException:
     )
 
 
-def from_not_authorized(error: NotAuthorizedException) -> ProblemDetailsException:
-    return ProblemDetailsException(
-        status_code=401, type_=PROBLEM_BASE + "unauthorized", title=error.detail,
-        detail="需要有效的访问令牌（Authorization: Bearer …）",
-        headers={"WWW-Authenticate": "Bearer"}, extra={"code": "unauthorized"},
-    )
-
-
-def from_http(error: HTTPException) -> ProblemDetailsException:
-    return ProblemDetailsException(
-        status_code=error.status_code, title=error.detail, detail=error.detail,
-        headers=error.headers, extra={"code": f"http_{error.status_code}"},
-    )
-
-
 CONFIG = ProblemDetailsConfig(
     exception_to_problem_detail_map={
-        Refusal: from_refusal,
-        ValidationException: from_validation,
+        **COMMON_PROBLEMS,
         WrongExpectedVersion: from_wrong_version,
         EventIdConflict: from_event_id_conflict,
         TooBusy: from_too_busy,
-        NotAuthorizedException: from_not_authorized,
-        HTTPException: from_http,
     },
 )

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 
 from contract.calendar import local_date
 from contract.events import ActivityScheduled, AttendanceConfirmed, Event, event_type
+from contract.problems import Refusal
 from ledger.domain import activities
 from ledger.domain.activities import ActivityState, Busy, Organiser
 from ledger.domain.members import MemberState
 from ledger.domain.organisation import OrgTree
-from ledger.domain.refusals import Refusal
 from ledger.imports.rows import ACTIVITY_FIELDS, Row, RowError
 
 # Fixed forever: changing it would make a re-import append everything a second time.

@@ -21,13 +21,13 @@ import asyncpg
 import msgspec
 
 from contract.events import Event, decode_data, encode_data, event_type
+from contract.problems import forbidden
 from ledger.adapters.bulk_append import DEFAULT_BATCH_SIZE, BulkResult, StreamEntry, bulk_append
 from ledger.adapters.event_store import GENESIS_HASH, NO_STREAM, Metadata, NewEvent, chain_hash
 from ledger.domain import activities, members, organisation
 from ledger.domain.activities import ActivityState, Busy, Organiser
 from ledger.domain.members import MemberState
 from ledger.domain.organisation import OrgTree
-from ledger.domain.refusals import forbidden
 from ledger.handlers import Actor
 from ledger.imports.plan import Context, Plan, PlannedActivity, activity_id, plan
 from ledger.imports.rows import Format, Row, RowError, parse

@@ -1,7 +1,8 @@
 """The reports service's Litestar application.
 
 `create_app(settings)` wires the controllers to what the lifespan hook opens: the asyncpg
-pool, the token store, the ledger client and (unless turned off) the projection runner.
+pool, the token verifier, the scopes of the access guard and (unless turned off) the
+projection runner.
 """
 
 from __future__ import annotations
@@ -10,18 +11,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.template.config import TemplateConfig
 
+from contract.guard import access_guard, check_routes, schema_router
+from contract.tokens import TokenVerifier
 from ledger.adapters.database import create_pool
-from ledger.adapters.tokens import TokenStore
-from reports.adapters.ledger_client import LedgerClient
 from reports.config import Settings
 from reports.entrypoints import problems
+from reports.entrypoints.access import ReportsScopes
 from reports.entrypoints.controllers.digest import DigestController
 from reports.entrypoints.controllers.honor_rolls import HonorRollController
 from reports.entrypoints.controllers.members import MemberController
@@ -35,37 +36,37 @@ from reports.service.runner import ProjectionRunner
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def create_app(settings: Settings | None = None, *,
-               ledger_transport: httpx.AsyncBaseTransport | None = None) -> Litestar:
-    """`ledger_transport` lets tests reach an in-process ledger app (httpx.ASGITransport)."""
+def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url, application_name="reports")
-        ledger = LedgerClient(settings.ledger_url, transport=ledger_transport)
         runner = None
         if settings.run_projector:
             runner = ProjectionRunner(pool, settings.database_url,
                                       poll_interval=settings.poll_interval)
             await runner.start()
-        app.state.update(pool=pool, tokens=TokenStore(pool), ledger=ledger, runner=runner,
-                         settings=settings)
+        app.state.update(pool=pool, tokens=TokenVerifier(pool), scopes=ReportsScopes(pool),
+                         runner=runner, settings=settings)
         try:
             yield
         finally:
             if runner is not None:
                 await runner.stop()
-            await ledger.close()
             await pool.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[StatusController, MemberController, UnitController,
                         HonorRollController, RuleSetController, DigestController,
                         PublicHonorRollController],
         dependencies=DEPENDENCIES,
+        guards=[access_guard],
         lifespan=[lifespan],
         plugins=[ProblemDetailsPlugin(problems.CONFIG)],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
-        openapi_config=OpenAPIConfig(title="社区志愿服务报表 — reports", version="1.0.0"),
+        openapi_config=OpenAPIConfig(title="社区志愿服务报表 — reports", version="1.0.0",
+                                     openapi_router=schema_router()),
     )
+    check_routes(app)
+    return app

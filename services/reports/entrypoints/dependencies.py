@@ -11,27 +11,18 @@ import asyncpg
 from litestar.datastructures import State
 from litestar.di import Provide
 
-from ledger.adapters.tokens import Principal, TokenStore
-from ledger.entrypoints.dependencies import provide_principal
+from contract.access import Principal
+from contract.guard import provide_principal
 from reports.adapters import unit_reports
-from reports.adapters.ledger_client import LedgerClient
 from reports.adapters.member_reports import member_exists
 from reports.config import Settings
-from reports.entrypoints.problems import forbidden, invalid, problem
+from reports.entrypoints.problems import invalid, problem
 from reports.service.freshness import NotReached, wait_until_applied
 from reports.service.runner import Progress, ProjectionRunner
 
 
 def provide_pool(state: State) -> asyncpg.Pool:
     return state.pool
-
-
-def provide_tokens(state: State) -> TokenStore:
-    return state.tokens
-
-
-def provide_ledger(state: State) -> LedgerClient:
-    return state.ledger
 
 
 def provide_settings(state: State) -> Settings:
@@ -46,11 +37,9 @@ def provide_progress(state: State) -> Progress | None:
 
 DEPENDENCIES = {
     "pool": Provide(provide_pool, sync_to_thread=False),
-    "tokens": Provide(provide_tokens, sync_to_thread=False),
-    "ledger": Provide(provide_ledger, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
     "progress": Provide(provide_progress, sync_to_thread=False),
-    "principal": Provide(provide_principal),
+    "principal": Provide(provide_principal, sync_to_thread=False),
 }
 
 
@@ -79,15 +68,13 @@ async def fresh_enough(pool: asyncpg.Pool, tenant_id: str, wait_for: str | None,
                       reached=f"{error.reached[0]}-{error.reached[1]}") from None
 
 
+# The caller's scope over a unit or member in the path is the access guard's (see
+# reports.entrypoints.access); these answer 404 for what does not exist.
 async def check_unit(connection: asyncpg.Connection, principal: Principal,
                      unit_id: uuid.UUID) -> asyncpg.Record:
     row = await unit_reports.unit(connection, principal.tenant_id, unit_id)
     if row is None:
         raise problem(404, "unit_not_found", "组织不存在", "no such unit", field="unit_id")
-    if principal.scope_unit_id is not None and not await unit_reports.within(
-        connection, principal.tenant_id, principal.scope_unit_id, unit_id
-    ):
-        raise forbidden()
     return row
 
 
@@ -96,7 +83,3 @@ async def check_member(connection: asyncpg.Connection, principal: Principal,
     if not await member_exists(connection, principal.tenant_id, member_id):
         raise problem(404, "member_not_found", "成员不存在", "no such member",
                       field="member_id")
-    if principal.scope_unit_id is not None and not await unit_reports.member_within(
-        connection, principal.tenant_id, principal.scope_unit_id, member_id
-    ):
-        raise forbidden()

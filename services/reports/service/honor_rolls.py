@@ -8,11 +8,9 @@ import asyncpg
 
 from contract.calendar import today
 from contract.cursor import format_cursor
-from contract.events import HonorRollEntry
 from contract.vocabulary import hours
 from reports.adapters import directory, honor_roll_store, unit_reports
 from reports.adapters.checkpoints import reflected
-from reports.adapters.ledger_client import LedgerClient, LedgerResponse, PublishRequest
 from reports.adapters.schema import LIVE
 from reports.domain.honor_roll_rules import RuleSet, rank
 from reports.domain.names import ERASED, display_name, masked
@@ -83,15 +81,3 @@ def public(view: HonorRollView) -> PublicHonorRoll:
 
 def _raw_name(shown: str) -> str | None:
     return None if shown == ERASED else shown
-
-
-async def publish(ledger: LedgerClient, token: str, view: HonorRollView, *,
-                  command_id: uuid.UUID, publicity_days: int) -> LedgerResponse:
-    """Freeze a draft by appending HonorRollPublished through the ledger's API."""
-    return await ledger.publish_honor_roll(token, PublishRequest(
-        command_id=command_id, unit_id=view.unit_id, month=view.month, rule_set=view.rule_set,
-        rule_version=view.rule_version, computed_at_position=view.computed_at_position,
-        entries=[HonorRollEntry(rank=e.rank, member_id=e.member_id, minutes=e.minutes,
-                                activities=e.activities) for e in view.entries],
-        publicity_days=publicity_days,
-    ))

@@ -105,8 +105,11 @@ async def test_status_reports_checkpoints_and_lag(history, pool, client):
     await history.member(district)
     await history.project()
     await history.member(district)  # appended, not projected
-    body = (await client.get("/status")).json()
-    mine = [p for p in body["projections"] if p["tenant_id"] == history.tenant_id]
+    assert (await client.get("/status")).status_code == 401
+    body = (await client.get("/status", headers=await _headers(pool, history.tenant_id))).json()
+    # Only the caller's tenant: the status names no other district.
+    assert {p["tenant_id"] for p in body["projections"]} == {history.tenant_id}
+    mine = body["projections"]
     assert {p["projection"] for p in mine} == {"organisation", "members", "participation",
                                                "honor_rolls"}
     assert all(p["lag_events"] == 2 for p in mine)  # MemberRegistered + MemberReported

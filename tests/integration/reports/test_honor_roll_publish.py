@@ -1,5 +1,6 @@
-"""Publishing through the real ledger app (in process): the roll freezes, objections count,
-the public view is masked."""
+"""Publishing is the ledger's command; the entries it freezes are the reports' draft at
+that moment, whatever a caller sends. Both apps run in process: the ledger reaches the
+reports through an ASGI transport. Objections count, the public view is masked."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from reports.entrypoints.app import create_app
 from .conftest import ORGANISER, shanghai
 
 
-async def test_publish_freezes_the_roll(history, pool, database_url):
-    district = await history.unit("district", None, "测试区委")
+async def test_publish_freezes_the_roll(history, pool, database_url, monkeypatch):
+    district = await history.unit("district", None)
     community = await history.unit("community", district, "兴华南里社区")
     names = ("张三明", "李四", "欧阳小明")
     people = [await history.member(community, name=name) for name in names]
@@ -25,21 +26,29 @@ async def test_publish_freezes_the_roll(history, pool, database_url):
     minted = await TokenStore(pool).mint(history.tenant_id, label="书记", role="organiser",
                                          can_write=True, organiser_id=ORGANISER)
     headers = {"Authorization": f"Bearer {minted.token}"}
-    ledger_app = create_ledger_app(LedgerSettings(database_url=database_url))
-    app = create_app(Settings(database_url=database_url, run_projector=False),
-                     ledger_transport=httpx.ASGITransport(app=ledger_app))
-    # Both apps run in this test's event loop: the ledger's pool must live where the
-    # reports app's handlers call it.
+    app = create_app(Settings(database_url=database_url, run_projector=False))
+    ledger_app = create_ledger_app(LedgerSettings(database_url=database_url),
+                                   reports_transport=httpx.ASGITransport(app=app))
+    monkeypatch.setenv("REPORTS_URL", "http://reports")
+    # Both apps run in this test's event loop: each pool lives where its handlers run.
     async with ledger_app.lifespan(), app.lifespan(), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://reports") as client:
+            transport=httpx.ASGITransport(app=app), base_url="http://reports") as client, \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=ledger_app),
+                              base_url="http://ledger") as ledger:
         base = f"/api/v1/units/{community}/honor-rolls/2025-06"
         draft = (await client.get(base, headers=headers)).json()
         assert [e["name"] for e in draft["entries"]] == list(names)
 
-        published = await client.post(f"{base}/publish", json={}, headers=headers)
+        publish = {"unit_id": str(community), "month": "2025-06"}
+        # Entries are not the caller's to send: the body naming them is refused.
+        forged = await ledger.post("/api/v1/honor-rolls", headers=headers, json={
+            **publish, "entries": [{"rank": 1, "member_id": str(people[2]),
+                                    "minutes": 10**20, "activities": 1}]})
+        assert forged.status_code == 400 and forged.json()["field"] == "entries"
+
+        published = await ledger.post("/api/v1/honor-rolls", json=publish, headers=headers)
         assert published.status_code == 201, published.text
-        # Wait for the ledger's own append, not only for ours.
-        history.last_position = max(published.json()["ledger"]["positions"])
+        history.last_position = max(published.json()["positions"])
         await history.project()
         frozen = (await client.get(base, headers=headers)).json()
         assert frozen["status"] == "published"
@@ -56,14 +65,14 @@ async def test_publish_freezes_the_roll(history, pool, database_url):
                                       headers=headers)).json()
         assert [e["name"] for e in redrafted["entries"]] == ["李四", "欧阳小明"]
 
-        again = await client.post(f"{base}/publish", json={}, headers=headers)
-        assert again.status_code == 409
+        again = await ledger.post("/api/v1/honor-rolls", json=publish, headers=headers)
+        assert again.status_code == 409 and again.json()["code"] == "already_published"
 
-        objection = await client.post(f"{base}/objections",
-                                      json={"objection": "时长有误", "member_id":
-                                            str(people[1])}, headers=headers)
+        objection = await ledger.post(
+            f"/api/v1/honor-rolls/{community}/2025-06/objections", headers=headers,
+            json={"objection": "时长有误", "member_id": str(people[1])})
         assert objection.status_code == 201, objection.text
-        history.last_position = max(objection.json()["ledger"]["positions"])
+        history.last_position = max(objection.json()["positions"])
         await history.project()
         assert (await client.get(base, headers=headers)).json()["objections"] == 1
 

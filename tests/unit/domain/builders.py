@@ -23,11 +23,11 @@ from contract.events import (
     MemberReported,
     UnitEstablished,
 )
+from contract.problems import Refusal
 from ledger.domain import activities
 from ledger.domain.activities import ActivityState, Organiser
 from ledger.domain.members import MemberState
 from ledger.domain.organisation import OrgTree
-from ledger.domain.refusals import Refusal
 
 GRACE = timedelta(minutes=15)
 FOUNDED = date(2020, 1, 1)

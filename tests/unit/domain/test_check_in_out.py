@@ -18,6 +18,7 @@ from contract.events import (
     CheckedOut,
     ParticipationRevoked,
 )
+from contract.problems import Refusal
 from ledger.domain.activities import (
     Busy,
     CheckIn,
@@ -27,7 +28,6 @@ from ledger.domain.activities import (
     check_out,
     close,
 )
-from ledger.domain.refusals import Refusal
 
 from .builders import (
     END,

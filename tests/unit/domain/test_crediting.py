@@ -23,6 +23,7 @@ from contract.events import (
     ParticipationCorrected,
     ParticipationRevoked,
 )
+from contract.problems import Refusal
 from ledger.domain.activities import (
     ActivityState,
     Busy,
@@ -37,7 +38,6 @@ from ledger.domain.activities import (
     revoke,
 )
 from ledger.domain.members import MemberState
-from ledger.domain.refusals import Refusal
 
 from .builders import (
     END,

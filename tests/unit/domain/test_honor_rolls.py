@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 
 from contract.events import (
@@ -15,11 +16,13 @@ from contract.events import (
     HonorRollPublished,
     UnitDissolved,
 )
+from ledger.domain import honor_rolls
 from ledger.domain.honor_rolls import (
+    MAX_MONTH_MINUTES,
+    ComputedRoll,
     HonorRollState,
     PublishHonorRoll,
     RecordObjection,
-    publish,
     record_objection,
 )
 
@@ -39,13 +42,26 @@ def entries(*ranks: int) -> list[HonorRollEntry]:
                            activities=3) for rank in ranks]
 
 
-def roll(org: Org, **overrides: Any) -> PublishHonorRoll:
-    fields: dict[str, Any] = {
-        "unit_id": org.community, "month": "2026-03", "rule_set": "monthly-top",
-        "rule_version": 1, "computed_at_position": "812:4096", "entries": entries(1, 2, 2, 4),
-    }
-    fields.update(overrides)
-    return PublishHonorRoll(**fields)
+Roll = tuple[PublishHonorRoll, ComputedRoll]
+COMPUTED = ("computed_at_position", "entries")
+
+
+def roll(org: Org, **overrides: Any) -> Roll:
+    """What the caller asks (unit, month, rule set) and what the reports computed."""
+    asked: dict[str, Any] = {"unit_id": org.community, "month": "2026-03",
+                             "rule_set": "monthly-top", "rule_version": 1}
+    computed: dict[str, Any] = {"rule_set": "monthly-top", "rule_version": 1,
+                                "computed_at_position": "812:4096",
+                                "entries": entries(1, 2, 2, 4)}
+    for name, value in overrides.items():
+        (computed if name in COMPUTED else asked)[name] = value
+    return PublishHonorRoll(**asked), ComputedRoll(**computed)
+
+
+def publish(tree: Any, state: HonorRollState | None, asked: Roll, scope: Any, publisher: Any,
+            now: datetime) -> list[Any]:
+    command, computed = asked
+    return honor_rolls.publish(tree, state, command, computed, scope, publisher, now)
 
 
 def published(org: Org, now: Any = APRIL_1, days: int = 7) -> HonorRollState:
@@ -60,7 +76,7 @@ def test_a_month_s_roll_is_published_with_its_publicity_end(org: Org) -> None:
     assert publish(org.tree, None, command, org.street, publisher, APRIL_1) == [
         HonorRollPublished(unit_id=org.community, month="2026-03", rule_set="monthly-top",
                            rule_version=1, computed_at_position="812:4096",
-                           entries=command.entries, published_by=publisher,
+                           entries=command[1].entries, published_by=publisher,
                            published_at=APRIL_1, publicity_ends=date(2026, 4, 8))]
 
 
@@ -189,3 +205,23 @@ def test_objections_are_counted_and_leave_the_roll_unchanged(org: Org) -> None:
     folded = HonorRollState.fold([published_event, *objection, *objection])
     assert folded is not None
     assert (folded.objections, folded.publicity_ends) == (2, date(2026, 4, 8))
+
+
+def test_the_frozen_entries_are_the_computed_ones_under_the_rule_set_asked_for(
+        org: Org) -> None:
+    command, computed = roll(org)
+    [event] = publish(org.tree, None, (command, computed), None, new_id(), APRIL_1)
+    assert event.entries == computed.entries
+    other = msgspec.structs.replace(computed, rule_set="lenient")
+    with refused("rule_set_mismatch", field="rule_set", status=422):
+        publish(org.tree, None, (command, other), None, new_id(), APRIL_1)
+    older = msgspec.structs.replace(computed, rule_version=2)
+    with refused("rule_set_mismatch", field="rule_set", status=422):
+        publish(org.tree, None, (command, older), None, new_id(), APRIL_1)
+
+
+def test_no_entry_carries_more_than_a_whole_month(org: Org) -> None:
+    absurd = [HonorRollEntry(rank=1, member_id=new_id(), minutes=MAX_MONTH_MINUTES + 1,
+                             activities=1)]
+    with refused("invalid_entries", field="entries", status=422):
+        publish(org.tree, None, roll(org, entries=absurd), None, new_id(), APRIL_1)

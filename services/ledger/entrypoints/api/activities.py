@@ -10,14 +10,14 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from ledger.adapters.tokens import Principal
+from contract.access import ORGANISERS, Principal, read, write
+from contract.problems import not_found
 from ledger.domain.activities import (
     CancelActivity,
     CloseActivity,
     RescheduleActivity,
     ScheduleActivity,
 )
-from ledger.domain.refusals import not_found
 from ledger.entrypoints.api.responses import command_response
 from ledger.handlers import Actor, Ledger, Outcome
 
@@ -53,12 +53,13 @@ class ActivityController(Controller):
     path = "/api/v1/activities"
     tags = ("activities",)
 
-    @post("/", operation_id="scheduleActivity", summary="Schedule an activity (organisers)")
+    @post("/", operation_id="scheduleActivity",
+          opt=write(roles=ORGANISERS), summary="Schedule an activity (organisers)")
     async def schedule(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                        data: JSONBody[ScheduleActivity]) -> Response[Outcome]:
         return command_response(await ledger.schedule_activity(actor, data))
 
-    @get("/{activity_id:uuid}", operation_id="getActivity",
+    @get("/{activity_id:uuid}", operation_id="getActivity", opt=read("activity_id"),
          summary="An activity with its participation records")
     async def get_activity(self, ledger: NamedDependency[Ledger],
                            principal: NamedDependency[Principal],
@@ -82,6 +83,7 @@ class ActivityController(Controller):
         )
 
     @post("/{activity_id:uuid}/reschedule", operation_id="rescheduleActivity",
+          opt=write("activity_id", roles=ORGANISERS),
           summary="Move an activity's window or place (before anyone checked in)")
     async def reschedule(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                          activity_id: FromPath[uuid.UUID],
@@ -89,6 +91,7 @@ class ActivityController(Controller):
         return command_response(await ledger.manage_activity(actor, activity_id, data))
 
     @post("/{activity_id:uuid}/cancel", operation_id="cancelActivity",
+          opt=write("activity_id", roles=ORGANISERS),
           summary="Cancel an activity, with a reason")
     async def cancel(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                      activity_id: FromPath[uuid.UUID],
@@ -96,6 +99,7 @@ class ActivityController(Controller):
         return command_response(await ledger.manage_activity(actor, activity_id, data))
 
     @post("/{activity_id:uuid}/close", operation_id="closeActivity",
+          opt=write("activity_id", roles=ORGANISERS),
           summary="Close an activity; forgotten check-outs are closed and flagged")
     async def close(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                     activity_id: FromPath[uuid.UUID],

@@ -11,11 +11,11 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from contract.access import Principal, read
 from contract.cursor import parse_cursor
+from contract.problems import invalid
 from ledger.adapters.event_store import FeedPage, PostgresEventStore
 from ledger.adapters.notifier import FeedNotifier
-from ledger.adapters.tokens import Principal
-from ledger.domain.refusals import invalid
 from ledger.entrypoints.api.responses import EventList, event_out
 
 MAX_WAIT_SECONDS = 30.0
@@ -61,7 +61,7 @@ class FeedController(Controller):
     path = "/api/v1"
     tags = ("feed",)
 
-    @get("/feed", operation_id="readFeed",
+    @get("/feed", operation_id="readFeed", opt=read(tenant_wide=True),
          summary="The tenant's events in commit order; never skips one",
          description="Pass the returned `next_cursor` as `after`. With `wait` (seconds, up to "
                      "30) an empty page waits for the next event (long poll).")
@@ -85,12 +85,13 @@ class FeedController(Controller):
         return EventList(events=[event_out(e) for e in page.events],
                          next_cursor=page.next_cursor)
 
-    @get("/feed/status", operation_id="feedStatus", summary="Feed head and lag")
+    @get("/feed/status", operation_id="feedStatus",
+         opt=read(tenant_wide=True), summary="Feed head and lag")
     async def feed_status(self, store: NamedDependency[PostgresEventStore],
                           principal: NamedDependency[Principal]) -> FeedStatus:
         return FeedStatus(**await store.feed_status(principal.tenant_id))
 
-    @get("/streams/{stream_id:str}", operation_id="readStream",
+    @get("/streams/{stream_id:str}", operation_id="readStream", opt=read("stream_id"),
          summary="One stream's events in order")
     async def read_stream(
         self,

@@ -8,6 +8,7 @@ from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from contract.access import ORGANISERS, write
 from ledger.domain.honor_rolls import PublishHonorRoll, RecordObjection
 from ledger.entrypoints.api.responses import command_response
 from ledger.handlers import Actor, Ledger, Outcome
@@ -17,13 +18,14 @@ class HonorRollController(Controller):
     path = "/api/v1/honor-rolls"
     tags = ("honor rolls",)
 
-    @post("/", operation_id="publishHonorRoll",
+    @post("/", operation_id="publishHonorRoll", opt=write(roles=ORGANISERS),
           summary="Publish (freeze) a unit's monthly honor roll (organisers)")
     async def publish(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                       data: JSONBody[PublishHonorRoll]) -> Response[Outcome]:
         return command_response(await ledger.publish_honor_roll(actor, data))
 
     @post("/{unit_id:uuid}/{month:str}/objections", operation_id="recordHonorRollObjection",
+          opt=write("unit_id", roles=ORGANISERS),
           summary="Record an objection during the publicity (公示) window")
     async def object_to(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                         unit_id: FromPath[uuid.UUID], month: FromPath[str],

@@ -11,9 +11,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 from litestar.plugins.problem_details import ProblemDetailsException
 
+from contract.access import ORGANISERS, write
+from contract.problems import PROBLEM_BASE, Refusal
 from ledger.config import Settings
-from ledger.domain.refusals import Refusal
-from ledger.entrypoints.problems import PROBLEM_BASE
 from ledger.handlers import Actor, Ledger
 from ledger.imports.rows import FIELDS, detect_format
 from ledger.imports.run import ImportSummary, import_records
@@ -55,7 +55,8 @@ class ImportController(Controller):
     path = "/api/v1/imports"
     tags = ("imports",)
 
-    @post("/", operation_id="importRecords", request_max_body_size=MAX_IMPORT_BYTES,
+    @post("/", operation_id="importRecords",
+          opt=write(roles=ORGANISERS), request_max_body_size=MAX_IMPORT_BYTES,
           summary="Import historic participation records (organisers)",
           description=_DESCRIPTION)
     async def import_records(

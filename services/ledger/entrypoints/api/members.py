@@ -10,9 +10,9 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from ledger.adapters.tokens import Principal
+from contract.access import Principal, read, write
+from contract.problems import Refusal, not_found
 from ledger.domain.members import MemberLeaves, RegisterMember, ReportMember, TransferMember
-from ledger.domain.refusals import Refusal, not_found
 from ledger.entrypoints.api.responses import command_response
 from ledger.handlers import Actor, Ledger, Outcome
 
@@ -36,13 +36,13 @@ class MemberController(Controller):
     path = "/api/v1/members"
     tags = ("members",)
 
-    @post("/", operation_id="registerMember",
+    @post("/", operation_id="registerMember", opt=write(),
           summary="Register a member (name, number, phone, PIN go to the directory)")
     async def register(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                        data: JSONBody[RegisterMember]) -> Response[Outcome]:
         return command_response(await ledger.register_member(actor, data))
 
-    @get("/{member_id:uuid}", operation_id="getMember",
+    @get("/{member_id:uuid}", operation_id="getMember", opt=read("member_id"),
          summary="A member and their directory entry")
     async def get_member(self, ledger: NamedDependency[Ledger],
                          principal: NamedDependency[Principal],
@@ -63,27 +63,29 @@ class MemberController(Controller):
             name=entry.name if entry else None, erased=state.erased,
         )
 
-    @post("/{member_id:uuid}/report", operation_id="reportMember",
+    @post("/{member_id:uuid}/report", operation_id="reportMember", opt=write("member_id"),
           summary="The member reports (报到) to a unit")
     async def report(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                      member_id: FromPath[uuid.UUID],
                      data: JSONBody[ReportMember]) -> Response[Outcome]:
         return command_response(await ledger.change_member(actor, member_id, data))
 
-    @post("/{member_id:uuid}/transfer", operation_id="transferMember",
+    @post("/{member_id:uuid}/transfer", operation_id="transferMember", opt=write("member_id"),
           summary="Transfer the member to another unit")
     async def transfer(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                        member_id: FromPath[uuid.UUID],
                        data: JSONBody[TransferMember]) -> Response[Outcome]:
         return command_response(await ledger.change_member(actor, member_id, data))
 
-    @post("/{member_id:uuid}/leave", operation_id="memberLeaves", summary="The member leaves")
+    @post("/{member_id:uuid}/leave", operation_id="memberLeaves",
+          opt=write("member_id"), summary="The member leaves")
     async def leave(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                     member_id: FromPath[uuid.UUID],
                     data: JSONBody[MemberLeaves]) -> Response[Outcome]:
         return command_response(await ledger.change_member(actor, member_id, data))
 
     @post("/{member_id:uuid}/erasure", operation_id="eraseMember",
+          opt=write("member_id"),
           summary="Erase the member's personal data; records stay, unnamed")
     async def erase(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                     member_id: FromPath[uuid.UUID]) -> Response[Outcome]:

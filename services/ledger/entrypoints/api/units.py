@@ -10,7 +10,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from ledger.adapters.tokens import Principal
+from contract.access import Principal, read, write
 from ledger.domain.organisation import (
     DissolveUnit,
     EstablishUnit,
@@ -35,7 +35,8 @@ class UnitController(Controller):
     path = "/api/v1/units"
     tags = ("organisation",)
 
-    @get("/", operation_id="listUnits", summary="The current organisation tree (flat list)")
+    @get("/", operation_id="listUnits",
+         opt=read(), summary="The current organisation tree (flat list)")
     async def list_units(self, ledger: NamedDependency[Ledger],
                          principal: NamedDependency[Principal]) -> list[UnitOut]:
         tree = await ledger.tree(principal.tenant_id, max_age=0)
@@ -46,27 +47,31 @@ class UnitController(Controller):
             if tree.covers(principal.scope_unit_id, u.unit_id)
         ]
 
-    @post("/", operation_id="establishUnit", summary="Establish a unit")
+    @post("/", operation_id="establishUnit", opt=write(), summary="Establish a unit")
     async def establish(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                         data: JSONBody[EstablishUnit]) -> Response[Outcome]:
         return command_response(await ledger.establish_unit(actor, data))
 
-    @post("/{unit_id:uuid}/rename", operation_id="renameUnit", summary="Rename a unit")
+    @post("/{unit_id:uuid}/rename", operation_id="renameUnit",
+          opt=write("unit_id"), summary="Rename a unit")
     async def rename(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                      unit_id: FromPath[uuid.UUID], data: JSONBody[RenameUnit]) -> Response[Outcome]:
         return command_response(await ledger.change_unit(actor, unit_id, data))
 
-    @post("/{unit_id:uuid}/move", operation_id="moveUnit", summary="Move a unit to a new parent")
+    @post("/{unit_id:uuid}/move", operation_id="moveUnit",
+          opt=write("unit_id"), summary="Move a unit to a new parent")
     async def move(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                    unit_id: FromPath[uuid.UUID], data: JSONBody[MoveUnit]) -> Response[Outcome]:
         return command_response(await ledger.change_unit(actor, unit_id, data))
 
-    @post("/{unit_id:uuid}/merge", operation_id="mergeUnit", summary="Merge into another unit")
+    @post("/{unit_id:uuid}/merge", operation_id="mergeUnit",
+          opt=write("unit_id"), summary="Merge into another unit")
     async def merge(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                     unit_id: FromPath[uuid.UUID], data: JSONBody[MergeUnit]) -> Response[Outcome]:
         return command_response(await ledger.change_unit(actor, unit_id, data))
 
-    @post("/{unit_id:uuid}/dissolve", operation_id="dissolveUnit", summary="Dissolve a unit")
+    @post("/{unit_id:uuid}/dissolve", operation_id="dissolveUnit",
+          opt=write("unit_id"), summary="Dissolve a unit")
     async def dissolve(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                        unit_id: FromPath[uuid.UUID],
                        data: JSONBody[DissolveUnit]) -> Response[Outcome]:

@@ -12,8 +12,8 @@ from typing import TextIO
 
 import asyncpg
 
+from contract.problems import Refusal
 from ledger.config import Settings
-from ledger.domain.refusals import Refusal
 from ledger.entrypoints.cli import open_pool
 from ledger.handlers import Actor
 from ledger.imports.rows import Format, detect_format

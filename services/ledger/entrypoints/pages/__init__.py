@@ -22,6 +22,7 @@ from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from contract.access import PUBLIC, SESSION
 from ledger import page_secrets
 from ledger.entrypoints.pages.checkin import CheckInPage
 from ledger.entrypoints.pages.codes import CodePages
@@ -86,9 +87,10 @@ def build(secrets: page_secrets.PageSecrets | None = None) -> Pages:
         exception_handlers={LoginRequired: login_redirect,
                             PermissionDeniedException: csrf_refused},
         include_in_schema=False,
+        opt=SESSION.opt(),
     )
     static = create_static_files_router(
-        path="/static", directories=[STATIC], include_in_schema=False,
+        path="/static", directories=[STATIC], include_in_schema=False, opt=PUBLIC.opt(),
         cache_control=CacheControlHeader(max_age=3600, public=True))
     return Pages(
         route_handlers=[router, static],

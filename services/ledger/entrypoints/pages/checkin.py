@@ -20,9 +20,9 @@ from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
+from contract.problems import Refusal
 from ledger import checkin_codes
 from ledger.domain.activities import ActivityState, CheckIn, CheckOut
-from ledger.domain.refusals import Refusal
 from ledger.entrypoints.pages.common import (
     MemberSession,
     Page,

@@ -20,9 +20,9 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from contract.calendar import shanghai
+from contract.problems import Refusal
 from ledger.adapters.directory import Organisers
 from ledger.adapters.page_queries import PageQueries
-from ledger.domain.refusals import Refusal
 from ledger.entrypoints.pages.messages import LANGS, Lang, translate
 from ledger.handlers import Actor, Ledger
 from ledger.page_secrets import PageSecrets
@@ -150,8 +150,8 @@ class MemberSession:
 
     @property
     def actor(self) -> Actor:
-        return Actor(tenant_id=self.tenant_id, name=f"member:{self.member_id}", source="form",
-                     member_id=self.member_id)
+        return Actor(tenant_id=self.tenant_id, name=f"member:{self.member_id}", role="member",
+                     source="form", member_id=self.member_id)
 
 
 @dataclass(frozen=True)
@@ -164,8 +164,8 @@ class OrganiserSession:
     @property
     def actor(self) -> Actor:
         return Actor(tenant_id=self.tenant_id, name=f"organiser:{self.organiser_id}",
-                     source="form", can_write=True, organiser_id=self.organiser_id,
-                     scope_unit_id=self.unit_id)
+                     role="organiser", source="form", can_write=True,
+                     organiser_id=self.organiser_id, scope_unit_id=self.unit_id)
 
 
 def member_session(services: PageServices, request: Request, tenant_id: str,

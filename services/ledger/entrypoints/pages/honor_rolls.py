@@ -1,14 +1,16 @@
 """The organiser's honor-roll pages: each unit's month, draft or published, the community
 summary, publishing (公示 starts), the printable poster and the public masked page.
 
-The reports service computes the rolls and the summary; these pages ask it on the
-organiser's behalf (`ReportsClient`), and publishing goes from it through the ledger's API,
-which freezes the roll. `REPORTS_PUBLIC_URL` names where browsers reach the reports service
-(its public masked pages); `REPORTS_URL` where this service does.
+The reports service computes the rolls and the summary; these pages check the organiser's
+scope and then ask it (`ReportsClient`, with the ledger's own read-only token). Publishing
+is the ledger's command: it freezes the roll the reports compute at that moment.
+`REPORTS_PUBLIC_URL` names where browsers reach the reports service (its public masked
+pages); `REPORTS_URL` where this service does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from datetime import date
@@ -22,9 +24,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
 from contract.calendar import local_date, month_of
+from contract.problems import Refusal, not_found
 from ledger.adapters.reports_client import ReportsClient
-from ledger.domain.honor_rolls import MONTH
-from ledger.domain.refusals import not_found
+from ledger.domain.honor_rolls import MONTH, PublishHonorRoll
 from ledger.entrypoints.pages.common import OrganiserSession, Page
 from ledger.handlers import Ledger
 
@@ -45,7 +47,7 @@ def recent_months(today: date, count: int = 3) -> list[str]:
 
 
 def provide_reports(state: State) -> ReportsClient:
-    return ReportsClient(state.tokens)
+    return state.reports
 
 
 class PublishForm(msgspec.Struct, kw_only=True):
@@ -105,11 +107,10 @@ class HonorRollPages(Controller):
                       reports: ReportsClient, unit_id: uuid.UUID, month: str, *,
                       notice: str | None = None, error: str | None = None) -> Any:
         unit_name = await self._unit(ledger, organiser, unit_id, month)
-        async with reports.acting_for(organiser.tenant_id, organiser.organiser_id,
-                                      organiser.unit_id) as client:
-            answer = await client.get(f"/api/v1/units/{unit_id}/honor-rolls/{month}")
-            summary = await client.get(f"/api/v1/units/{unit_id}/summary",
-                                       params={"month": month})
+        answer, summary = await asyncio.gather(
+            reports.get(organiser.tenant_id, f"/api/v1/units/{unit_id}/honor-rolls/{month}"),
+            reports.get(organiser.tenant_id, f"/api/v1/units/{unit_id}/summary",
+                        {"month": month}))
         roll = answer.json() if answer.status_code == 200 else None
         return page.render(
             "honor_roll.html", organiser=organiser, unit_id=unit_id, unit_name=unit_name,
@@ -132,18 +133,16 @@ class HonorRollPages(Controller):
                       month: FromPath[str], data: URLEncodedBody[PublishForm]) -> Any:
         await self._unit(ledger, organiser, unit_id, month)
         try:
-            body = {"command_id": str(uuid.UUID(data.command_id)),
-                    "publicity_days": int(data.publicity_days or 7)}
+            command = PublishHonorRoll(command_id=uuid.UUID(data.command_id), unit_id=unit_id,
+                                       month=month, publicity_days=int(data.publicity_days or 7))
         except ValueError:
             return await self._render(ledger, page, organiser, reports, unit_id, month,
                                       error=page.t("publicity_days_invalid"))
-        async with reports.acting_for(organiser.tenant_id, organiser.organiser_id,
-                                      organiser.unit_id) as client:
-            answer = await client.post(f"/api/v1/units/{unit_id}/honor-rolls/{month}/publish",
-                                       json=body)
-        if answer.status_code not in (200, 201):
+        try:
+            await ledger.publish_honor_roll(organiser.actor, command)
+        except Refusal as refusal:
             return await self._render(ledger, page, organiser, reports, unit_id, month,
-                                      error=_problem_text(answer, page))
+                                      error=page.refusal(refusal))
         return page.redirect(f"/organiser/honor-rolls/{unit_id}/{month}?done=published")
 
     @get("/{unit_id:uuid}/{month:str}/print", operation_id="pagePrintHonorRoll")
@@ -153,8 +152,7 @@ class HonorRollPages(Controller):
                          month: FromPath[str]) -> Response[bytes]:
         """The reports service's printable A4 poster, passed through as it is."""
         await self._unit(ledger, organiser, unit_id, month)
-        async with reports.acting_for(organiser.tenant_id, organiser.organiser_id,
-                                      organiser.unit_id) as client:
-            answer = await client.get(f"/api/v1/units/{unit_id}/honor-rolls/{month}/print")
+        answer = await reports.get(organiser.tenant_id,
+                                   f"/api/v1/units/{unit_id}/honor-rolls/{month}/print")
         return Response(answer.content, status_code=answer.status_code,
                         media_type=answer.headers.get("content-type", "text/html"))

@@ -17,9 +17,9 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
+from contract.problems import Refusal
 from ledger.adapters.page_queries import PageQueries
 from ledger.domain.activities import RequestCorrection
-from ledger.domain.refusals import Refusal
 from ledger.entrypoints.pages.common import (
     MEMBER_COOKIE,
     Page,

@@ -20,11 +20,11 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect
 
 from contract.calendar import SHANGHAI
+from contract.problems import Refusal
 from ledger.adapters.directory import Organisers
 from ledger.adapters.page_queries import PageQueries
 from ledger.domain.activities import ActivityState, ScheduleActivity
 from ledger.domain.organisation import OrgTree
-from ledger.domain.refusals import Refusal
 from ledger.entrypoints.pages.common import (
     ORGANISER_AGE,
     ORGANISER_COOKIE,

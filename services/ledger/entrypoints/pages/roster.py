@@ -12,6 +12,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
+from contract.problems import Refusal
 from ledger.adapters.page_queries import PageQueries, Person
 from ledger.domain.activities import (
     ActivityState,
@@ -21,7 +22,6 @@ from ledger.domain.activities import (
     Participation,
     RevokeParticipation,
 )
-from ledger.domain.refusals import Refusal
 from ledger.entrypoints.pages.common import OrganiserSession, Page, PageServices, parse_hours
 from ledger.entrypoints.pages.members import member_from_code
 from ledger.entrypoints.pages.views import participation_flags

@@ -9,8 +9,8 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from contract.access import Principal, read
 from contract.calendar import QUARTER
-from ledger.adapters.tokens import Principal
 from reports.adapters import digest_reports
 from reports.domain.tables import digest_table
 from reports.domain.views import EmployerDigest
@@ -35,14 +35,14 @@ class DigestController(Controller):
     path = "/api/v1/employer-digest"
     tags = ("employer digest",)
 
-    @get("/", operation_id="getEmployerDigest",
+    @get("/", operation_id="getEmployerDigest", opt=read(),
          summary="Per employer and quarter: each in-service member's status, activities, hours")
     async def digest(self, pool: NamedDependency[asyncpg.Pool],
                      principal: NamedDependency[Principal], employer: Employer,
                      quarter: Quarter, limit: Limit = 100, offset: Offset = 0) -> EmployerDigest:
         return await _digest(pool, principal, employer, quarter, limit, offset)
 
-    @get("/csv", operation_id="exportEmployerDigestCsv", media_type=exports.CSV_TYPE,
+    @get("/csv", operation_id="exportEmployerDigestCsv", opt=read(), media_type=exports.CSV_TYPE,
          summary="The same digest page as CSV")
     async def csv(self, pool: NamedDependency[asyncpg.Pool],
                   principal: NamedDependency[Principal], employer: Employer, quarter: Quarter,
@@ -51,7 +51,7 @@ class DigestController(Controller):
         return Response(exports.to_csv(digest_table(digest)), media_type=exports.CSV_TYPE,
                         headers=exports.attachment(f"双报到反馈-{employer}-{quarter}.csv"))
 
-    @get("/xlsx", operation_id="exportEmployerDigestXlsx", media_type=exports.XLSX_TYPE,
+    @get("/xlsx", operation_id="exportEmployerDigestXlsx", opt=read(), media_type=exports.XLSX_TYPE,
          summary="The same digest page as XLSX")
     async def xlsx(self, pool: NamedDependency[asyncpg.Pool],
                    principal: NamedDependency[Principal], employer: Employer, quarter: Quarter,

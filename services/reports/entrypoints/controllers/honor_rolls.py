@@ -1,22 +1,21 @@
-"""A unit's monthly honor roll: draft or published view, exports, publish, objections."""
+"""A unit's monthly honor roll: the draft as computed now or the published (frozen) one, and
+its exports. Publishing and objections are the ledger's commands (it computes the roll
+it freezes by asking for the draft here)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
-import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
+from contract.access import Principal, read
 from contract.calendar import MONTH
-from ledger.adapters.tokens import Principal
-from ledger.entrypoints.dependencies import bearer_token
 from reports.adapters import honor_roll_store
-from reports.adapters.ledger_client import LedgerClient, ObjectionRequest
 from reports.config import Settings
 from reports.domain.tables import honor_roll_table
 from reports.domain.views import HonorRollView
@@ -31,25 +30,6 @@ RuleSetName = Annotated[str, QueryParameter(description="Rule set name")]
 RuleVersion = Annotated[int | None, QueryParameter(ge=1, description="Default: the latest")]
 Draft = Annotated[bool, QueryParameter(
     description="Show the roll as computed now even when the month is published")]
-
-
-class PublishBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    rule_set: str = "standard"
-    rule_version: int | None = None
-    publicity_days: int = 7
-    # Makes a retry safe: the ledger appends once per command id.
-    command_id: uuid.UUID | None = None
-
-
-class ObjectionBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    objection: str
-    member_id: uuid.UUID | None = None
-    command_id: uuid.UUID | None = None
-
-
-class LedgerAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    ledger: dict[str, Any]
-    honor_roll: HonorRollView | None = None
 
 
 def _month(month: str) -> str:
@@ -78,7 +58,7 @@ class HonorRollController(Controller):
     path = "/api/v1/units/{unit_id:uuid}/honor-rolls/{month:str}"
     tags = ("honor rolls",)
 
-    @get("/", operation_id="getHonorRoll",
+    @get("/", operation_id="getHonorRoll", opt=read("unit_id"),
          summary="The published roll, or the draft as computed now")
     async def view(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
@@ -89,7 +69,8 @@ class HonorRollController(Controller):
         await fresh_enough(pool, principal.tenant_id, wait_for, progress, settings)
         return await _view(pool, principal, unit_id, month, rule_set, rule_version, draft)
 
-    @get("/csv", operation_id="exportHonorRollCsv", summary="The same roll as CSV",
+    @get("/csv", operation_id="exportHonorRollCsv",
+         opt=read("unit_id"), summary="The same roll as CSV",
          media_type=exports.CSV_TYPE)
     async def csv(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
@@ -100,7 +81,8 @@ class HonorRollController(Controller):
         return Response(exports.to_csv(honor_roll_table(view)), media_type=exports.CSV_TYPE,
                         headers=exports.attachment(f"光荣榜-{view.unit_name}-{month}.csv"))
 
-    @get("/xlsx", operation_id="exportHonorRollXlsx", summary="The same roll as XLSX",
+    @get("/xlsx", operation_id="exportHonorRollXlsx",
+         opt=read("unit_id"), summary="The same roll as XLSX",
          media_type=exports.XLSX_TYPE)
     async def xlsx(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
@@ -112,7 +94,7 @@ class HonorRollController(Controller):
                         media_type=exports.XLSX_TYPE,
                         headers=exports.attachment(f"光荣榜-{view.unit_name}-{month}.xlsx"))
 
-    @get("/print", operation_id="printHonorRoll", media_type="text/html",
+    @get("/print", operation_id="printHonorRoll", opt=read("unit_id"), media_type="text/html",
          summary="A printable A4 page (names masked unless mask=false)")
     async def print_page(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
@@ -125,32 +107,3 @@ class HonorRollController(Controller):
         headers, rows = honor_roll_table(view, mask=mask)
         return Template("honor_roll.html", context={"view": view, "headers": headers,
                                                     "rows": rows})
-
-    @post("/publish", operation_id="publishHonorRoll", status_code=201,
-          summary="Freeze the draft: appended through the ledger's API with your token")
-    async def publish(
-        self, request: Request, pool: NamedDependency[asyncpg.Pool],
-        principal: NamedDependency[Principal], ledger: NamedDependency[LedgerClient],
-        unit_id: FromPath[uuid.UUID], month: FromPath[str], data: JSONBody[PublishBody],
-    ) -> Response[LedgerAnswer]:
-        view = await _view(pool, principal, unit_id, month, data.rule_set, data.rule_version,
-                           draft=True)
-        answer = await honor_rolls.publish(
-            ledger, bearer_token(request), view, command_id=data.command_id or uuid.uuid4(),
-            publicity_days=data.publicity_days)
-        return Response(LedgerAnswer(ledger=answer.body,
-                                     honor_roll=view if answer.status_code < 300 else None),
-                        status_code=answer.status_code)
-
-    @post("/objections", operation_id="recordHonorRollObjection", status_code=201,
-          summary="Record an objection in the publicity window (through the ledger)")
-    async def object_to(
-        self, request: Request, principal: NamedDependency[Principal],
-        ledger: NamedDependency[LedgerClient], unit_id: FromPath[uuid.UUID],
-        month: FromPath[str], data: JSONBody[ObjectionBody],
-    ) -> Response[LedgerAnswer]:
-        answer = await ledger.record_objection(
-            bearer_token(request), unit_id, _month(month),
-            ObjectionRequest(command_id=data.command_id or uuid.uuid4(),
-                             member_id=data.member_id, objection=data.objection))
-        return Response(LedgerAnswer(ledger=answer.body), status_code=answer.status_code)

@@ -11,8 +11,8 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from contract.access import Principal, read
 from contract.calendar import MONTH
-from ledger.adapters.tokens import Principal
 from reports.adapters import member_reports
 from reports.config import Settings
 from reports.domain.views import MemberHours, MemberRecords
@@ -28,7 +28,7 @@ class MemberController(Controller):
     path = "/api/v1/members/{member_id:uuid}"
     tags = ("members",)
 
-    @get("/hours", operation_id="getMemberHours",
+    @get("/hours", operation_id="getMemberHours", opt=read("member_id"),
          summary="Confirmed hours per month and kind, cumulative hours and star level")
     async def hours(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
@@ -43,7 +43,7 @@ class MemberController(Controller):
                 connection, principal.tenant_id, member_id, from_month=from_month,
                 to_month=to_month, as_of=as_of)
 
-    @get("/records", operation_id="listMemberRecords",
+    @get("/records", operation_id="listMemberRecords", opt=read("member_id"),
          summary="The member's volunteer-service records, newest first, with corrections")
     async def records(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],

@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 
+from contract.access import PUBLIC
 from reports.adapters import unit_reports
 from reports.domain.tables import honor_roll_table
 from reports.domain.views import PublicHonorRoll
@@ -36,12 +37,13 @@ class PublicHonorRollController(Controller):
     path = "/public/{tenant_id:str}/honor-rolls/{unit_id:uuid}/{month:str}"
     tags = ("public",)
 
-    @get("/", operation_id="getPublicHonorRoll", summary="A published roll, names masked")
+    @get("/", operation_id="getPublicHonorRoll",
+         opt=PUBLIC.opt(), summary="A published roll, names masked")
     async def view(self, pool: NamedDependency[asyncpg.Pool], tenant_id: FromPath[str],
                    unit_id: FromPath[uuid.UUID], month: FromPath[str]) -> PublicHonorRoll:
         return honor_rolls.public(await _published(pool, tenant_id, unit_id, month))
 
-    @get("/page", operation_id="getPublicHonorRollPage", media_type="text/html",
+    @get("/page", operation_id="getPublicHonorRollPage", opt=PUBLIC.opt(), media_type="text/html",
          summary="The published roll as a printable A4 page, names masked")
     async def page(self, pool: NamedDependency[asyncpg.Pool], tenant_id: FromPath[str],
                    unit_id: FromPath[uuid.UUID], month: FromPath[str]) -> Template:

@@ -8,10 +8,10 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from ledger.adapters.tokens import Principal
+from contract.access import Principal, read, write
 from reports.adapters import honor_roll_store
 from reports.domain.honor_roll_rules import RuleSet, TieBreak, check_rule_set
-from reports.entrypoints.problems import forbidden, invalid
+from reports.entrypoints.problems import invalid
 
 
 class NewRuleSet(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -30,20 +30,19 @@ class RuleSetController(Controller):
     path = "/api/v1/rule-sets"
     tags = ("honor rolls",)
 
-    @get("/", operation_id="listRuleSets", summary="Every rule set and version")
+    @get("/", operation_id="listRuleSets", opt=read(), summary="Every rule set and version")
     async def list_rule_sets(self, pool: NamedDependency[asyncpg.Pool],
                              principal: NamedDependency[Principal]) -> RuleSetList:
         async with pool.acquire() as connection:
             return RuleSetList(
                 rule_sets=await honor_roll_store.rule_sets(connection, principal.tenant_id))
 
-    @post("/", operation_id="addRuleSetVersion", summary="Add a rule set, or its next version")
+    @post("/", operation_id="addRuleSetVersion", opt=write(tenant_wide=True),
+          # Rule sets apply to the whole tenant: only a tenant-wide writer sets them.
+          summary="Add a rule set, or its next version")
     async def add(self, pool: NamedDependency[asyncpg.Pool],
                   principal: NamedDependency[Principal],
                   data: JSONBody[NewRuleSet]) -> RuleSet:
-        if not principal.can_write or principal.scope_unit_id is not None:
-            # Rule sets apply to the whole tenant: only a tenant-wide writer sets them.
-            raise forbidden()
         rules = RuleSet(name=data.name.strip(), version=0, min_minutes=data.min_minutes,
                         top_n=data.top_n, tie_break=data.tie_break, kinds=data.kinds)
         if problems := check_rule_set(rules):

@@ -9,6 +9,7 @@ import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
+from contract.access import PUBLIC, Principal, read
 from contract.cursor import format_cursor
 from reports.adapters import checkpoints, feed
 from reports.adapters.schema import LIVE
@@ -41,30 +42,32 @@ class Status(msgspec.Struct, frozen=True, kw_only=True):
 class StatusController(Controller):
     tags = ("operations",)
 
-    @get("/health", operation_id="health", summary="Liveness and database reachability")
+    @get("/health", operation_id="health", opt=PUBLIC.opt(),
+         summary="Liveness and database reachability")
     async def health(self, pool: NamedDependency[asyncpg.Pool]) -> Health:
         await pool.fetchval("SELECT 1")
         return Health(status="ok")
 
-    @get("/status", operation_id="getStatus",
-         summary="Each projection's checkpoint and lag, per tenant")
-    async def status(self, pool: NamedDependency[asyncpg.Pool]) -> Status:
+    @get("/status", operation_id="getStatus", opt=read(),
+         summary="Each projection's checkpoint and lag, for the caller's tenant")
+    async def status(self, pool: NamedDependency[asyncpg.Pool],
+                     principal: NamedDependency[Principal]) -> Status:
         now = datetime.now(UTC)
         result = []
         async with pool.acquire() as connection:
-            for tenant_id in await feed.tenant_ids(connection):
-                points = await checkpoints.read(connection, LIVE, tenant_id)
-                for name in NAMES:
-                    point = points.get(name)
-                    cursor = point.cursor if point else (0, 0)
-                    events, oldest = await feed.lag(connection, tenant_id, cursor)
-                    result.append(ProjectionStatus(
-                        tenant_id=tenant_id, projection=name,
-                        checkpoint=format_cursor(cursor),
-                        events_applied=point.events_applied if point else 0,
-                        events_skipped=point.events_skipped if point else 0,
-                        lag_events=events,
-                        lag_seconds=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
-                        updated_at=point.updated_at if point else None,
-                    ))
+            tenant_id = principal.tenant_id
+            points = await checkpoints.read(connection, LIVE, tenant_id)
+            for name in NAMES:
+                point = points.get(name)
+                cursor = point.cursor if point else (0, 0)
+                events, oldest = await feed.lag(connection, tenant_id, cursor)
+                result.append(ProjectionStatus(
+                    tenant_id=tenant_id, projection=name,
+                    checkpoint=format_cursor(cursor),
+                    events_applied=point.events_applied if point else 0,
+                    events_skipped=point.events_skipped if point else 0,
+                    lag_events=events,
+                    lag_seconds=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+                    updated_at=point.updated_at if point else None,
+                ))
         return Status(projections=result, unknown_event_types=dict(batches.unknown_types))

@@ -11,8 +11,8 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from contract.access import Principal, read
 from contract.calendar import MONTH
-from ledger.adapters.tokens import Principal
 from reports.adapters import unit_reports
 from reports.config import Settings
 from reports.domain.views import CommunitySummary, UnitActivity
@@ -36,7 +36,7 @@ class UnitController(Controller):
         assert report is not None  # check_unit found the unit
         return report
 
-    @get("/activity", operation_id="getUnitActivity",
+    @get("/activity", operation_id="getUnitActivity", opt=read("unit_id"),
          summary="Activities held, participants, person-times and hours per kind, for a month")
     async def activity(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
@@ -47,7 +47,7 @@ class UnitController(Controller):
         await fresh_enough(pool, principal.tenant_id, wait_for, progress, settings)
         return await self._activity(pool, principal, unit_id, month, as_of)
 
-    @get("/summary", operation_id="getCommunitySummary",
+    @get("/summary", operation_id="getCommunitySummary", opt=read("unit_id"),
          summary="The month in one sentence, as the committees report it")
     async def summary(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
