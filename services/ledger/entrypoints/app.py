@@ -12,6 +12,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from ledger.adapters.database import create_pool
 from ledger.adapters.event_store import PostgresEventStore
+from ledger.adapters.listings import Listings
 from ledger.adapters.notifier import FeedNotifier
 from ledger.adapters.tokens import TokenStore
 from ledger.config import Settings
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None,
         store = PostgresEventStore(pool, on_append=notifier.appended)
         app.state.update(
             pool=pool, notifier=notifier, store=store, tokens=TokenStore(pool),
+            listings=Listings(pool),
             ledger=Ledger(store, pool,
                           checkin_grace=timedelta(minutes=settings.checkin_grace_minutes),
                           **({"clock": clock} if clock else {})),
