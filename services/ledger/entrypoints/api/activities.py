@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime, time
 from typing import Annotated, Literal
@@ -60,17 +61,28 @@ class ActivityList(msgspec.Struct, frozen=True, kw_only=True):
     next: str | None
 
 
-def shanghai_days(first: date | None, last: date | None) -> tuple[datetime | None,
-                                                                  datetime | None]:
-    """[start of `first`, end of `last`) in Asia/Shanghai."""
-    for name, day in (("from", first), ("to", last)):
-        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
-            raise invalid("invalid_date", f"日期须在{FIRST_YEAR}–{LAST_YEAR}年之间",
-                          f"years {FIRST_YEAR}–{LAST_YEAR} only", name)
-    if first is not None and last is not None and first > last:
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def shanghai_days(first: str | None, last: str | None) -> tuple[datetime | None,
+                                                                datetime | None]:
+    """[start of day `first`, end of day `last`) in Asia/Shanghai; both YYYY-MM-DD."""
+    days: dict[str, date | None] = {}
+    for name, text in (("from", first), ("to", last)):
+        try:
+            day = date.fromisoformat(text) if text is not None and DAY.fullmatch(text) \
+                else None
+        except ValueError:
+            day = None
+        if text is not None and (day is None or not FIRST_YEAR <= day.year <= LAST_YEAR):
+            raise invalid("invalid_date", f"日期应为 年-月-日，{FIRST_YEAR}–{LAST_YEAR}年",
+                          f"a date YYYY-MM-DD, years {FIRST_YEAR}–{LAST_YEAR}", name)
+        days[name] = day
+    start, end = days["from"], days["to"]
+    if start is not None and end is not None and start > end:
         raise invalid("invalid_range", "开始日期晚于结束日期", "`from` is after `to`", "from")
-    return (datetime.combine(first, time(), SHANGHAI) if first else None,
-            end_of_day(last) if last else None)
+    return (datetime.combine(start, time(), SHANGHAI) if start else None,
+            end_of_day(end) if end else None)
 
 
 class ActivityController(Controller):
@@ -95,8 +107,8 @@ class ActivityController(Controller):
         listings: NamedDependency[Listings],
         principal: NamedDependency[Principal],
         status: FromQuery[Literal["scheduled", "cancelled", "closed"] | None] = None,
-        from_: Annotated[date | None, QueryParameter(name="from")] = None,
-        to: FromQuery[date | None] = None,
+        from_: Annotated[str | None, QueryParameter(name="from", format="date")] = None,
+        to: Annotated[str | None, QueryParameter(format="date")] = None,
         kind: FromQuery[ActivityKind | None] = None,
         host_unit_id: FromQuery[uuid.UUID | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
