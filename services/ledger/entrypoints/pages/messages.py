@@ -121,7 +121,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_date": ("日期格式应为 年-月-日", "Use YYYY-MM-DD"),
     "no_activities": ("还没有活动", "No activities yet"),
     "no_matching_activities": ("没有符合条件的活动", "No activity matches"),
-    "search_title": ("按活动名称查找", "Search by title"),
+    "search_title": ("按名称查找活动", "Search by title"),
     "search": ("查找", "Search"),
     "status_any": ("全部", "Any"),
     "next_page": ("下一页（更早的活动）", "Next page (older)"),
