@@ -5,14 +5,14 @@ runs no SQL on ledger tables); it is SECURITY DEFINER so that a reports login ne
 EXECUTE on it, granted to the role `reports_reader`.
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
 revision = "0004"
-down_revision = "0001"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,8 @@ idempotency by event id), but a batch of many streams at a time:
 * per batch, one query finds the event ids already stored and one finds every stream's head;
 * the rows go in with one binary COPY, in one transaction per batch; `position`, `txid` and
   `recorded_at` take their column defaults, so the feed's visibility rule holds as for
-  any other append.
+  any other append;
+* the list read models (`ledger.adapters.catalogue`) are written in the same transaction.
 
 Batches commit independently: an error stops the load at that batch, with the earlier
 batches committed. Running the same input again is safe: stored events are skipped.
@@ -24,7 +25,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import asyncpg
 import msgspec
 
-from contract.events import canonical_json, encode_data, event_type
+from contract.events import Event, canonical_json, encode_data, event_type
+from ledger.adapters import catalogue
 from ledger.adapters.event_store import (
     ANY,
     GENESIS_HASH,
@@ -67,6 +69,7 @@ class BulkResult(msgspec.Struct, kw_only=True):
 
 
 class _Encoded(msgspec.Struct, frozen=True):
+    event: Event
     event_id: uuid.UUID
     type_name: str
     schema_version: int
@@ -81,7 +84,7 @@ class _Entry(msgspec.Struct, frozen=True):
 
 
 def _encode(new: NewEvent) -> _Encoded:
-    return _Encoded(new.event_id, event_type(new.event), new.event.VERSION,
+    return _Encoded(new.event, new.event_id, event_type(new.event), new.event.VERSION,
                     encode_data(new.event), msgspec.json.encode(new.metadata))
 
 
@@ -140,10 +143,11 @@ async def _write_batch(pool: asyncpg.Pool, tenant_id: str,
         try:
             async with pool.acquire() as connection, connection.transaction():
                 stored = await _stored(connection, tenant_id, ids)
-                rows, skipped = await _rows(connection, tenant_id, batch, stored)
+                rows, appended, skipped = await _rows(connection, tenant_id, batch, stored)
                 if rows:
                     await connection.copy_records_to_table(
                         "events", schema_name="ledger", columns=COLUMNS, records=rows)
+                    await catalogue.write(connection, tenant_id, catalogue.plan(appended))
             return len(rows), skipped
         except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
             # Another writer appended to one of these streams (or stored one of these ids)
@@ -168,7 +172,8 @@ def _same_content(row: asyncpg.Record, stream_id: str, event: _Encoded) -> bool:
 
 
 async def _rows(connection: asyncpg.Connection, tenant_id: str, batch: list[_Entry],
-                stored: dict[uuid.UUID, asyncpg.Record]) -> tuple[list[tuple], int]:
+                stored: dict[uuid.UUID, asyncpg.Record]
+                ) -> tuple[list[tuple], list[catalogue.Appended], int]:
     skipped = 0
     pending: list[_Entry] = []
     for entry in batch:
@@ -184,13 +189,14 @@ async def _rows(connection: asyncpg.Connection, tenant_id: str, batch: list[_Ent
         else:
             pending.append(entry)
     if not pending:
-        return [], skipped
+        return [], [], skipped
     stream_ids = list(dict.fromkeys(entry.stream_id for entry in pending))
     heads = {
         row["stream_id"]: (row["version"], bytes(row["hash"]))
         for row in await connection.fetch(_HEADS, tenant_id, stream_ids)
     }
     rows: list[tuple] = []
+    appended: list[catalogue.Appended] = []
     for entry in pending:
         version, previous = heads.get(entry.stream_id, (0, GENESIS_HASH))
         if entry.expected_version is not ANY and entry.expected_version != version:
@@ -201,5 +207,6 @@ async def _rows(connection: asyncpg.Connection, tenant_id: str, batch: list[_Ent
                                   event.type_name, event.schema_version, event.data)
             rows.append((tenant_id, event.event_id, entry.stream_id, version, event.type_name,
                          event.schema_version, event.data, event.metadata, previous))
+            appended.append((version, event.event))
         heads[entry.stream_id] = (version, previous)
-    return rows, skipped
+    return rows, appended, skipped

@@ -29,6 +29,7 @@ import msgspec
 
 from contract.cursor import format_cursor, parse_cursor
 from contract.events import Event, canonical_json, encode_data, event_type
+from ledger.adapters import catalogue
 
 GENESIS_HASH = bytes(32)
 # expected_version: an exact version, NO_STREAM (the stream must not exist) or ANY.
@@ -222,8 +223,9 @@ class PostgresEventStore:
     async def _append_once(self, tenant_id: str, stream_id: str, expected_version: int | None,
                            events: Sequence[NewEvent], previous_hash: bytes | None
                            ) -> AppendResult:
-        # No explicit transaction: the single INSERT is atomic, and a writer slipping in
-        # after the head read makes it fail on the (stream, version) key.
+        # A writer slipping in after the head read makes the INSERT fail on the
+        # (stream, version) key. The INSERT alone is atomic; a transaction is opened only
+        # when the list read models change with it (see ledger.adapters.catalogue).
         async with self._pool.acquire() as connection:
             if previous_hash is not None and expected_version is not ANY:
                 current, previous = expected_version, previous_hash
@@ -238,8 +240,10 @@ class PostgresEventStore:
                 raise WrongExpectedVersion(stream_id, expected_version, current)
             columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
             version = current
+            appended: list[catalogue.Appended] = []
             for new in events:
                 version += 1
+                appended.append((version, new.event))
                 type_name = event_type(new.event)
                 data = encode_data(new.event)
                 previous = chain_hash(previous, new.event_id, stream_id, version, type_name,
@@ -251,7 +255,13 @@ class PostgresEventStore:
                     strict=True,
                 ):
                     column.append(value)
-            rows = await connection.fetch(_INSERT, tenant_id, stream_id, *columns)
+            changes = catalogue.plan(appended)
+            if changes:
+                async with connection.transaction():
+                    rows = await connection.fetch(_INSERT, tenant_id, stream_id, *columns)
+                    await catalogue.write(connection, tenant_id, changes)
+            else:
+                rows = await connection.fetch(_INSERT, tenant_id, stream_id, *columns)
         return AppendResult(
             stream_id=stream_id,
             first_version=current + 1,

@@ -85,6 +85,22 @@ class OrgTree:
         """Is `unit_id` the scope unit or below it? A scope of None is the whole tenant."""
         return scope_unit_id is None or scope_unit_id in self.ancestors(unit_id)
 
+    def subtree(self, unit_id: uuid.UUID) -> list[uuid.UUID]:
+        """The unit and every unit below it, dissolved and merged ones included (their
+        past activities and members still belong to the subtree)."""
+        below: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for unit in self.units.values():
+            if unit.parent_id is not None:
+                below.setdefault(unit.parent_id, []).append(unit.unit_id)
+        found: set[uuid.UUID] = set()
+        pending = [unit_id]
+        while pending:
+            current = pending.pop()
+            if current not in found:
+                found.add(current)
+                pending.extend(below.get(current, ()))
+        return list(found)
+
     def children(self, unit_id: uuid.UUID) -> list[Unit]:
         return [u for u in self.units.values() if u.parent_id == unit_id and u.active]
 

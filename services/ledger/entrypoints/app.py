@@ -14,6 +14,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 from contract.guard import access_guard, check_routes, schema_router
 from ledger.adapters.database import create_pool
 from ledger.adapters.event_store import PostgresEventStore
+from ledger.adapters.listings import Listings
 from ledger.adapters.notifier import FeedNotifier
 from ledger.adapters.reports_client import ReportsClient
 from ledger.adapters.tokens import TokenStore
@@ -53,7 +54,8 @@ def create_app(settings: Settings | None = None,
                         checkin_grace=timedelta(minutes=settings.checkin_grace_minutes),
                         **({"clock": clock} if clock else {}))
         app.state.update(pool=pool, notifier=notifier, store=store, tokens=tokens,
-                         reports=reports, ledger=ledger, scopes=LedgerScopes(ledger))
+                         reports=reports, ledger=ledger, scopes=LedgerScopes(ledger),
+                         listings=Listings(pool))
         try:
             yield
         finally:

@@ -1,24 +1,30 @@
-"""Activities: schedule, reschedule, cancel, close; read one with its roster."""
+"""Activities: schedule, reschedule, cancel, close; list them; read one with its roster."""
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime, time
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from contract.access import ORGANISERS, Principal, read, write
-from contract.problems import not_found
+from contract.calendar import FIRST_YEAR, LAST_YEAR, SHANGHAI, end_of_day
+from contract.events import ActivityKind
+from contract.problems import invalid, not_found
+from ledger.adapters.listings import ActivityFilter, ActivitySummary, InvalidCursor, Listings
 from ledger.domain.activities import (
     CancelActivity,
     CloseActivity,
     RescheduleActivity,
     ScheduleActivity,
 )
-from ledger.entrypoints.api.responses import command_response
+from ledger.entrypoints.api.responses import command_response, invalid_cursor
+from ledger.entrypoints.api.scope import listed_units
 from ledger.handlers import Actor, Ledger, Outcome
 
 
@@ -49,6 +55,36 @@ class ActivityOut(msgspec.Struct, frozen=True, kw_only=True):
     participations: list[ParticipationOut]
 
 
+class ActivityList(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[ActivitySummary]
+    # Pass as `after` for the next page; null on the last page.
+    next: str | None
+
+
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def shanghai_days(first: str | None, last: str | None) -> tuple[datetime | None,
+                                                                datetime | None]:
+    """[start of day `first`, end of day `last`) in Asia/Shanghai; both YYYY-MM-DD."""
+    days: dict[str, date | None] = {}
+    for name, text in (("from", first), ("to", last)):
+        try:
+            day = date.fromisoformat(text) if text is not None and DAY.fullmatch(text) \
+                else None
+        except ValueError:
+            day = None
+        if text is not None and (day is None or not FIRST_YEAR <= day.year <= LAST_YEAR):
+            raise invalid("invalid_date", f"日期应为 年-月-日，{FIRST_YEAR}–{LAST_YEAR}年",
+                          f"a date YYYY-MM-DD, years {FIRST_YEAR}–{LAST_YEAR}", name)
+        days[name] = day
+    start, end = days["from"], days["to"]
+    if start is not None and end is not None and start > end:
+        raise invalid("invalid_range", "开始日期晚于结束日期", "`from` is after `to`", "from")
+    return (datetime.combine(start, time(), SHANGHAI) if start else None,
+            end_of_day(end) if end else None)
+
+
 class ActivityController(Controller):
     path = "/api/v1/activities"
     tags = ("activities",)
@@ -58,6 +94,41 @@ class ActivityController(Controller):
     async def schedule(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                        data: JSONBody[ScheduleActivity]) -> Response[Outcome]:
         return command_response(await ledger.schedule_activity(actor, data))
+
+    @get("/", operation_id="listActivities", opt=read(),
+         summary="Activities in scope, newest start first",
+         description="Activities whose host unit is within the token's scope, newest "
+                     "scheduled start first, 1–200 per page (default 50). Filters: `status` "
+                     "(scheduled, cancelled, closed), `from`/`to` (Asia/Shanghai dates of the "
+                     "start, both inclusive), `kind`, `host_unit_id` (that unit and its "
+                     "subtree; 403 outside the scope), `q` (part of the title, any case). "
+                     "Pass the answer's `next` as `after` for the next page.")
+    async def list_activities(
+        self,
+        ledger: NamedDependency[Ledger],
+        listings: NamedDependency[Listings],
+        principal: NamedDependency[Principal],
+        status: FromQuery[Literal["scheduled", "cancelled", "closed"] | None] = None,
+        from_: Annotated[str | None, QueryParameter(name="from", format="date")] = None,
+        to: Annotated[str | None, QueryParameter(format="date")] = None,
+        kind: FromQuery[ActivityKind | None] = None,
+        host_unit_id: FromQuery[uuid.UUID | None] = None,
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        after: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> ActivityList:
+        starts_from, starts_before = shanghai_days(from_, to)
+        tree = await ledger.tree(principal.tenant_id, max_age=0)
+        where = ActivityFilter(
+            units=listed_units(tree, principal, host_unit_id, "host_unit_id"), status=status,
+            kind=kind, starts_from=starts_from, starts_before=starts_before,
+            title=(q or "").strip() or None)
+        try:
+            items, following = await listings.activities(principal.tenant_id, where, after,
+                                                         limit)
+        except InvalidCursor:
+            raise invalid_cursor() from None
+        return ActivityList(items=items, next=following)
 
     @get("/{activity_id:uuid}", operation_id="getActivity", opt=read("activity_id"),
          summary="An activity with its participation records")

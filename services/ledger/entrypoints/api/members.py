@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from contract.access import Principal, read, write
 from contract.problems import Refusal, not_found
+from ledger.adapters.listings import InvalidCursor, Listings, MemberFilter, MemberSummary
 from ledger.domain.members import MemberLeaves, RegisterMember, ReportMember, TransferMember
-from ledger.entrypoints.api.responses import command_response
+from ledger.entrypoints.api.responses import command_response, invalid_cursor
+from ledger.entrypoints.api.scope import listed_units
 from ledger.handlers import Actor, Ledger, Outcome
 
 
@@ -32,9 +35,43 @@ class MemberOut(msgspec.Struct, frozen=True, kw_only=True):
     erased: bool
 
 
+class MemberList(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[MemberSummary]
+    # Pass as `after` for the next page; null on the last page.
+    next: str | None
+
+
 class MemberController(Controller):
     path = "/api/v1/members"
     tags = ("members",)
+
+    @get("/", operation_id="listMembers", opt=read(),
+         summary="Members in scope, oldest registration first",
+         description="Members reported to a unit within the token's scope (a token for the "
+                     "whole tenant also sees members not yet reported anywhere), 1–200 per "
+                     "page (default 50). Filters: `member_number` (exact: how another system "
+                     "finds a member's id), `q` (part of the name, any case), `unit_id` (that "
+                     "unit and its subtree; 403 outside the scope). Pass the answer's `next` "
+                     "as `after` for the next page.")
+    async def list_members(
+        self,
+        ledger: NamedDependency[Ledger],
+        listings: NamedDependency[Listings],
+        principal: NamedDependency[Principal],
+        member_number: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        unit_id: FromQuery[uuid.UUID | None] = None,
+        after: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> MemberList:
+        tree = await ledger.tree(principal.tenant_id, max_age=0)
+        where = MemberFilter(units=listed_units(tree, principal, unit_id),
+                             member_number=member_number, name=(q or "").strip() or None)
+        try:
+            items, following = await listings.members(principal.tenant_id, where, after, limit)
+        except InvalidCursor:
+            raise invalid_cursor() from None
+        return MemberList(items=items, next=following)
 
     @post("/", operation_id="registerMember", opt=write(),
           summary="Register a member (name, number, phone, PIN go to the directory)")

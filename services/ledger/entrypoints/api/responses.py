@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from litestar import Response
 
+from contract.problems import Refusal, invalid
 from ledger.adapters.event_store import StoredEvent
 from ledger.handlers import Outcome
 
@@ -16,6 +17,11 @@ from ledger.handlers import Outcome
 def command_response(outcome: Outcome) -> Response[Outcome]:
     """201 for a command that appended; 200 for a retry that found its earlier result."""
     return Response(outcome, status_code=200 if outcome.replayed else 201)
+
+
+def invalid_cursor() -> Refusal:
+    """A list's `after` that is not a cursor it handed out."""
+    return invalid("invalid_cursor", "游标格式错误", "not a cursor of this list", "after")
 
 
 class EventOut(msgspec.Struct, frozen=True, kw_only=True):

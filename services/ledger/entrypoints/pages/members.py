@@ -18,7 +18,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
 from contract.problems import Refusal
-from ledger.adapters.page_queries import PageQueries
+from ledger.adapters.listings import Listings
 from ledger.domain.activities import RequestCorrection
 from ledger.entrypoints.pages.common import (
     MEMBER_COOKIE,
@@ -114,18 +114,18 @@ class MemberPages(Controller):
     @get("/me", operation_id="pageMyRecords")
     async def my_records(self, request: Request, ledger: NamedDependency[Ledger],
                          page: NamedDependency[Page], pages: NamedDependency[PageServices],
-                         queries: NamedDependency[PageQueries], tenant_id: FromPath[str],
+                         listings: NamedDependency[Listings], tenant_id: FromPath[str],
                          sent: FromQuery[str | None] = None) -> Any:
-        return await self._render(request, ledger, page, pages, queries, tenant_id,
+        return await self._render(request, ledger, page, pages, listings, tenant_id,
                                   notice=page.t("correction_sent") if sent else None)
 
     async def _render(self, request: Request, ledger: Ledger, page: Page, pages: PageServices,
-                      queries: PageQueries, tenant_id: str, status_code: int = 200,
+                      listings: Listings, tenant_id: str, status_code: int = 200,
                       **extra: Any) -> Any:
         member = member_session(pages, request, tenant_id, page.now)
         if member is None:
             return page.redirect(f"/t/{tenant_id}/identify?next=/t/{tenant_id}/me")
-        ids = await queries.member_activity_ids(tenant_id, member.member_id)
+        ids = await listings.member_activity_ids(tenant_id, member.member_id)
         states = [s for s in [await ledger.activity(tenant_id, i) for i in ids] if s]
         summary = summarise(member.member_id, states)
         entry = await ledger.directory.get(tenant_id, member.member_id)
@@ -140,7 +140,7 @@ class MemberPages(Controller):
     async def request_correction(self, request: Request, ledger: NamedDependency[Ledger],
                                  page: NamedDependency[Page],
                                  pages: NamedDependency[PageServices],
-                                 queries: NamedDependency[PageQueries], tenant_id: FromPath[str],
+                                 listings: NamedDependency[Listings], tenant_id: FromPath[str],
                                  data: URLEncodedBody[CorrectionForm]) -> Any:
         member = member_session(pages, request, tenant_id, page.now)
         if member is None:
@@ -161,7 +161,7 @@ class MemberPages(Controller):
                 form_error = page.refusal(refusal)
         if form_error is None:
             return page.redirect(f"/t/{tenant_id}/me?sent=1")
-        return await self._render(request, ledger, page, pages, queries, tenant_id,
+        return await self._render(request, ledger, page, pages, listings, tenant_id,
                                   status_code=422, form_error=form_error,
                                   failed_participation=data.participation_id,
                                   typed_reason=data.reason, typed_hours=data.hours)

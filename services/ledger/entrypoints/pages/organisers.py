@@ -1,5 +1,8 @@
 """Organiser sign-in (argon2 via `Organisers.authenticate`), their activities, scheduling.
 
+The activity list pages through the ledger's activity catalogue (newest start first, a
+title search and a status filter), limited to the organiser's unit and every unit below.
+
 The session is a signed cookie naming tenant and organiser; every request re-reads the
 organiser's account, so a removed account stops working at once. Every form carries
 Litestar's CSRF token (see `ledger.entrypoints.pages.router`).
@@ -11,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -22,7 +26,7 @@ from litestar.response import Redirect
 from contract.calendar import SHANGHAI
 from contract.problems import Refusal
 from ledger.adapters.directory import Organisers
-from ledger.adapters.page_queries import PageQueries
+from ledger.adapters.listings import ActivityFilter, ActivitySummary, InvalidCursor, Listings
 from ledger.domain.activities import ActivityState, ScheduleActivity
 from ledger.domain.organisation import OrgTree
 from ledger.entrypoints.pages.common import (
@@ -39,6 +43,10 @@ from ledger.entrypoints.pages.common import (
 from ledger.handlers import Ledger
 
 KINDS = ("cleanup", "patrol", "service", "lecture", "meeting", "other")
+STATUSES = ("scheduled", "closed", "cancelled")
+PAGE_SIZE = 20
+# The review list looks at this many of the newest activities in scope.
+REVIEWED_ACTIVITIES = 200
 
 
 class LoginRequired(Exception):
@@ -91,20 +99,33 @@ class ScheduleForm(msgspec.Struct, kw_only=True):
 
 @dataclass(frozen=True)
 class ActivityRow:
-    state: ActivityState
+    activity: ActivitySummary
     host: str
-    people: int
 
 
-async def activities_in_scope(ledger: Ledger, queries: PageQueries,
+class ListQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """The list's search box, status filter and page, as the query string carries them."""
+
+    q: str = ""
+    status: str = ""
+    after: str = ""
+
+    def link(self, after: str = "") -> str:
+        """The query string of this search's page after `after` (the newest: none)."""
+        query = urlencode({k: v for k, v in (("q", self.q), ("status", self.status),
+                                             ("after", after)) if v})
+        return f"?{query}" if query else ""
+
+
+async def activities_in_scope(ledger: Ledger, listings: Listings,
                               session: OrganiserSession) -> tuple[OrgTree, list[ActivityState]]:
+    """The newest activities the organiser's unit covers, with their state."""
     tree = await ledger.tree(session.tenant_id)
-    states = []
-    for activity_id in await queries.activity_ids(session.tenant_id):
-        state = await ledger.activity(session.tenant_id, activity_id)
-        if state is not None and tree.covers(session.unit_id, state.host_unit_id):
-            states.append(state)
-    return tree, states
+    items, _more = await listings.activities(
+        session.tenant_id, ActivityFilter(units=tree.subtree(session.unit_id)), None,
+        REVIEWED_ACTIVITIES)
+    states = [await ledger.activity(session.tenant_id, item.activity_id) for item in items]
+    return tree, [state for state in states if state is not None]
 
 
 def units_in_scope(tree: OrgTree, session: OrganiserSession) -> list[tuple[uuid.UUID, str]]:
@@ -160,27 +181,42 @@ class OrganiserPages(Controller):
 
     @get("/activities", operation_id="pageOrganiserActivities")
     async def activities(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
-                         queries: NamedDependency[PageQueries],
+                         listings: NamedDependency[Listings],
                          organiser: NamedDependency[OrganiserSession],
-                         done: FromQuery[str | None] = None) -> Any:
-        return await self._render(ledger, page, queries, organiser,
+                         done: FromQuery[str | None] = None, q: FromQuery[str] = "",
+                         status: FromQuery[str] = "", after: FromQuery[str] = "") -> Any:
+        query = ListQuery(q=q.strip()[:100], status=status if status in STATUSES else "",
+                          after=after)
+        return await self._render(ledger, page, listings, organiser, query,
                                   form=ScheduleForm(day=page.now.astimezone(SHANGHAI)
                                                     .date().isoformat()),
                                   notice=page.t("scheduled_ok") if done else None)
 
-    async def _render(self, ledger: Ledger, page: Page, queries: PageQueries,
-                      organiser: OrganiserSession, status_code: int = 200, **extra: Any) -> Any:
-        tree, states = await activities_in_scope(ledger, queries, organiser)
-        rows = [ActivityRow(s, tree.units[s.host_unit_id].name
-                            if s.host_unit_id in tree.units else "",
-                            len(s.participants())) for s in states]
+    async def _render(self, ledger: Ledger, page: Page, listings: Listings,
+                      organiser: OrganiserSession, query: ListQuery, status_code: int = 200,
+                      **extra: Any) -> Any:
+        tree = await ledger.tree(organiser.tenant_id)
+        where = ActivityFilter(units=tree.subtree(organiser.unit_id),
+                               status=query.status or None, title=query.q or None)
+        try:
+            items, following = await listings.activities(organiser.tenant_id, where,
+                                                         query.after or None, PAGE_SIZE)
+        except InvalidCursor:
+            # A mangled "older" link: start again from the newest.
+            query = ListQuery(q=query.q, status=query.status)
+            items, following = await listings.activities(organiser.tenant_id, where, None,
+                                                         PAGE_SIZE)
+        rows = [ActivityRow(item, tree.units[item.host_unit_id].name
+                            if item.host_unit_id in tree.units else "") for item in items]
         return page.render("activities.html", status_code=status_code, rows=rows,
+                           query=query, statuses=STATUSES,
+                           older=query.link(following) if following else None,
                            organiser=organiser, units=units_in_scope(tree, organiser),
                            kinds=KINDS, command_id=uuid.uuid4(), **extra)
 
     @post("/activities", operation_id="pageScheduleActivity", status_code=303)
     async def schedule(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
-                       queries: NamedDependency[PageQueries],
+                       listings: NamedDependency[Listings],
                        organiser: NamedDependency[OrganiserSession],
                        data: URLEncodedBody[ScheduleForm]) -> Any:
         errors: dict[str, str] = {}
@@ -191,8 +227,8 @@ class OrganiserPages(Controller):
             except Refusal as refusal:
                 errors[refusal.field or "form"] = page.refusal(refusal)
         if errors:
-            return await self._render(ledger, page, queries, organiser, status_code=422,
-                                      form=data, errors=errors)
+            return await self._render(ledger, page, listings, organiser, ListQuery(),
+                                      status_code=422, form=data, errors=errors)
         return page.redirect("/organiser/activities?done=1")
 
 

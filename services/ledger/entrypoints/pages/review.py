@@ -15,6 +15,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from ledger.adapters.listings import Listings
 from ledger.adapters.page_queries import PageQueries, Person
 from ledger.domain.activities import ActivityState, Participation
 from ledger.entrypoints.pages.common import OrganiserSession, Page
@@ -53,9 +54,10 @@ class ReviewPages(Controller):
     @get("/", operation_id="pageReview")
     async def review(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
                      queries: NamedDependency[PageQueries],
+                     listings: NamedDependency[Listings],
                      organiser: NamedDependency[OrganiserSession],
                      done: FromQuery[str | None] = None) -> Any:
-        _tree, states = await activities_in_scope(ledger, queries, organiser)
+        _tree, states = await activities_in_scope(ledger, listings, organiser)
         overlapping = overlaps(states)
         found: list[tuple[ActivityState, Participation, set[str]]] = []
         for activity in states:

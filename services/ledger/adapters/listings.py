@@ -1,0 +1,186 @@
+"""Paged reads of the list read models (`ledger.adapters.catalogue` keeps them).
+
+Pages are keyset-paginated: the cursor holds the sort key of the last row shown, so a
+page costs the same however deep it is, and rows added meanwhile cause neither duplicates
+nor gaps. Cursors are opaque to clients (base64 of the key) and checked on the way in.
+Scope is a list of unit ids (the caller's subtree, see `OrgTree.subtree`), or None for the
+whole tenant.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+import asyncpg
+import msgspec
+
+K = TypeVar("K")
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+def encode_cursor(key: tuple[Any, ...]) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(key)).rstrip(b"=").decode()
+
+
+def decode_cursor(text: str, key_type: type[K]) -> K:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return msgspec.json.decode(raw, type=key_type)
+    except (binascii.Error, ValueError, msgspec.ValidationError):
+        raise InvalidCursor(text) from None
+
+
+ActivityKey = tuple[datetime, uuid.UUID]
+MemberKey = tuple[date, uuid.UUID]
+
+
+class ActivitySummary(msgspec.Struct, frozen=True, kw_only=True):
+    activity_id: uuid.UUID
+    host_unit_id: uuid.UUID
+    kind: str
+    category: str
+    title: str
+    place: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int | None
+    status: str
+    # Members who checked in (a revoked record still counts: they were there).
+    participants: int
+
+
+class MemberSummary(msgspec.Struct, frozen=True, kw_only=True):
+    member_id: uuid.UUID
+    kind: str
+    unit_id: uuid.UUID | None
+    registered_on: date
+    left_on: date | None
+    active: bool
+    # From the directory; None once erased.
+    member_number: str | None
+    name: str | None
+    erased: bool
+
+
+class ActivityFilter(msgspec.Struct, frozen=True, kw_only=True):
+    units: Sequence[uuid.UUID] | None = None
+    status: str | None = None
+    kind: str | None = None
+    # Start within [starts_from, starts_before).
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    # Part of the title, any case.
+    title: str | None = None
+
+
+class MemberFilter(msgspec.Struct, frozen=True, kw_only=True):
+    units: Sequence[uuid.UUID] | None = None
+    member_number: str | None = None
+    # Part of the name, any case.
+    name: str | None = None
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class _Where:
+    """SQL conditions with their numbered arguments."""
+
+    def __init__(self, tenant_id: str) -> None:
+        self.args: list[Any] = [tenant_id]
+        self.conditions: list[str] = []
+
+    def add(self, condition: str, *values: Any) -> None:
+        numbers = []
+        for value in values:
+            self.args.append(value)
+            numbers.append(f"${len(self.args)}")
+        self.conditions.append(condition.format(*numbers))
+
+    def sql(self) -> str:
+        return " AND ".join(["c.tenant_id = $1", *self.conditions])
+
+
+_ACTIVITIES = """SELECT c.activity_id, c.host_unit_id, c.kind, c.category, c.title, c.place,
+    c.starts_at, c.ends_at, c.capacity, c.status,
+    (SELECT count(*) FROM ledger.activity_participants p
+     WHERE p.tenant_id = c.tenant_id AND p.activity_id = c.activity_id) AS participants
+FROM ledger.activity_catalogue c WHERE {where}
+ORDER BY c.starts_at DESC, c.activity_id DESC LIMIT {limit}"""
+
+_MEMBERS = """SELECT c.member_id, c.kind, c.unit_id, c.registered_on, c.left_on,
+    d.member_number, d.name, d.erased_at IS NOT NULL AS erased
+FROM ledger.member_catalogue c
+LEFT JOIN ledger.member_directory d ON d.tenant_id = c.tenant_id AND d.member_id = c.member_id
+WHERE {where}
+ORDER BY c.registered_on, c.member_id LIMIT {limit}"""
+
+
+class Listings:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def activities(self, tenant_id: str, where: ActivityFilter, after: str | None,
+                         limit: int) -> tuple[list[ActivitySummary], str | None]:
+        """Newest start first; the cursor of the next page (None on the last)."""
+        conditions = _Where(tenant_id)
+        if where.units is not None:
+            conditions.add("c.host_unit_id = ANY({}::uuid[])", list(where.units))
+        if where.status is not None:
+            conditions.add("c.status = {}", where.status)
+        if where.kind is not None:
+            conditions.add("c.kind = {}", where.kind)
+        if where.starts_from is not None:
+            conditions.add("c.starts_at >= {}", where.starts_from)
+        if where.starts_before is not None:
+            conditions.add("c.starts_at < {}", where.starts_before)
+        if where.title:
+            conditions.add("lower(c.title) LIKE {}", _like(where.title))
+        if after is not None:
+            conditions.add("(c.starts_at, c.activity_id) < ({}, {})",
+                           *decode_cursor(after, ActivityKey))
+        rows = await self._pool.fetch(
+            _ACTIVITIES.format(where=conditions.sql(), limit=limit + 1), *conditions.args)
+        items = [ActivitySummary(**dict(row)) for row in rows[:limit]]
+        more = len(rows) > limit
+        return items, encode_cursor((items[-1].starts_at, items[-1].activity_id)) if more \
+            else None
+
+    async def members(self, tenant_id: str, where: MemberFilter, after: str | None,
+                      limit: int) -> tuple[list[MemberSummary], str | None]:
+        """Oldest registration first; the cursor of the next page (None on the last)."""
+        conditions = _Where(tenant_id)
+        if where.units is not None:
+            conditions.add("c.unit_id = ANY({}::uuid[])", list(where.units))
+        if where.member_number is not None:
+            conditions.add("d.member_number = {}", where.member_number)
+        if where.name:
+            conditions.add("lower(d.name) LIKE {}", _like(where.name))
+        if after is not None:
+            conditions.add("(c.registered_on, c.member_id) > ({}, {})",
+                           *decode_cursor(after, MemberKey))
+        rows = await self._pool.fetch(
+            _MEMBERS.format(where=conditions.sql(), limit=limit + 1), *conditions.args)
+        items = [MemberSummary(**dict(row), active=row["left_on"] is None)
+                 for row in rows[:limit]]
+        more = len(rows) > limit
+        return items, encode_cursor((items[-1].registered_on, items[-1].member_id)) if more \
+            else None
+
+    async def member_activity_ids(self, tenant_id: str, member_id: uuid.UUID
+                                  ) -> list[uuid.UUID]:
+        """Every activity the member checked in to."""
+        rows = await self._pool.fetch(
+            """SELECT activity_id FROM ledger.activity_participants
+               WHERE tenant_id = $1 AND member_id = $2""", tenant_id, member_id)
+        return [row["activity_id"] for row in rows]
