@@ -146,7 +146,7 @@ def test_demo_figures(demo: tuple[Plan, list[StreamEntry]]) -> None:
         if state.host_unit_id in units and month_of(state.starts_at) == "2026-10":
             held[state.kind] += 1
             person_times += len([p for p in state.participations.values() if not p.revoked])
-    assert held == {"cleanup": 6, "patrol": 2, "meeting": 1}
+    assert held == {"cleanup": 6, "patrol": 2, "forum": 1}
     assert person_times == 723
 
 
@@ -179,7 +179,7 @@ def test_realistic_mix(demo: tuple[Plan, list[StreamEntry]],
         assert counts["ParticipationCorrected"] and counts["ParticipationRevoked"]
         assert counts["MemberTransferred"]
         kinds = Counter(e.kind for e in _events(entries) if isinstance(e, ActivityScheduled))
-        assert set(kinds) == {"patrol", "cleanup", "lecture", "meeting", "service"}
+        assert set(kinds) == {"patrol", "cleanup", "lecture", "meeting", "forum", "service"}
     # The demo's three months hold the branch split (a new branch, a group moved) and a rename.
     demo_counts = Counter(event_type(e) for e in _events(demo[1]))
     assert demo_counts["UnitMoved"] and demo_counts["UnitRenamed"]
@@ -219,7 +219,7 @@ def _check_rules(plan: Plan, entries: list[StreamEntry]) -> None:
         for new in events:
             event = new.event
             # Valid against the published contract, and stable through encode/decode.
-            assert decode_data(event_type(event), 1, encode_data(event)) == event
+            assert decode_data(event_type(event), event.VERSION, encode_data(event)) == event
             for instant in _instants(event):
                 assert instant.utcoffset() == timedelta(hours=8), (stream_id, event)
             if isinstance(event, UnitEstablished | UnitRenamed | UnitMoved):
