@@ -56,7 +56,7 @@ rebuild: venv ## Rebuild the reports' read models from position zero, then swap 
 	.venv/bin/reports rebuild
 
 demo-district: venv ## Load the full generated district (≥1M events) as tenant xinluo-full
-	.venv/bin/ledger load-demo --tenant xinluo-full --scale district
+	$(PY) -m infra.demo --tenant xinluo-full --scale district
 
 db-start: venv ## Start the embedded PostgreSQL and print its URL
 	$(PY) -m infra.postgres start

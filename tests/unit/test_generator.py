@@ -33,12 +33,12 @@ from contract.events import (
     encode_data,
     event_type,
 )
+from infra.demo.generator import Plan, build, streams
+from infra.demo.generator.history import StreamEntry
+from infra.demo.generator.plan import community_units
 from ledger.adapters.event_store import NO_STREAM
 from ledger.domain import activities
 from ledger.domain.organisation import OrgTree
-from ledger.generator import Plan, build, streams
-from ledger.generator.history import StreamEntry
-from ledger.generator.plan import community_units
 
 GRACE = timedelta(minutes=30)
 
@@ -81,7 +81,7 @@ def test_same_events_in_another_process() -> None:
     """A second `load-demo` runs in a new process, with other hash seeds: ids must match."""
     script = (
         "import hashlib, itertools\n"
-        "from ledger.generator import build, streams\n"
+        "from infra.demo.generator import build, streams\n"
         "from contract.events import encode_data\n"
         "digest = hashlib.sha256()\n"
         "for stream_id, _, events in itertools.islice(streams(build('demo', 1)), 400):\n"

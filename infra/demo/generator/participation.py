@@ -28,8 +28,8 @@ from contract.events import (
     ParticipationCorrected,
     ParticipationRevoked,
 )
-from ledger.generator.names import BENEFICIARIES
-from ledger.generator.plan import Member, new_id
+from infra.demo.generator.names import BENEFICIARIES
+from infra.demo.generator.plan import Member, new_id
 
 GRACE = timedelta(minutes=30)
 FORGOTTEN_CHECK_OUT = 0.05

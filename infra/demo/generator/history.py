@@ -26,16 +26,15 @@ from contract.events import (
     UnitMoved,
     UnitRenamed,
 )
-from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent
-from ledger.generator import names
-from ledger.generator.participation import (
+from infra.demo.generator import names
+from infra.demo.generator.participation import (
     GRACE,
     Slot,
     activity_events,
     busy_until,
     presences,
 )
-from ledger.generator.plan import (
+from infra.demo.generator.plan import (
     Community,
     Leave,
     Member,
@@ -46,6 +45,7 @@ from ledger.generator.plan import (
     community_units,
     new_id,
 )
+from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent
 
 StreamEntry = tuple[str, int | None, list[NewEvent]]
 METADATA = Metadata(actor="generator", source="import")
