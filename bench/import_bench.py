@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
-from bench.scratch import emit, scratch_database
+from bench.harness import emit, scratch_database
 from contract.calendar import SHANGHAI
 from contract.events import MemberRegistered, MemberReported, UnitEstablished
 from ledger.adapters.bulk_append import COLUMNS, bulk_append

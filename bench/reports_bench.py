@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 
-from bench.scratch import emit
+from bench.harness import emit
 from contract.events import ActivityScheduled, CheckedIn
 from infra import migrate, postgres
 from infra.demo import load as demo

@@ -78,7 +78,8 @@ def test_same_seed_same_events(demo: tuple[Plan, list[StreamEntry]]) -> None:
 
 
 def test_same_events_in_another_process() -> None:
-    """A second `load-demo` runs in a new process, with other hash seeds: ids must match."""
+    """A second `python -m infra.demo` runs in a new process, with other hash seeds: ids
+    must match."""
     script = (
         "import hashlib, itertools\n"
         "from infra.demo.generator import build, streams\n"
