@@ -7,6 +7,9 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
+# The services' own commands need DATABASE_URL; in development it is the embedded server's
+# (started if need be) unless DATABASE_URL names another.
+WITH_DB = DATABASE_URL="$${DATABASE_URL:-$$($(PY) -m infra.postgres start)}"
 
 .DEFAULT_GOAL := help
 .PHONY: help browser venv run test test-fast lint bench migrate rebuild db-start db-stop demo-district clean
@@ -53,10 +56,10 @@ migrate: venv ## Apply the alembic migrations
 	$(PY) -m infra.migrate
 
 rebuild: venv ## Rebuild the reports' read models from position zero, then swap them in
-	.venv/bin/reports rebuild
+	$(WITH_DB) .venv/bin/reports rebuild
 
 demo-district: venv ## Load the full generated district (≥1M events) as tenant xinluo-full
-	.venv/bin/ledger load-demo --tenant xinluo-full --scale district
+	$(PY) -m infra.demo --tenant xinluo-full --scale district
 
 db-start: venv ## Start the embedded PostgreSQL and print its URL
 	$(PY) -m infra.postgres start

@@ -24,12 +24,12 @@ import time
 import asyncpg
 import msgspec
 
-from bench.scratch import emit, scratch_database
+from bench.harness import emit, scratch_database
 from contract.events import encode_data, event_type
+from infra.demo.generator import build, streams
 from ledger.adapters.bulk_append import COLUMNS, DEFAULT_BATCH_SIZE, StreamEntry, bulk_append
 from ledger.adapters.database import create_pool
 from ledger.adapters.event_store import GENESIS_HASH, chain_hash
-from ledger.generator import build, streams
 
 
 def first_events(count: int) -> list[StreamEntry]:

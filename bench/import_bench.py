@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
-from bench.scratch import emit, scratch_database
+from bench.harness import emit, scratch_database
 from contract.calendar import SHANGHAI
 from contract.events import MemberRegistered, MemberReported, UnitEstablished
 from ledger.adapters.bulk_append import COLUMNS, bulk_append
@@ -104,7 +104,7 @@ def generate_csv(rows: int, member_count: int, branches: list[uuid.UUID],
                 # Half the times without an offset, as local exports often are.
                 "checked_in_at": checked_in.strftime("%Y-%m-%dT%H:%M:%S"),
                 "checked_out_at": checked_out.isoformat(), "minutes": minutes,
-                "confirmed_by": "",
+                "confirmed_by": "", "beneficiary": "",
             }
             out.write(",".join(values[f] for f in FIELDS) + "\n")
         written += size

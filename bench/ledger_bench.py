@@ -30,8 +30,8 @@ import httpx
 import psutil
 import uvloop
 
+from bench.harness import emit, scratch_database
 from bench.http_load import HttpConnection
-from bench.scratch import emit, scratch_database
 from contract.events import ActivityScheduled, MemberRegistered, MemberReported, UnitEstablished
 from ledger.adapters.database import create_pool
 from ledger.adapters.directory import Organisers

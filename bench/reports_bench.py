@@ -36,10 +36,10 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 
-from bench.scratch import emit
+from bench.harness import emit
 from contract.events import ActivityScheduled, CheckedIn
 from infra import migrate, postgres
-from ledger import demo
+from infra.demo import load as demo
 from ledger.adapters.database import create_pool
 from ledger.adapters.event_store import ANY, Metadata, NewEvent, PostgresEventStore
 from ledger.adapters.notifier import FeedNotifier

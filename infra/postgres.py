@@ -13,6 +13,7 @@ inside the project (`.pgdata/`, ignored by git) and is reused across runs.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import os
 import platform
@@ -25,7 +26,18 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = Path(os.environ.get("PGDATA_DIR") or PROJECT_ROOT / ".pgdata")
-DEFAULT_PORT = int(os.environ.get("PG_PORT") or 54329)
+BASE_PORT, PORT_RANGE = 54329, 500
+
+
+def checkout_port(root: Path = PROJECT_ROOT) -> int:
+    """A port of this checkout's own (54329–54828), so that two checkouts on one machine
+    each run their server without "Address already in use"; stable across runs, and the
+    same for every entry point (make, tests, infra.run) since all of them derive it here."""
+    digest = hashlib.sha256(str(root).encode()).digest()
+    return BASE_PORT + int.from_bytes(digest[:4], "big") % PORT_RANGE
+
+
+DEFAULT_PORT = int(os.environ.get("PG_PORT") or checkout_port())
 # The server refuses to run as root; as root we run it as this unprivileged user.
 SYSTEM_USER = "embedded_postgres"
 DATABASE = "ledger"
@@ -125,7 +137,10 @@ def start(data_dir: Path = DEFAULT_DATA_DIR, port: int = DEFAULT_PORT) -> str:
                 "--no-locale",
             ]
         )
-    if not _running(data_dir):
+    if _running(data_dir):
+        # Already up, perhaps started with another PG_PORT: use the port it listens on.
+        port = _listening_port(data_dir) or port
+    else:
         options = " ".join(
             [f"-p {port}", "-h 127.0.0.1", f"-k {data_dir}"]
             + [f"-c {key}={value}" for key, value in SERVER_SETTINGS.items()]
@@ -147,6 +162,14 @@ def start(data_dir: Path = DEFAULT_DATA_DIR, port: int = DEFAULT_PORT) -> str:
             raise RuntimeError(f"PostgreSQL did not start:\n{result.stderr}\n{tail}")
     _ensure_database(port)
     return url(port)
+
+
+def _listening_port(data_dir: Path) -> int | None:
+    """The port of the running server, from postmaster.pid (its fourth line)."""
+    try:
+        return int((data_dir / "postmaster.pid").read_text().splitlines()[3])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _ensure_database(port: int) -> None:
@@ -188,7 +211,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
                         help="data directory (PGDATA_DIR; default .pgdata/)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
-                        help="port on 127.0.0.1 (PG_PORT; default 54329)")
+                        help="port on 127.0.0.1 (PG_PORT; default derived from the "
+                             f"checkout's path: {checkout_port()})")
     args = parser.parse_args(argv)
     if args.action == "start":
         print(start(args.data_dir, args.port))

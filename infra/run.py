@@ -32,7 +32,7 @@ async def _load_demo(database_url: str) -> None:
         if await pool.fetchval("SELECT count(*) FROM ledger.tenants") > 0:
             _log("database already has data: demo not loaded")
             return
-        from ledger import demo
+        from infra.demo import load as demo
 
         _log("loading the demo community (新罗区 · 兴华南里) ...")
         summary = await demo.load(pool, DEMO_TENANT, scale="demo", seed=1,

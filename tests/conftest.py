@@ -42,7 +42,13 @@ def database_url() -> Iterator[str]:
     asyncio.run(admin(f"CREATE DATABASE {name}"))
     url = _with_database(server_url, name)
     migrate.upgrade(url)
+    # What the services' settings and commands read: they never fall back to a server.
+    os.environ["DATABASE_URL"] = url
     yield url
+    if external:
+        os.environ["DATABASE_URL"] = external
+    else:
+        del os.environ["DATABASE_URL"]
     asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     if started_here:
         postgres.stop()

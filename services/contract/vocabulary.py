@@ -20,6 +20,8 @@ ACTIVITY_KINDS: dict[str, Label] = {
     "service": Label("志愿服务", "Volunteer service"),
     "lecture": Label("党课讲堂", "Lecture"),
     "meeting": Label("会议", "Meeting"),
+    # Residents' forums and 议事会 discussions: not a branch's 三会一课, counted apart.
+    "forum": Label("座谈会", "Forum"),
     "other": Label("其他活动", "Other"),
 }
 KIND_ORDER: tuple[str, ...] = tuple(ACTIVITY_KINDS)

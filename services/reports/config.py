@@ -7,6 +7,17 @@ import os
 import msgspec
 
 
+def require_database_url() -> str:
+    """DATABASE_URL, which the service needs: it never falls back to a development server."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise SystemExit(
+            "DATABASE_URL is not set: the reports service needs postgresql://… of its database. "
+            "In development the make targets and `python -m infra.run` set it to the embedded "
+            "server (`make db-start` prints its URL).")
+    return url
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
     host: str = "127.0.0.1"
@@ -21,13 +32,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
-        url = database_url or os.environ.get("DATABASE_URL")
-        if not url:
-            from infra.postgres import url as embedded_url
-
-            url = embedded_url()
         return cls(
-            database_url=url,
+            database_url=database_url or require_database_url(),
             host=os.environ.get("REPORTS_HOST", "127.0.0.1"),
             port=int(os.environ.get("REPORTS_PORT", "8001")),
             ledger_url=os.environ.get("LEDGER_URL", "http://127.0.0.1:8000"),

@@ -17,7 +17,7 @@ import httpx
 
 from contract.events import CheckedIn, decode_data
 from infra import migrate
-from ledger import demo
+from infra.demo import load as demo
 from ledger.adapters.database import create_pool
 from ledger.domain.activities import ActivityState
 from ledger.domain.members import MemberState

@@ -8,12 +8,12 @@ import uuid
 import asyncpg
 import pytest
 
-from ledger import demo
+from infra.demo import load as demo
+from infra.demo.__main__ import build_parser, load_demo
+from infra.demo.generator import DEMO_PASSWORD, DEMO_PIN, build, streams
 from ledger.adapters.directory import MemberDirectory, Organisers
 from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.tokens import TokenStore
-from ledger.entrypoints.cli import build_parser
-from ledger.generator import DEMO_PASSWORD, DEMO_PIN, build, streams
 
 
 async def test_demo_loads_verifies_and_reloads_as_a_no_op(pool: asyncpg.Pool,
@@ -74,9 +74,9 @@ async def test_load_demo_command_prints_logins_and_tokens(
         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
     tenant_id = f"cli-{uuid.uuid4().hex[:8]}"
-    args = build_parser().parse_args(["load-demo", "--tenant", tenant_id, "--seed", "1"])
+    args = build_parser().parse_args(["--tenant", tenant_id, "--seed", "1"])
 
-    assert await args.run(args) == 0
+    assert await load_demo(args) == 0
 
     out = capsys.readouterr().out
     assert f"tenant: {tenant_id} (新罗区)" in out

@@ -29,7 +29,7 @@ def row(c: Community, **overrides: Any) -> dict[str, Any]:
         "starts_at": "2025-03-08T09:00:00", "ends_at": "2025-03-08T11:00:00",
         "hours_cap_minutes": "90", "member_number": "IM-1",
         "checked_in_at": "2025-03-08T08:50:00", "checked_out_at": "2025-03-08T11:20:00",
-        "minutes": "", "confirmed_by": "",
+        "minutes": "", "confirmed_by": "", "beneficiary": "",
     }
     fields.update(overrides)
     return fields
@@ -44,9 +44,10 @@ def good_file(c: Community) -> bytes:
     return csv(
         row(c, member_number="IM-1"),
         row(c, member_number="IM-2", checked_in_at="2025-03-08T09:30:00", minutes="45"),
-        row(c, activity_ref="2025-03-forum", activity_title="党员座谈会", kind="meeting",
-            category="attendance", place="活动室", starts_at="2025-03-08T14:00:00+08:00",
-            ends_at="2025-03-08T15:30:00+08:00", hours_cap_minutes="",
+        row(c, activity_ref="2025-03-forum", activity_title="党员座谈会", kind="forum",
+            category="attendance", place="活动室", beneficiary="在职党员",
+            starts_at="2025-03-08T14:00:00+08:00", ends_at="2025-03-08T15:30:00+08:00",
+            hours_cap_minutes="",
             checked_in_at="2025-03-08T14:00:00+08:00",
             checked_out_at="2025-03-08T15:30:00+08:00"),
     )
@@ -91,6 +92,9 @@ async def test_import_appends_what_the_rules_allow_once(
     stream = await store.read_stream(c.tenant, f"activity-{forum}")
     assert [e.type for e in stream] == ["ActivityScheduled", "CheckedIn", "CheckedOut",
                                         "AttendanceConfirmed", "ActivityClosed"]
+    scheduled = msgspec.json.decode(stream[0].data)
+    assert (stream[0].schema_version, scheduled["kind"], scheduled["beneficiary"]) == (
+        2, "forum", "在职党员")
     confirmed = msgspec.json.decode(stream[3].data)
     assert confirmed["minutes"] == 0 and confirmed["confirmed_by"] == str(c.organiser_id)
     metadata = msgspec.json.decode(stream[1].metadata)

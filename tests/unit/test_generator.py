@@ -33,12 +33,12 @@ from contract.events import (
     encode_data,
     event_type,
 )
+from infra.demo.generator import Plan, build, streams
+from infra.demo.generator.history import StreamEntry
+from infra.demo.generator.plan import community_units
 from ledger.adapters.event_store import NO_STREAM
 from ledger.domain import activities
 from ledger.domain.organisation import OrgTree
-from ledger.generator import Plan, build, streams
-from ledger.generator.history import StreamEntry
-from ledger.generator.plan import community_units
 
 GRACE = timedelta(minutes=30)
 
@@ -78,10 +78,11 @@ def test_same_seed_same_events(demo: tuple[Plan, list[StreamEntry]]) -> None:
 
 
 def test_same_events_in_another_process() -> None:
-    """A second `load-demo` runs in a new process, with other hash seeds: ids must match."""
+    """A second `python -m infra.demo` runs in a new process, with other hash seeds: ids
+    must match."""
     script = (
         "import hashlib, itertools\n"
-        "from ledger.generator import build, streams\n"
+        "from infra.demo.generator import build, streams\n"
         "from contract.events import encode_data\n"
         "digest = hashlib.sha256()\n"
         "for stream_id, _, events in itertools.islice(streams(build('demo', 1)), 400):\n"
@@ -146,7 +147,7 @@ def test_demo_figures(demo: tuple[Plan, list[StreamEntry]]) -> None:
         if state.host_unit_id in units and month_of(state.starts_at) == "2026-10":
             held[state.kind] += 1
             person_times += len([p for p in state.participations.values() if not p.revoked])
-    assert held == {"cleanup": 6, "patrol": 2, "meeting": 1}
+    assert held == {"cleanup": 6, "patrol": 2, "forum": 1}
     assert person_times == 723
 
 
@@ -179,7 +180,7 @@ def test_realistic_mix(demo: tuple[Plan, list[StreamEntry]],
         assert counts["ParticipationCorrected"] and counts["ParticipationRevoked"]
         assert counts["MemberTransferred"]
         kinds = Counter(e.kind for e in _events(entries) if isinstance(e, ActivityScheduled))
-        assert set(kinds) == {"patrol", "cleanup", "lecture", "meeting", "service"}
+        assert set(kinds) == {"patrol", "cleanup", "lecture", "meeting", "forum", "service"}
     # The demo's three months hold the branch split (a new branch, a group moved) and a rename.
     demo_counts = Counter(event_type(e) for e in _events(demo[1]))
     assert demo_counts["UnitMoved"] and demo_counts["UnitRenamed"]
@@ -219,7 +220,7 @@ def _check_rules(plan: Plan, entries: list[StreamEntry]) -> None:
         for new in events:
             event = new.event
             # Valid against the published contract, and stable through encode/decode.
-            assert decode_data(event_type(event), 1, encode_data(event)) == event
+            assert decode_data(event_type(event), event.VERSION, encode_data(event)) == event
             for instant in _instants(event):
                 assert instant.utcoffset() == timedelta(hours=8), (stream_id, event)
             if isinstance(event, UnitEstablished | UnitRenamed | UnitMoved):

@@ -41,6 +41,7 @@ class World:
             "hours_cap_minutes": "", "member_number": "M1",
             "checked_in_at": "2026-02-07T09:00:00+08:00",
             "checked_out_at": "2026-02-07T10:30:00+08:00", "minutes": "", "confirmed_by": "",
+            "beneficiary": "",
         }
         fields.update(overrides)
         return fields

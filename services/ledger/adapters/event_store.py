@@ -28,7 +28,7 @@ import asyncpg
 import msgspec
 
 from contract.cursor import format_cursor, parse_cursor
-from contract.events import Event, canonical_json, encode_data, event_type
+from contract.events import Event, canonical_json, encode_data, event_type, upcast
 from ledger.adapters import catalogue
 
 GENESIS_HASH = bytes(32)
@@ -129,7 +129,8 @@ FROM unnest($3::uuid[], $4::int[], $5::text[], $6::smallint[], $7::jsonb[], $8::
             $9::bytea[]) AS e(event_id, version, type, schema_version, data, metadata, hash)
 RETURNING position"""
 
-_EXISTING = """SELECT event_id, stream_id, version, position, type, data FROM ledger.events
+_EXISTING = """SELECT event_id, stream_id, version, position, type, schema_version, data
+    FROM ledger.events
     WHERE tenant_id = $1 AND event_id = ANY($2::uuid[]) ORDER BY position"""
 
 _STREAM = f"""SELECT {_COLUMNS} FROM ledger.events
@@ -287,7 +288,9 @@ class PostgresEventStore:
                 row is None
                 or row["stream_id"] != stream_id
                 or row["type"] != event_type(new.event)
-                or msgspec.json.decode(row["data"]) != msgspec.json.decode(encode_data(new.event))
+                # Compared in today's shape: the first attempt may predate a schema change.
+                or upcast(row["type"], row["schema_version"], msgspec.json.decode(row["data"]))
+                != msgspec.json.decode(encode_data(new.event))
             ):
                 raise EventIdConflict(new.event_id)
         ordered = [stored[new.event_id] for new in events]

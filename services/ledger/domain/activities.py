@@ -2,7 +2,7 @@
 
 The rules of the national volunteer-record regulations live here:
 * hours are time actually present **within the scheduled window**, capped per activity;
-* attendance activities (meetings, classes) are counted but credit no service hours;
+* attendance activities (meetings, forums, classes) are counted but credit no service hours;
 * only an organiser of the host unit, or of a unit above it, confirms or corrects, and every
   correction is a new entry with a reason;
 * closing an activity checks out forgotten check-ins at the scheduled end, flagged for review.
@@ -41,6 +41,10 @@ from ledger.domain.organisation import OrgTree
 
 MAX_DURATION = timedelta(hours=24)
 MAX_CAP_MINUTES = 24 * 60
+MAX_BENEFICIARY = 200
+# Meetings (三会一课), forums (座谈会, 议事会) and classes are attended, not served: they never
+# earn volunteer hours, so they cannot be scheduled as service. Other kinds may be either.
+ATTENDANCE_KINDS = frozenset({"meeting", "forum", "lecture"})
 
 
 STREAM_PREFIX = "activity-"
@@ -79,6 +83,7 @@ class ActivityState:
     capacity: int | None
     hours_cap_minutes: int | None
     organiser_ids: list[uuid.UUID]
+    beneficiary: str = ""
     status: str = "scheduled"  # scheduled | cancelled | closed
     participations: dict[uuid.UUID, Participation] = field(default_factory=dict)
     # Indexes kept by `apply`, so a check-in into an activity with hundreds of people
@@ -123,7 +128,7 @@ def apply(state: ActivityState | None, event: Event) -> ActivityState | None:
         return ActivityState(
             event.activity_id, event.kind, event.category, event.host_unit_id, event.title,
             event.place, event.starts_at, event.ends_at, event.capacity,
-            event.hours_cap_minutes, list(event.organiser_ids),
+            event.hours_cap_minutes, list(event.organiser_ids), event.beneficiary,
         )
     if state is None:
         return None
@@ -192,6 +197,8 @@ class ScheduleActivity(Command, frozen=True, kw_only=True, forbid_unknown_fields
     capacity: int | None = None
     hours_cap_minutes: int | None = None
     organiser_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
+    # 服务对象/内容: whom or what it serves ("独居老人", "3号楼楼道"); optional.
+    beneficiary: str = ""
 
 
 class RescheduleActivity(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -268,6 +275,25 @@ def _place(place: str) -> str:
         raise invalid("invalid_place", "请填写活动地点（不超过200字）", "place: 1–200 characters",
                       "place")
     return place
+
+
+def _beneficiary(beneficiary: str) -> str:
+    beneficiary = beneficiary.strip()
+    # Stored forever and printed on records: no NUL (PostgreSQL's jsonb refuses it), no
+    # line breaks or other control characters that would garble a printed or CSV record.
+    if len(beneficiary) > MAX_BENEFICIARY or any(
+            ord(c) < 32 or 127 <= ord(c) < 160 for c in beneficiary):
+        raise invalid("invalid_beneficiary",
+                      f"服务对象/内容不超过{MAX_BENEFICIARY}字，且不能含控制字符",
+                      f"beneficiary: at most {MAX_BENEFICIARY} characters, no control "
+                      "characters", "beneficiary")
+    return beneficiary
+
+
+def _category(kind: str, category: str) -> None:
+    if kind in ATTENDANCE_KINDS and category != "attendance":
+        raise invalid("attendance_kind", "会议、座谈会、党课只计出勤，请选择“计出勤”类别",
+                      "meetings, forums and lectures are attendance activities", "category")
 
 
 def _window(starts_at: datetime, ends_at: datetime) -> None:
@@ -348,6 +374,8 @@ def schedule(tree: OrgTree, state: ActivityState | None, command: ScheduleActivi
         raise invalid("invalid_title", "请填写活动名称（不超过200字）", "title: 1–200 characters",
                       "title")
     place = _place(place)
+    _category(command.kind, command.category)
+    beneficiary = _beneficiary(command.beneficiary)
     _window(command.starts_at, command.ends_at)
     if command.capacity is not None and command.capacity < 1:
         raise invalid("invalid_capacity", "人数上限至少为1", "capacity must be at least 1",
@@ -361,7 +389,7 @@ def schedule(tree: OrgTree, state: ActivityState | None, command: ScheduleActivi
         activity_id=activity_id, kind=command.kind, category=command.category,
         host_unit_id=command.host_unit_id, title=title, place=place,
         starts_at=command.starts_at, ends_at=command.ends_at, capacity=command.capacity,
-        hours_cap_minutes=cap, organiser_ids=organisers,
+        hours_cap_minutes=cap, organiser_ids=organisers, beneficiary=beneficiary,
     )]
 
 

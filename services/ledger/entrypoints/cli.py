@@ -1,4 +1,4 @@
-"""`ledger` command line: tenants, organisers, tokens, imports, demo data, the server.
+"""`ledger` command line: tenants, organisers, tokens, imports, verification, the server.
 
 Each sub-command lives in its own module under `ledger.entrypoints.commands` and exposes
 `register(subparsers)`; the parsed arguments carry the coroutine to run as `args.run`.
@@ -14,8 +14,8 @@ import sys
 
 import asyncpg
 
-from infra import postgres
 from ledger.adapters.database import create_pool
+from ledger.config import require_database_url
 from ledger.entrypoints import commands
 
 
@@ -33,8 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def open_pool(application_name: str = "ledger-cli") -> asyncpg.Pool:
-    """A small pool on DATABASE_URL, or on the embedded server (started if need be)."""
-    return await create_pool(postgres.database_url(), application_name=application_name,
+    """A small pool on DATABASE_URL."""
+    return await create_pool(require_database_url(), application_name=application_name,
                              min_size=1, max_size=8)
 
 

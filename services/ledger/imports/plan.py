@@ -112,7 +112,7 @@ def _first_difference(row: Row, first: Row) -> str | None:
 def _values(row: Row) -> tuple[object, ...]:
     a = row.activity
     return (a.title, a.kind, a.category, a.host_unit_id, a.place, a.starts_at, a.ends_at,
-            a.hours_cap_minutes)
+            a.hours_cap_minutes, a.beneficiary)
 
 
 def _neighbours(rows: dict[str, list[Row]], states: dict[str, ActivityState],
@@ -196,7 +196,7 @@ def _schedule(ref: str, first: Row, ctx: Context) -> ActivityScheduled:
         kind=fields.kind, category=fields.category,  # type: ignore[arg-type]
         host_unit_id=fields.host_unit_id, title=fields.title, place=fields.place,
         starts_at=fields.starts_at, ends_at=fields.ends_at,
-        hours_cap_minutes=fields.hours_cap_minutes)
+        hours_cap_minutes=fields.hours_cap_minutes, beneficiary=fields.beneficiary)
     (event,) = activities.schedule(ctx.tree, None, command, activity_id(ctx.tenant_id, ref),
                                    ctx.importer)
     assert isinstance(event, ActivityScheduled)

@@ -22,11 +22,11 @@ Format = Literal["csv", "ndjson"]
 
 REQUIRED = ("activity_ref", "activity_title", "kind", "category", "host_unit_id", "place",
             "starts_at", "ends_at", "member_number", "checked_in_at", "checked_out_at")
-OPTIONAL = ("hours_cap_minutes", "minutes", "confirmed_by")
+OPTIONAL = ("hours_cap_minutes", "minutes", "confirmed_by", "beneficiary")
 FIELDS = REQUIRED + OPTIONAL
 # The columns that describe the activity: every row of one activity_ref must agree on them.
 ACTIVITY_FIELDS = ("activity_title", "kind", "category", "host_unit_id", "place", "starts_at",
-                   "ends_at", "hours_cap_minutes")
+                   "ends_at", "hours_cap_minutes", "beneficiary")
 KINDS: tuple[str, ...] = get_args(ActivityKind)
 CATEGORIES: tuple[str, ...] = get_args(ActivityCategory)
 MAX_TEXT = 200
@@ -50,6 +50,7 @@ class ActivityFields:
     starts_at: datetime
     ends_at: datetime
     hours_cap_minutes: int | None
+    beneficiary: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,11 +235,13 @@ def _activity_fields(record: dict[str, Any]) -> tuple[ActivityFields | None, lis
     place = fields.text("place")
     starts_at, ends_at = fields.moment("starts_at"), fields.moment("ends_at")
     cap = fields.integer("hours_cap_minutes")
+    beneficiary = fields.text("beneficiary", required=False) or ""
     found = [(e.field, e.code, e.zh, e.en) for e in fields.errors]
     if found:
         return None, found
     assert title and kind and category and host and place and starts_at and ends_at
-    return ActivityFields(title, kind, category, host, place, starts_at, ends_at, cap), []
+    return ActivityFields(title, kind, category, host, place, starts_at, ends_at, cap,
+                          beneficiary), []
 
 
 def parse_row(line: int, record: dict[str, Any],

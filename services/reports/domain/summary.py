@@ -7,9 +7,8 @@ from reports.domain.views import UnitKindRow
 
 
 def summary_text(members_reported: int, kinds: list[UnitKindRow], person_times: int) -> str:
-    """e.g. "605 名党员报到；开展活动 9 次：环境整治 6 次、巡逻防控 2 次、会议 1 次；参与 723 人次"
-
-    (kinds in order of frequency).
+    """e.g. "605 名党员报到；开展活动 9 次：环境整治 6 次、巡逻防控 2 次、座谈会 1 次；参与 723
+    人次" (kinds in order of frequency).
     """
     held = [row for row in kinds if row.activities]
     # Most frequent first, as the committees write it; ties in the usual order of kinds.

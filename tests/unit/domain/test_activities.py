@@ -118,11 +118,28 @@ def test_an_activity_is_scheduled_once(org: Org) -> None:
     ({"capacity": 0}, "invalid_capacity", "capacity"),
     ({"hours_cap_minutes": -1}, "invalid_hours_cap", "hours_cap_minutes"),
     ({"hours_cap_minutes": 24 * 60 + 1}, "invalid_hours_cap", "hours_cap_minutes"),
+    ({"beneficiary": "老" * 201}, "invalid_beneficiary", "beneficiary"),
+    ({"beneficiary": "独居老人\x00"}, "invalid_beneficiary", "beneficiary"),
+    ({"beneficiary": "3号楼\n4号楼"}, "invalid_beneficiary", "beneficiary"),
+    ({"beneficiary": "3号楼\x854号楼"}, "invalid_beneficiary", "beneficiary"),
+    ({"kind": "forum"}, "attendance_kind", "category"),
+    ({"kind": "meeting"}, "attendance_kind", "category"),
+    ({"kind": "lecture"}, "attendance_kind", "category"),
 ])
 def test_malformed_activities_are_refused(org: Org, overrides: dict[str, Any], code: str,
                                           field: str) -> None:
     with refused(code, field=field, status=422):
         schedule(org.tree, None, plan(org, **overrides), new_id(), org.organiser(None))
+
+
+def test_the_beneficiary_is_kept_trimmed_and_a_forum_is_an_attendance_activity(
+        org: Org) -> None:
+    [event] = schedule(org.tree, None, plan(org, kind="forum", category="attendance",
+                                            beneficiary=" 居民代表 " + "老" * 195),
+                       new_id(), org.organiser(None))
+    assert isinstance(event, ActivityScheduled)
+    assert (event.kind, event.beneficiary) == ("forum", "居民代表 " + "老" * 195)
+    assert len(event.beneficiary) == 200
 
 
 def test_an_activity_may_last_exactly_24_hours_across_a_month_end(org: Org) -> None:

@@ -70,9 +70,9 @@ def test_summary_sentence_in_the_committees_form():
                            participants=0, person_times=0, minutes=0, hours=0, attendance=0,
                            unconfirmed=0)
 
-    text = summary_text(605, [row("meeting", 1), row("patrol", 2), row("cleanup", 6),
+    text = summary_text(605, [row("forum", 1), row("patrol", 2), row("cleanup", 6),
                               row("service", 0)], 723)
-    assert text == ("605 名党员报到；开展活动 9 次：环境整治 6 次、巡逻防控 2 次、会议 1 次；"
+    assert text == ("605 名党员报到；开展活动 9 次：环境整治 6 次、巡逻防控 2 次、座谈会 1 次；"
                     "参与 723 人次")
     assert summary_text(0, [], 0) == "0 名党员报到；开展活动 0 次；参与 0 人次"
 

@@ -45,6 +45,7 @@ class ActivityOut(msgspec.Struct, frozen=True, kw_only=True):
     host_unit_id: uuid.UUID
     title: str
     place: str
+    beneficiary: str
     starts_at: datetime
     ends_at: datetime
     capacity: int | None
@@ -142,7 +143,8 @@ class ActivityController(Controller):
         return ActivityOut(
             activity_id=state.activity_id, kind=state.kind, category=state.category,
             host_unit_id=state.host_unit_id, title=state.title, place=state.place,
-            starts_at=state.starts_at, ends_at=state.ends_at, capacity=state.capacity,
+            beneficiary=state.beneficiary, starts_at=state.starts_at, ends_at=state.ends_at,
+            capacity=state.capacity,
             hours_cap_minutes=state.hours_cap_minutes, organiser_ids=state.organiser_ids,
             status=state.status, version=loaded.version,
             participations=[

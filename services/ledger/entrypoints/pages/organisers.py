@@ -42,7 +42,7 @@ from ledger.entrypoints.pages.common import (
 )
 from ledger.handlers import Ledger
 
-KINDS = ("cleanup", "patrol", "service", "lecture", "meeting", "other")
+KINDS = ("cleanup", "patrol", "service", "lecture", "meeting", "forum", "other")
 STATUSES = ("scheduled", "closed", "cancelled")
 PAGE_SIZE = 20
 # The review list looks at this many of the newest activities in scope.
@@ -90,6 +90,7 @@ class ScheduleForm(msgspec.Struct, kw_only=True):
     category: str = "service"
     title: str = ""
     place: str = ""
+    beneficiary: str = ""
     day: str = ""
     starts: str = ""
     ends: str = ""
@@ -275,5 +276,6 @@ def _schedule_command(data: ScheduleForm, errors: dict[str, str],
         command_id = uuid.uuid4()
     return ScheduleActivity(
         command_id=command_id, kind=data.kind, category=data.category,  # type: ignore[arg-type]
-        host_unit_id=host, title=data.title, place=data.place, starts_at=moments["starts"],
+        host_unit_id=host, title=data.title, place=data.place, beneficiary=data.beneficiary,
+        starts_at=moments["starts"],
         ends_at=moments["ends"], capacity=capacity, hours_cap_minutes=cap)

@@ -9,8 +9,8 @@ it (605 in-service members reported; in October 2026, 9 activities with 723 pers
 members and three years of activities: more than a million events.
 """
 
-from ledger.generator.history import streams
-from ledger.generator.plan import DEMO_PASSWORD, DEMO_PIN, Member, Organiser, Plan, Unit, build
+from infra.demo.generator.history import streams
+from infra.demo.generator.plan import DEMO_PASSWORD, DEMO_PIN, Member, Organiser, Plan, Unit, build
 
 __all__ = ["DEMO_PASSWORD", "DEMO_PIN", "Member", "Organiser", "Plan", "Unit", "build",
            "streams"]

@@ -28,7 +28,8 @@ from contract.events import (
     ParticipationCorrected,
     ParticipationRevoked,
 )
-from ledger.generator.plan import Member, new_id
+from infra.demo.generator.names import BENEFICIARIES
+from infra.demo.generator.plan import Member, new_id
 
 GRACE = timedelta(minutes=30)
 FORGOTTEN_CHECK_OUT = 0.05
@@ -142,6 +143,7 @@ def activity_events(rng: random.Random, slot: Slot, people: list[_Presence],
         host_unit_id=slot.host_unit_id, title=slot.title, place=slot.place,
         starts_at=scheduled_start, ends_at=scheduled_end, capacity=slot.capacity,
         hours_cap_minutes=slot.hours_cap_minutes, organiser_ids=[organiser_id],
+        beneficiary=BENEFICIARIES[slot.kind],
     )]
     if slot.moved_from is not None:
         events.append(ActivityRescheduled(

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ledger.generator import names
+from infra.demo.generator import names
 
 DEMO_PASSWORD = "xinluo-demo"
 DEMO_PIN = "246810"

@@ -1,4 +1,4 @@
-"""What every benchmark shares: a scratch database, and the JSON-lines output."""
+"""The harness every benchmark runs in: a scratch database, and the JSON-lines output."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Load a generated district (see ledger.generator) into a tenant: directory, organisers,
-events, and two tokens to try the API with.
+"""Load a generated district (see infra.demo.generator) into a tenant: directory,
+organisers, events, and two tokens to try the API with.
 
 Safe to run again: the tenant, directory rows and organisers are inserted only when
 missing, and the events, being generated deterministically, are skipped by bulk_append's
@@ -18,10 +18,10 @@ from collections.abc import Callable
 import asyncpg
 import msgspec
 
+from infra.demo.generator import DEMO_PASSWORD, DEMO_PIN, Plan, build, streams
 from ledger.adapters.bulk_append import BulkResult, bulk_append
 from ledger.adapters.directory import hash_secret
 from ledger.adapters.tokens import TokenStore
-from ledger.generator import DEMO_PASSWORD, DEMO_PIN, Plan, build, streams
 
 Progress = Callable[[str], None]
 # How often a long load reports, in seconds.

@@ -26,16 +26,15 @@ from contract.events import (
     UnitMoved,
     UnitRenamed,
 )
-from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent
-from ledger.generator import names
-from ledger.generator.participation import (
+from infra.demo.generator import names
+from infra.demo.generator.participation import (
     GRACE,
     Slot,
     activity_events,
     busy_until,
     presences,
 )
-from ledger.generator.plan import (
+from infra.demo.generator.plan import (
     Community,
     Leave,
     Member,
@@ -46,6 +45,7 @@ from ledger.generator.plan import (
     community_units,
     new_id,
 )
+from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent
 
 StreamEntry = tuple[str, int | None, list[NewEvent]]
 METADATA = Metadata(actor="generator", source="import")
@@ -56,7 +56,8 @@ KIND_MIX = {
     "cleanup": (30, (0.14, 0.26)),
     "patrol": (20, (0.07, 0.15)),
     "lecture": (15, (0.16, 0.32)),
-    "meeting": (15, (0.12, 0.26)),
+    "meeting": (10, (0.12, 0.26)),
+    "forum": (5, (0.12, 0.26)),
     "service": (20, (0.06, 0.13)),
 }
 # kind -> possible (start, minutes) windows
@@ -65,6 +66,7 @@ WINDOWS = {
     "patrol": ((time(19), 120), (time(19, 30), 150)),
     "lecture": ((time(9, 30), 90), (time(14, 30), 90), (time(19, 30), 90)),
     "meeting": ((time(9), 120), (time(15), 90), (time(19, 30), 90)),
+    "forum": ((time(9), 120), (time(15), 90), (time(19, 30), 90)),
     "service": ((time(9), 150), (time(14, 30), 180)),
 }
 CAPS = {"cleanup": (120, 150, None), "patrol": (120, 240), "service": (120, 180, None)}
@@ -76,7 +78,7 @@ FEATURED_MONTH = [
     (4, "cleanup", "小区环境整治", "community", 85),
     (11, "cleanup", "楼道杂物清理", "community", 92),
     (14, "patrol", "峰会期间安保巡逻", "community", 56),
-    (17, "meeting", "在职党员报到座谈会", "community", 93),
+    (17, "forum", "在职党员报到座谈会", "community", 93),
     (18, "cleanup", "清理小广告", "team:环境整治志愿队", 88),
     (21, "cleanup", "除草保洁", "community", 80),
     (25, "cleanup", "背街小巷清扫", "branch", 86),
