@@ -26,8 +26,8 @@ import msgspec
 
 from bench.scratch import emit, scratch_database
 from contract.events import encode_data, event_type
+from contract.postgres import create_pool
 from ledger.adapters.bulk_append import COLUMNS, DEFAULT_BATCH_SIZE, StreamEntry, bulk_append
-from ledger.adapters.database import create_pool
 from ledger.adapters.event_store import GENESIS_HASH, chain_hash
 from ledger.generator import build, streams
 

@@ -25,7 +25,7 @@ def _log(message: str) -> None:
 
 
 async def _load_demo(database_url: str) -> None:
-    from ledger.adapters.database import create_pool
+    from contract.postgres import create_pool
 
     pool = await create_pool(database_url, application_name="demo-loader", min_size=1)
     try:

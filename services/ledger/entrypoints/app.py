@@ -10,7 +10,7 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 
-from ledger.adapters.database import create_pool
+from contract.postgres import create_pool
 from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.notifier import FeedNotifier
 from ledger.adapters.tokens import TokenStore

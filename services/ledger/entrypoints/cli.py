@@ -14,8 +14,8 @@ import sys
 
 import asyncpg
 
+from contract.postgres import create_pool
 from infra import postgres
-from ledger.adapters.database import create_pool
 from ledger.entrypoints import commands
 
 

@@ -17,7 +17,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.template.config import TemplateConfig
 
-from ledger.adapters.database import create_pool
+from contract.postgres import create_pool
 from ledger.adapters.tokens import TokenStore
 from reports.adapters.ledger_client import LedgerClient
 from reports.config import Settings

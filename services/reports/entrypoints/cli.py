@@ -15,7 +15,7 @@ import sys
 import uvicorn
 
 from contract.cursor import format_cursor
-from ledger.adapters.database import create_pool
+from contract.postgres import create_pool
 from reports.adapters import checkpoints, feed
 from reports.adapters.schema import LIVE
 from reports.config import Settings

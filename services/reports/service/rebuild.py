@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from contract.cursor import Cursor, format_cursor
-from ledger.adapters.database import create_pool
+from contract.postgres import create_pool
 from reports.adapters import checkpoints, feed, schema
 from reports.service.batches import DecodedBatch, apply_decoded, decode_batch
 from reports.service.runner import catch_up
