@@ -1,7 +1,8 @@
 """The reports service's Litestar application.
 
 `create_app(settings)` wires the controllers to what the lifespan hook opens: the asyncpg
-pool, the token store, the ledger client and (unless turned off) the projection runner.
+pool, the feed (co-located or the ledger's HTTP feed, as the settings choose), the token
+store, the ledger client and (unless turned off) the projection runner.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from reports.entrypoints.controllers.rule_sets import RuleSetController
 from reports.entrypoints.controllers.status import StatusController
 from reports.entrypoints.controllers.units import UnitController
 from reports.entrypoints.dependencies import DEPENDENCIES
+from reports.entrypoints.feeds import open_feed
 from reports.service.runner import ProjectionRunner
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -37,25 +39,34 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 def create_app(settings: Settings | None = None, *,
                ledger_transport: httpx.AsyncBaseTransport | None = None) -> Litestar:
-    """`ledger_transport` lets tests reach an in-process ledger app (httpx.ASGITransport)."""
+    """`ledger_transport` lets tests reach an in-process ledger app (httpx.ASGITransport),
+    for the honor-roll writes and a remote feed alike."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url, application_name="reports")
         ledger = LedgerClient(settings.ledger_url, transport=ledger_transport)
-        runner = None
-        if settings.run_projector:
-            runner = ProjectionRunner(pool, settings.database_url,
-                                      poll_interval=settings.poll_interval)
-            await runner.start()
-        app.state.update(pool=pool, tokens=TokenStore(pool), ledger=ledger, runner=runner,
-                         settings=settings)
         try:
-            yield
+            async with open_feed(settings, pool, transport=ledger_transport) as feed:
+                runner = None
+                if settings.run_projector:
+                    # The ledger's NOTIFY reaches only a runner in its database; over HTTP
+                    # the runner long-polls the feed instead.
+                    remote = settings.remote_feed
+                    runner = ProjectionRunner(
+                        pool, feed, None if remote else settings.database_url,
+                        poll_interval=settings.poll_interval,
+                        idle_wait=remote.wait if remote else 0)
+                    await runner.start()
+                app.state.update(pool=pool, feed=feed, tokens=TokenStore(pool), ledger=ledger,
+                                 runner=runner, settings=settings)
+                try:
+                    yield
+                finally:
+                    if runner is not None:
+                        await runner.stop()
         finally:
-            if runner is not None:
-                await runner.stop()
             await ledger.close()
             await pool.close()
 

@@ -10,9 +10,10 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 
 from contract.cursor import format_cursor
-from reports.adapters import checkpoints, feed
+from reports.adapters import checkpoints
 from reports.adapters.schema import LIVE
 from reports.service import batches
+from reports.service.ports import Feed
 from reports.service.projections import NAMES
 
 
@@ -48,16 +49,17 @@ class StatusController(Controller):
 
     @get("/status", operation_id="getStatus",
          summary="Each projection's checkpoint and lag, per tenant")
-    async def status(self, pool: NamedDependency[asyncpg.Pool]) -> Status:
+    async def status(self, pool: NamedDependency[asyncpg.Pool],
+                     feed: NamedDependency[Feed]) -> Status:
         now = datetime.now(UTC)
         result = []
         async with pool.acquire() as connection:
-            for tenant_id in await feed.tenant_ids(connection):
+            for tenant_id in await feed.tenant_ids():
                 points = await checkpoints.read(connection, LIVE, tenant_id)
                 for name in NAMES:
                     point = points.get(name)
                     cursor = point.cursor if point else (0, 0)
-                    events, oldest = await feed.lag(connection, tenant_id, cursor)
+                    events, oldest = await feed.lag(tenant_id, cursor)
                     result.append(ProjectionStatus(
                         tenant_id=tenant_id, projection=name,
                         checkpoint=format_cursor(cursor),
