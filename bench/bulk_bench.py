@@ -26,9 +26,9 @@ import msgspec
 
 from bench.harness import emit, scratch_database
 from contract.events import encode_data, event_type
+from contract.postgres import create_pool
 from infra.demo.generator import build, streams
 from ledger.adapters.bulk_append import COLUMNS, DEFAULT_BATCH_SIZE, StreamEntry, bulk_append
-from ledger.adapters.database import create_pool
 from ledger.adapters.event_store import GENESIS_HASH, chain_hash
 
 

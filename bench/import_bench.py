@@ -24,8 +24,8 @@ import asyncpg
 from bench.harness import emit, scratch_database
 from contract.calendar import SHANGHAI
 from contract.events import MemberRegistered, MemberReported, UnitEstablished
+from contract.postgres import create_pool
 from ledger.adapters.bulk_append import COLUMNS, bulk_append
-from ledger.adapters.database import create_pool
 from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent
 from ledger.domain import members
 from ledger.handlers import Actor

@@ -33,7 +33,7 @@ import uvloop
 from bench.harness import emit, scratch_database
 from bench.http_load import HttpConnection
 from contract.events import ActivityScheduled, MemberRegistered, MemberReported, UnitEstablished
-from ledger.adapters.database import create_pool
+from contract.postgres import create_pool
 from ledger.adapters.directory import Organisers
 from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent, PostgresEventStore
 from ledger.adapters.tokens import TokenStore

@@ -38,9 +38,9 @@ import httpx
 
 from bench.harness import emit
 from contract.events import ActivityScheduled, CheckedIn
+from contract.postgres import create_pool
 from infra import migrate, postgres
 from infra.demo import load as demo
-from ledger.adapters.database import create_pool
 from ledger.adapters.event_store import ANY, Metadata, NewEvent, PostgresEventStore
 from ledger.adapters.notifier import FeedNotifier
 from ledger.adapters.tokens import TokenStore

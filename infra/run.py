@@ -25,7 +25,7 @@ def _log(message: str) -> None:
 
 
 async def _load_demo(database_url: str) -> None:
-    from ledger.adapters.database import create_pool
+    from contract.postgres import create_pool
 
     pool = await create_pool(database_url, application_name="demo-loader", min_size=1)
     try:
@@ -65,7 +65,6 @@ def main() -> int:
     ledger_port = int(os.environ.get("LEDGER_PORT", "8000"))
     reports_port = int(os.environ.get("REPORTS_PORT", "8001"))
     env = {**os.environ, "DATABASE_URL": database_url,
-           "LEDGER_URL": f"http://127.0.0.1:{ledger_port}",
            "REPORTS_URL": f"http://127.0.0.1:{reports_port}",
            "REPORTS_PUBLIC_URL": os.environ.get("REPORTS_PUBLIC_URL",
                                                 f"http://127.0.0.1:{reports_port}")}

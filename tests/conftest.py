@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
+from contract.postgres import create_pool
 from infra import migrate, postgres
-from ledger.adapters.database import create_pool
 
 
 def _with_database(url: str, database: str) -> str:

@@ -9,9 +9,9 @@ import argparse
 import asyncio
 import sys
 
+from contract.postgres import create_pool
 from infra import postgres
 from infra.demo import load as demo
-from ledger.adapters.database import create_pool
 
 
 def build_parser() -> argparse.ArgumentParser:

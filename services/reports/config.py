@@ -18,17 +18,30 @@ def require_database_url() -> str:
     return url
 
 
+class RemoteFeed(msgspec.Struct, frozen=True, kw_only=True):
+    """The ledger's HTTP feed, for a ledger in another database. The feed is per tenant and
+    its token a tenant's, so one reports deployment reads one tenant this way."""
+
+    url: str
+    tenant_id: str
+    token: str
+    # How long an idle runner's long poll waits (the ledger allows up to 30 s): a new event
+    # arrives within milliseconds of its commit either way; the poll is renewed this often.
+    wait: float = 20.0
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
     host: str = "127.0.0.1"
     port: int = 8001
-    ledger_url: str = "http://127.0.0.1:8000"
     # Run the projection runner inside the server (the usual set-up; tests may turn it off).
     run_projector: bool = True
     # Seconds between polls when no NOTIFY arrives.
     poll_interval: float = 0.5
     # Longest a request may wait for its `wait_for` position (seconds).
     max_wait: float = 5.0
+    # None: read the feed through the ledger's functions in `database_url` (co-located).
+    remote_feed: RemoteFeed | None = None
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -36,6 +49,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             database_url=database_url or require_database_url(),
             host=os.environ.get("REPORTS_HOST", "127.0.0.1"),
             port=int(os.environ.get("REPORTS_PORT", "8001")),
-            ledger_url=os.environ.get("LEDGER_URL", "http://127.0.0.1:8000"),
             poll_interval=float(os.environ.get("REPORTS_POLL_INTERVAL", "0.5")),
+            remote_feed=_remote_feed(),
         )
+
+
+def _remote_feed() -> RemoteFeed | None:
+    url = os.environ.get("LEDGER_FEED_URL")
+    if not url:
+        return None
+    tenant_id, token = os.environ.get("LEDGER_FEED_TENANT"), os.environ.get("LEDGER_FEED_TOKEN")
+    if not tenant_id or not token:
+        raise ValueError("LEDGER_FEED_URL needs LEDGER_FEED_TENANT and LEDGER_FEED_TOKEN")
+    return RemoteFeed(url=url, tenant_id=tenant_id, token=token)

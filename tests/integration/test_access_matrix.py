@@ -110,18 +110,19 @@ async def world(community: Community, ledger_client: httpx.AsyncClient, pool: as
         "wrong subtree": await organiser_of(c.other_branch, "li"),
         "right subtree": await organiser_of(c.branch, "zhao"),
     }
-    # The reports have projected the branch before anyone asks them.
+    # The reports have projected everything before anyone asks them.
     async with httpx.AsyncClient(base_url=services.reports_url) as reports:
-        for _ in range(100):
-            units = await reports.get(f"/api/v1/units/{c.branch}/activity",
-                                      params={"month": DAY[:7]}, headers=c.admin)
-            if units.status_code == 200:
+        for _ in range(200):
+            status = (await reports.get("/status", headers=c.admin)).json()
+            if all(p["lag_events"] == 0 for p in status["projections"]):
                 break
             await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"the reports never caught up: {status}")
     ids = {"unit_id": str(c.branch), "group_id": str(group), "member_id": str(member),
            "activity_id": str(activity), "participation_id": checked_in.json()["created_id"],
            "stream_id": f"activity-{activity}", "tenant_id": c.tenant, "month": DAY[:7],
-           "community_id": str(c.community)}
+           "community_id": str(c.community), "position": "1"}
     return World(ids, callers, secrets=[str(member), str(activity), str(group),
                                         checked_in.json()["created_id"]])
 

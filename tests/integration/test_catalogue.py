@@ -16,9 +16,9 @@ import asyncpg
 import httpx
 
 from contract.events import CheckedIn, decode_data
+from contract.postgres import create_pool
 from infra import migrate
 from infra.demo import load as demo
-from ledger.adapters.database import create_pool
 from ledger.domain.activities import ActivityState
 from ledger.domain.members import MemberState
 from tests.integration.conftest import Clock, Community, register, schedule

@@ -5,14 +5,14 @@ organiser sees what they just scheduled. Existing databases are backfilled here 
 events with the same rules (a test checks the two agree).
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -13,7 +13,7 @@ idempotency by event id), but a batch of many streams at a time:
 Batches commit independently: an error stops the load at that batch, with the earlier
 batches committed. Running the same input again is safe: stored events are skipped.
 A stream entry is never split across batches, so each entry lands whole or not at all.
-The pool must come from `ledger.adapters.database.create_pool` (jsonb as raw JSON bytes).
+The pool must come from `contract.postgres.create_pool` (jsonb as raw JSON bytes).
 """
 
 from __future__ import annotations

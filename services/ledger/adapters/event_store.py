@@ -166,6 +166,12 @@ SELECT
         FROM pg_stat_activity WHERE backend_xid IS NOT NULL) AS oldest_writer_seconds"""
 
 
+# Through the functions the ledger publishes to its readers (revision 0002), so the HTTP
+# feed and a co-located reader answer alike.
+_FEED_LAG = "SELECT events, oldest FROM ledger.feed_lag($1, $2, $3)"
+_TXID_OF = "SELECT ledger.feed_txid_of($1, $2)"
+
+
 class PostgresEventStore:
     """asyncpg-backed store. `on_append(tenant_id)` runs after each commit (a wake-up)."""
 
@@ -355,6 +361,18 @@ class PostgresEventStore:
             "events_held_back": row["held_back"],
             "oldest_open_writer_seconds": float(row["oldest_writer_seconds"] or 0.0),
         }
+
+    async def feed_lag(self, tenant_id: str, after: str | None) -> tuple[int, datetime | None]:
+        """Events after the cursor, visible or held back, and the oldest one's recording."""
+        txid, position = parse_cursor(after)
+        async with self._pool.acquire() as connection:
+            row = await connection.fetchrow(_FEED_LAG, tenant_id, txid, position)
+        return row["events"], row["oldest"]
+
+    async def cursor_of_position(self, tenant_id: str, position: int) -> str | None:
+        async with self._pool.acquire() as connection:
+            txid = await connection.fetchval(_TXID_OF, tenant_id, position)
+        return None if txid is None else format_cursor((txid, position))
 
     async def verify_chain(self, tenant_id: str, stream_id: str) -> int | None:
         """The version of the first event whose hash does not match, or None if intact."""

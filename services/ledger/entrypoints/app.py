@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from contract.guard import access_guard, check_routes, schema_router
-from ledger.adapters.database import create_pool
+from contract.postgres import create_pool
 from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.listings import Listings
 from ledger.adapters.notifier import FeedNotifier

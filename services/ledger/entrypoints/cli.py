@@ -14,7 +14,7 @@ import sys
 
 import asyncpg
 
-from ledger.adapters.database import create_pool
+from contract.postgres import create_pool
 from ledger.config import require_database_url
 from ledger.entrypoints import commands
 

@@ -1,4 +1,5 @@
-"""Names from the ledger's member directory and organiser list (read-only).
+"""Names from the ledger's member directory and organiser list, through the functions the
+ledger publishes for them (`ledger.member_names`, `ledger.organiser_names`).
 
 Events carry no names; a report that shows people looks them up here at the last moment,
 so an erased member (name NULL) shows as erased everywhere at once.
@@ -22,9 +23,7 @@ class Person(NamedTuple):
 async def members(connection: asyncpg.Connection, tenant_id: str,
                   member_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Person]:
     rows = await connection.fetch(
-        """SELECT member_id, member_number,
-                  CASE WHEN erased_at IS NULL THEN name END AS name
-           FROM ledger.member_directory WHERE tenant_id = $1 AND member_id = ANY($2)""",
+        "SELECT member_id, member_number, name FROM ledger.member_names($1, $2)",
         tenant_id, list(set(member_ids)),
     )
     return {row["member_id"]: Person(row["member_number"], row["name"]) for row in rows}
@@ -33,8 +32,7 @@ async def members(connection: asyncpg.Connection, tenant_id: str,
 async def organisers(connection: asyncpg.Connection, tenant_id: str,
                      organiser_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
     rows = await connection.fetch(
-        """SELECT organiser_id, name FROM ledger.organisers
-           WHERE tenant_id = $1 AND organiser_id = ANY($2)""",
+        "SELECT organiser_id, name FROM ledger.organiser_names($1, $2)",
         tenant_id, list(set(organiser_ids)),
     )
     return {row["organiser_id"]: row["name"] for row in rows}

@@ -70,9 +70,10 @@ totals AS (
     WHERE minutes IS NOT NULL AND kind = ANY($5::text[])
     GROUP BY member_id
 )
-SELECT t.*, d.member_number, CASE WHEN d.erased_at IS NULL THEN d.name END AS name
+SELECT t.*, d.member_number, d.name
 FROM totals t
-LEFT JOIN ledger.member_directory d ON d.tenant_id = $1 AND d.member_id = t.member_id"""
+LEFT JOIN ledger.member_names($1, ARRAY(SELECT member_id FROM totals)) d
+    ON d.member_id = t.member_id"""
 
 _UNIT = "SELECT unit_id, kind, name FROM {s}.units WHERE tenant_id = $1 AND unit_id = $2"
 

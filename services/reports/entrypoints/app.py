@@ -1,8 +1,8 @@
 """The reports service's Litestar application.
 
 `create_app(settings)` wires the controllers to what the lifespan hook opens: the asyncpg
-pool, the token verifier, the scopes of the access guard and (unless turned off) the
-projection runner.
+pool, the feed (co-located or the ledger's HTTP feed, as the settings choose), the token
+verifier and scopes of the access guard, and (unless turned off) the projection runner.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -18,8 +19,8 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.template.config import TemplateConfig
 
 from contract.guard import access_guard, check_routes, schema_router
+from contract.postgres import create_pool
 from contract.tokens import TokenVerifier
-from ledger.adapters.database import create_pool
 from reports.config import Settings
 from reports.entrypoints import problems
 from reports.entrypoints.access import ReportsScopes
@@ -31,29 +32,41 @@ from reports.entrypoints.controllers.rule_sets import RuleSetController
 from reports.entrypoints.controllers.status import StatusController
 from reports.entrypoints.controllers.units import UnitController
 from reports.entrypoints.dependencies import DEPENDENCIES
+from reports.entrypoints.feeds import open_feed
 from reports.service.runner import ProjectionRunner
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *,
+               ledger_transport: httpx.AsyncBaseTransport | None = None) -> Litestar:
+    """`ledger_transport` lets tests reach an in-process ledger app (httpx.ASGITransport)
+    for a remote feed."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url, application_name="reports")
-        runner = None
-        if settings.run_projector:
-            runner = ProjectionRunner(pool, settings.database_url,
-                                      poll_interval=settings.poll_interval)
-            await runner.start()
-        app.state.update(pool=pool, tokens=TokenVerifier(pool), scopes=ReportsScopes(pool),
-                         runner=runner, settings=settings)
         try:
-            yield
+            async with open_feed(settings, pool, transport=ledger_transport) as feed:
+                runner = None
+                if settings.run_projector:
+                    # The ledger's NOTIFY reaches only a runner in its database; over HTTP
+                    # the runner long-polls the feed instead.
+                    remote = settings.remote_feed
+                    runner = ProjectionRunner(
+                        pool, feed, None if remote else settings.database_url,
+                        poll_interval=settings.poll_interval,
+                        idle_wait=remote.wait if remote else 0)
+                    await runner.start()
+                app.state.update(pool=pool, feed=feed, tokens=TokenVerifier(pool),
+                                 scopes=ReportsScopes(pool), runner=runner, settings=settings)
+                try:
+                    yield
+                finally:
+                    if runner is not None:
+                        await runner.stop()
         finally:
-            if runner is not None:
-                await runner.stop()
             await pool.close()
 
     app = Litestar(

@@ -15,10 +15,11 @@ import sys
 import uvicorn
 
 from contract.cursor import format_cursor
-from ledger.adapters.database import create_pool
-from reports.adapters import checkpoints, feed
+from contract.postgres import create_pool
+from reports.adapters import checkpoints
 from reports.adapters.schema import LIVE
 from reports.config import Settings
+from reports.entrypoints.feeds import open_feed, open_remote_feed
 from reports.service.projections import NAMES
 from reports.service.rebuild import REBUILD_BATCH, RebuildProgress, rebuild
 
@@ -38,7 +39,14 @@ async def _rebuild(args: argparse.Namespace) -> int:
     def show(progress: RebuildProgress) -> None:
         print(progress.line(), file=sys.stderr, flush=True)
 
-    result = await rebuild(settings.database_url, batch_size=args.batch_size, on_progress=show)
+    if settings.remote_feed is None:
+        # The rebuild reads the ledger's functions on a connection of its own.
+        result = await rebuild(settings.database_url, batch_size=args.batch_size,
+                               on_progress=show)
+    else:
+        async with open_remote_feed(settings.remote_feed) as feed:
+            result = await rebuild(settings.database_url, feed=feed,
+                                   batch_size=args.batch_size, on_progress=show)
     summary = {"events": result.events_done, "seconds": round(result.seconds, 3),
                "events_per_second": round(result.rate, 1)}
     print(json.dumps(summary) if args.json else
@@ -52,13 +60,13 @@ async def _status(args: argparse.Namespace) -> int:
     pool = await create_pool(settings.database_url, application_name="reports-status",
                              min_size=1, max_size=1)
     try:
-        async with pool.acquire() as connection:
-            for tenant_id in await feed.tenant_ids(connection):
+        async with pool.acquire() as connection, open_feed(settings, connection) as feed:
+            for tenant_id in await feed.tenant_ids():
                 points = await checkpoints.read(connection, LIVE, tenant_id)
                 for name in NAMES:
                     point = points.get(name)
                     cursor = point.cursor if point else (0, 0)
-                    behind, _ = await feed.lag(connection, tenant_id, cursor)
+                    behind, _ = await feed.lag(tenant_id, cursor)
                     print(f"{tenant_id}\t{name}\t{format_cursor(cursor)}\t"
                           f"behind {behind}\tskipped {point.events_skipped if point else 0}")
     finally:

@@ -18,11 +18,16 @@ from reports.adapters.member_reports import member_exists
 from reports.config import Settings
 from reports.entrypoints.problems import invalid, problem
 from reports.service.freshness import NotReached, wait_until_applied
+from reports.service.ports import Feed
 from reports.service.runner import Progress, ProjectionRunner
 
 
 def provide_pool(state: State) -> asyncpg.Pool:
     return state.pool
+
+
+def provide_feed(state: State) -> Feed:
+    return state.feed
 
 
 def provide_settings(state: State) -> Settings:
@@ -37,6 +42,7 @@ def provide_progress(state: State) -> Progress | None:
 
 DEPENDENCIES = {
     "pool": Provide(provide_pool, sync_to_thread=False),
+    "feed": Provide(provide_feed, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
     "progress": Provide(provide_progress, sync_to_thread=False),
     "principal": Provide(provide_principal, sync_to_thread=False),
@@ -52,12 +58,12 @@ async def snapshot(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
         yield connection
 
 
-async def fresh_enough(pool: asyncpg.Pool, tenant_id: str, wait_for: str | None,
+async def fresh_enough(pool: asyncpg.Pool, feed: Feed, tenant_id: str, wait_for: str | None,
                        progress: Progress | None, settings: Settings) -> None:
     if wait_for is None:
         return
     try:
-        await wait_until_applied(pool, tenant_id, wait_for, progress, settings.max_wait)
+        await wait_until_applied(pool, feed, tenant_id, wait_for, progress, settings.max_wait)
     except ValueError:
         raise invalid("wait_for", "wait_for 须为位置（如 1234）或游标（如 5678-1234）",
                       "wait_for must be a position or a feed cursor <txid>-<position>") from None

@@ -24,8 +24,8 @@ import msgspec
 from contract.cursor import Cursor
 from contract.events import BY_NAME, UnknownEventType, current_decoders, decode_data
 from reports.adapters import checkpoints
-from reports.adapters.feed import RawEvent
 from reports.domain.projection import EventMeta
+from reports.service.ports import RawEvent
 from reports.service.projections import PROJECTIONS, Projection
 
 log = logging.getLogger("reports.runner")

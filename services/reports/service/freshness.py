@@ -11,8 +11,9 @@ import asyncio
 import asyncpg
 
 from contract.cursor import Cursor, format_cursor, parse_position
-from reports.adapters import checkpoints, feed
+from reports.adapters import checkpoints
 from reports.adapters.schema import LIVE
+from reports.service.ports import Feed
 from reports.service.runner import Progress
 
 # Between checks when the runner is in another process (no in-process progress signal).
@@ -25,15 +26,17 @@ class NotReached(Exception):
         self.reached = reached
 
 
-async def wait_until_applied(pool: asyncpg.Pool, tenant_id: str, target: str,
+async def wait_until_applied(pool: asyncpg.Pool, feed: Feed, tenant_id: str, target: str,
                              progress: Progress | None, max_wait: float) -> Cursor:
     """Raises ValueError for a malformed target, NotReached when max_wait runs out."""
     wanted = parse_position(target)
+    cursor = None if isinstance(wanted, int) else wanted
     deadline = asyncio.get_running_loop().time() + max_wait
     while True:
+        # A position's cursor is known once its event has committed, and never changes.
+        if cursor is None:
+            cursor = await feed.cursor_of_position(tenant_id, wanted)
         async with pool.acquire() as connection:
-            cursor = (await feed.cursor_of_position(connection, tenant_id, wanted)
-                      if isinstance(wanted, int) else wanted)
             reached = await checkpoints.reflected(connection, LIVE, tenant_id)
         if cursor is not None and reached >= cursor:
             return reached

@@ -27,9 +27,11 @@ from dataclasses import dataclass
 import asyncpg
 
 from contract.cursor import Cursor, format_cursor
-from ledger.adapters.database import create_pool
-from reports.adapters import checkpoints, feed, schema
+from contract.postgres import create_pool
+from reports.adapters import checkpoints, schema
+from reports.adapters.database_feed import DatabaseFeed
 from reports.service.batches import DecodedBatch, apply_decoded, decode_batch
+from reports.service.ports import Feed
 from reports.service.runner import catch_up
 
 REBUILD_BATCH = 20_000
@@ -67,14 +69,17 @@ class RebuildProgress:
                 f"ETA {eta}")
 
 
-async def rebuild(dsn: str, *, batch_size: int = REBUILD_BATCH,
+async def rebuild(dsn: str, *, feed: Feed | None = None, batch_size: int = REBUILD_BATCH,
                   on_progress: Callable[[RebuildProgress], None] | None = None,
                   progress_every: float = 1.0) -> RebuildProgress:
+    """`feed`: where to read the events; by default the ledger's functions in `dsn`, on a
+    connection of the rebuild's own."""
     pool = await create_pool(dsn, application_name="reports-rebuild", min_size=2, max_size=2)
     try:
         async with pool.acquire() as writer, pool.acquire() as reader:
             with _collector_paused():
-                return await _rebuild(writer, reader, batch_size, on_progress, progress_every)
+                return await _rebuild(writer, feed or DatabaseFeed(reader), batch_size,
+                                      on_progress, progress_every)
     finally:
         await pool.close()
 
@@ -99,10 +104,10 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-async def _read_ahead(reader: asyncpg.Connection, tenant_id: str, after: Cursor,
-                      batch_size: int, queue: asyncio.Queue[DecodedBatch | None]) -> None:
+async def _read_ahead(feed: Feed, tenant_id: str, after: Cursor, batch_size: int,
+                      queue: asyncio.Queue[DecodedBatch | None]) -> None:
     while True:
-        raws = await feed.read_batch(reader, tenant_id, after, batch_size)
+        raws = await feed.read_batch(tenant_id, after, batch_size)
         if raws:
             batch = await decode_batch(raws, after)
             after = batch.last
@@ -112,23 +117,25 @@ async def _read_ahead(reader: asyncpg.Connection, tenant_id: str, after: Cursor,
             return
 
 
-async def _rebuild(writer: asyncpg.Connection, reader: asyncpg.Connection, batch_size: int,
+async def _rebuild(writer: asyncpg.Connection, feed: Feed, batch_size: int,
                    on_progress: Callable[[RebuildProgress], None] | None,
                    progress_every: float) -> RebuildProgress:
     # Each batch can be replayed from its checkpoint, so losing the last few commits in a
     # crash costs nothing: skip waiting for the WAL flush.
     await writer.execute("SET synchronous_commit = off")
     await schema.create_next(writer)
-    total = await writer.fetchval("SELECT count(*) FROM ledger.events")
+    tenants = await feed.tenant_ids()
+    starts = {t: await checkpoints.reflected(writer, schema.NEXT, t) for t in tenants}
+    # What is left to do: every tenant's events after where its rebuild starts.
+    total = sum([(await feed.lag(t, start))[0] for t, start in starts.items()])
     started = time.monotonic()
     last_report = started
     done = batches = 0
     progress = RebuildProgress(0, total, "-", "0-0", 0.0)
-    for tenant_id in await feed.tenant_ids(writer):
-        start = await checkpoints.reflected(writer, schema.NEXT, tenant_id)
+    for tenant_id, start in starts.items():
         queue: asyncio.Queue[DecodedBatch | None] = asyncio.Queue(READ_AHEAD)
         async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(_read_ahead(reader, tenant_id, start, batch_size, queue))
+            tasks.create_task(_read_ahead(feed, tenant_id, start, batch_size, queue))
             while (batch := await queue.get()) is not None:
                 await apply_decoded(writer, schema.NEXT, tenant_id, batch)
                 done += batch.size
@@ -146,8 +153,9 @@ async def _rebuild(writer: asyncpg.Connection, reader: asyncpg.Connection, batch
     async with writer.transaction():
         await schema.lock_live(writer)
         # Tenants created meanwhile are picked up here too.
-        for tenant_id in await feed.tenant_ids(writer):
-            done += await catch_up(writer, tenant_id, schema=schema.NEXT, limit=batch_size)
+        for tenant_id in await feed.tenant_ids():
+            done += await catch_up(writer, feed, tenant_id, schema=schema.NEXT,
+                                   limit=batch_size)
         await schema.swap(writer)
     await schema.drop_retired(writer)
     progress = RebuildProgress(done, max(total, done), progress.tenant_id, progress.position,

@@ -6,7 +6,9 @@ rows and the new checkpoints, commit. A crash anywhere rolls the whole batch bac
 next run starts from the same checkpoints: the effect of every event lands exactly once.
 
 The runner sleeps until the ledger's `NOTIFY ledger_events, '<tenant>'` wakes it, and polls
-every `poll_interval` seconds in case a notification was missed (or never sent).
+every `poll_interval` seconds in case a notification was missed (or never sent). Over the
+ledger's HTTP feed (another database: no NOTIFY reaches it) an idle runner long-polls the
+feed instead, for `idle_wait` seconds at a time.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from dataclasses import dataclass
 import asyncpg
 
 from contract.cursor import Cursor
-from reports.adapters import checkpoints, feed
+from reports.adapters import checkpoints
 from reports.adapters.schema import LIVE
 from reports.service.batches import apply_batch, decode_batch
+from reports.service.ports import Feed, FeedUnavailable
 from reports.service.projections import PROJECTIONS, Projection
 
 log = logging.getLogger("reports.runner")
@@ -37,22 +40,25 @@ class BatchResult:
     cursor: Cursor
 
 
-async def apply_next_batch(connection: asyncpg.Connection, tenant_id: str, *,
+async def apply_next_batch(connection: asyncpg.Connection, feed: Feed, tenant_id: str, *,
                            schema: str = LIVE,
                            projections: Sequence[Projection] = PROJECTIONS,
-                           limit: int = BATCH_SIZE) -> BatchResult:
+                           limit: int = BATCH_SIZE, idle_wait: float = 0) -> BatchResult:
+    """`idle_wait`: how long the feed may long-poll when nothing is new (seconds)."""
     # Idle polls stay read-only: locking the checkpoints is a write (it takes a transaction
     # id, and every open one holds the feed's horizon back for everybody).
     names = [p.name for p in projections]
     current = await checkpoints.read(connection, schema, tenant_id)
     if len(current) == len(names) and all(n in current for n in names):
         oldest = min(current[n].cursor for n in names)
-        if not await feed.read_batch(connection, tenant_id, oldest, 1):
+        if not await feed.read_batch(tenant_id, oldest, 1, wait=idle_wait):
             return BatchResult(0, oldest)
     async with connection.transaction():
         points = await checkpoints.lock(connection, schema, tenant_id, names)
         start = min(c.cursor for c in points.values())
-        raws = await feed.read_batch(connection, tenant_id, start, limit)
+        # The checkpoints stay locked while the feed is read (on another connection, or over
+        # HTTP): a second runner waits, and whatever is read after `start` lands once.
+        raws = await feed.read_batch(tenant_id, start, limit)
         if not raws:
             return BatchResult(0, start)
         batch = await decode_batch(raws, start, projections)
@@ -61,12 +67,13 @@ async def apply_next_batch(connection: asyncpg.Connection, tenant_id: str, *,
         return BatchResult(batch.size, batch.last)
 
 
-async def catch_up(connection: asyncpg.Connection, tenant_id: str, *, schema: str = LIVE,
-                   limit: int = BATCH_SIZE) -> int:
+async def catch_up(connection: asyncpg.Connection, feed: Feed, tenant_id: str, *,
+                   schema: str = LIVE, limit: int = BATCH_SIZE) -> int:
     """Apply batches until the tenant's visible feed is exhausted; the number of events."""
     total = 0
     while True:
-        result = await apply_next_batch(connection, tenant_id, schema=schema, limit=limit)
+        result = await apply_next_batch(connection, feed, tenant_id, schema=schema,
+                                        limit=limit)
         total += result.events
         if result.events < limit:
             return total
@@ -89,11 +96,17 @@ class Progress:
 
 
 class ProjectionRunner:
-    def __init__(self, pool: asyncpg.Pool, dsn: str, *, poll_interval: float = 0.5,
+    """`listen_dsn`: where the ledger's NOTIFY arrives (None: nowhere, e.g. over HTTP);
+    `idle_wait`: how long a caught-up tenant's feed read may long-poll."""
+
+    def __init__(self, pool: asyncpg.Pool, feed: Feed, listen_dsn: str | None, *,
+                 poll_interval: float = 0.5, idle_wait: float = 0,
                  batch_size: int = BATCH_SIZE) -> None:
         self._pool = pool
-        self._dsn = dsn
+        self._feed = feed
+        self._dsn = listen_dsn
         self._poll_interval = poll_interval
+        self._idle_wait = idle_wait
         self._batch_size = batch_size
         self._wake = asyncio.Event()
         self._dirty: set[str] = set()
@@ -102,7 +115,8 @@ class ProjectionRunner:
         self.progress = Progress()
 
     async def start(self) -> None:
-        await self._listen()
+        if self._dsn is not None:
+            await self._listen()
         self._task = asyncio.create_task(self._run(), name="reports-projection-runner")
 
     async def stop(self) -> None:
@@ -131,20 +145,24 @@ class ProjectionRunner:
         while True:
             self._wake.clear()
             try:
-                if self._listener is None or self._listener.is_closed():
+                if self._dsn is not None and (self._listener is None
+                                              or self._listener.is_closed()):
                     await self._listen()
                 if poll_due:
-                    async with self._pool.acquire() as connection:
-                        tenants = await feed.tenant_ids(connection)
+                    tenants = await self._feed.tenant_ids()
                 else:
                     tenants = sorted(self._dirty)
                 self._dirty.clear()
                 for tenant_id in tenants:
                     await self._catch_up(tenant_id)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                # The database went away or a rebuild swapped the tables: try again shortly.
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, FeedUnavailable):
+                # The database or the ledger went away, or a rebuild swapped the tables: try
+                # again shortly.
                 log.exception("projection batch failed; retrying")
                 await asyncio.sleep(self._poll_interval)
+            if self._idle_wait:
+                # The long poll in the idle check was the wait: poll again at once.
+                continue
             try:
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
                 poll_due = False
@@ -154,7 +172,9 @@ class ProjectionRunner:
     async def _catch_up(self, tenant_id: str) -> None:
         while True:
             async with self._pool.acquire() as connection:
-                result = await apply_next_batch(connection, tenant_id, limit=self._batch_size)
+                result = await apply_next_batch(connection, self._feed, tenant_id,
+                                                limit=self._batch_size,
+                                                idle_wait=self._idle_wait)
             if result.events:
                 self.progress.advanced()
             if result.events < self._batch_size:

@@ -51,7 +51,7 @@ async def test_organiser_drafts_publishes_and_prints_last_months_roll(
     clock.now = today
 
     reports_app = create_reports_app(ReportsSettings(
-        database_url=database_url, ledger_url=str(ledger_client.base_url), poll_interval=0.1))
+        database_url=database_url, poll_interval=0.1))
     async with serving(reports_app) as reports_url, browser_like(ledger_client) as desk:
         monkeypatch.setenv("REPORTS_URL", reports_url)
         token = csrf_token(await desk.get("/organiser/login"))

@@ -31,7 +31,8 @@ from contract.events import (
     event_type,
 )
 from ledger.adapters.event_store import ANY, Metadata, NewEvent, PostgresEventStore
-from reports.adapters import checkpoints, feed
+from reports.adapters import checkpoints
+from reports.adapters.database_feed import DatabaseFeed
 from reports.service.runner import catch_up
 
 ORGANISER = uuid.UUID(int=7)
@@ -48,6 +49,7 @@ class History:
         self.pool = pool
         self.tenant_id = tenant_id
         self.store = PostgresEventStore(pool)
+        self.feed = DatabaseFeed(pool)
         self.last_position = 0
         # Set it to append as if the ledger had recorded the events then; None: now.
         self.recorded_at: datetime | None = None
@@ -197,10 +199,9 @@ class History:
         """
         applied = 0
         async with self.pool.acquire() as connection:
-            target = await feed.cursor_of_position(connection, self.tenant_id,
-                                                   self.last_position)
+            target = await self.feed.cursor_of_position(self.tenant_id, self.last_position)
             for _ in range(1000):
-                applied += await catch_up(connection, self.tenant_id)
+                applied += await catch_up(connection, self.feed, self.tenant_id)
                 if target is None or await checkpoints.reflected(
                         connection, "reports", self.tenant_id) >= target:
                     return applied

@@ -25,7 +25,7 @@ from contract.events import (
     encode_data,
 )
 from ledger.adapters.tokens import TokenStore
-from reports.adapters import checkpoints, feed
+from reports.adapters import checkpoints
 from reports.config import Settings
 from reports.entrypoints.app import create_app
 from reports.service.batches import FeedGap, apply_decoded, decode_batch
@@ -188,7 +188,8 @@ async def test_a_crash_mid_batch_then_a_restart_gives_the_same_read_models(histo
             while True:
                 before = await _dump(pool, history.tenant_id, (*READ_MODELS, "checkpoints"))
                 try:
-                    result = await apply_next_batch(connection, history.tenant_id, limit=7,
+                    result = await apply_next_batch(connection, history.feed,
+                                                    history.tenant_id, limit=7,
                                                     projections=projections)
                 except Crash:
                     # The crashed batch left no trace: rows and checkpoints as before it.
@@ -223,8 +224,8 @@ async def test_notify_wakes_the_runner(history, pool, database_url):
         await asyncio.sleep(0.2)  # let the runner finish its first pass and sleep
         await history.append(f"activity-{first}", _check_in(first, member, 1))
         async with pool.acquire() as connection:
-            target = await feed.cursor_of_position(connection, history.tenant_id,
-                                                   history.last_position)
+            target = await history.feed.cursor_of_position(history.tenant_id,
+                                                           history.last_position)
             for _ in range(100):
                 await connection.execute("SELECT pg_notify($1, $2)", CHANNEL,
                                          history.tenant_id)
@@ -243,7 +244,7 @@ async def test_two_runners_never_apply_a_batch_twice(history, pool):
 
     async def run() -> int:
         async with pool.acquire() as connection:
-            return await catch_up(connection, history.tenant_id, limit=3)
+            return await catch_up(connection, history.feed, history.tenant_id, limit=3)
 
     counts = await asyncio.gather(run(), run(), run())
     rest = await history.project()
@@ -262,10 +263,10 @@ async def test_a_batch_read_ahead_is_refused_if_it_would_skip_an_event(history, 
     community = await history.unit("community", None)
     await history.unit("branch", community)
     async with pool.acquire() as connection:
-        target = await feed.cursor_of_position(connection, history.tenant_id,
-                                               history.last_position)
+        target = await history.feed.cursor_of_position(history.tenant_id,
+                                                       history.last_position)
         for _ in range(1000):  # the feed's horizon is cluster-wide: wait for both events
-            raws = await feed.read_batch(connection, history.tenant_id, (0, 0), 10)
+            raws = await history.feed.read_batch(history.tenant_id, (0, 0), 10)
             if raws and (raws[-1][0], raws[-1][1]) == target:
                 break
             await asyncio.sleep(0.02)

@@ -264,7 +264,8 @@ async def test_projections_match_a_plain_recomputation(pool, data):
         await history.append(stream, event)
     limit = data.draw(st.integers(1, 9), label="batch size")
     async with pool.acquire() as connection:
-        while (await apply_next_batch(connection, tenant_id, limit=limit)).events:
+        while (await apply_next_batch(connection, history.feed, tenant_id,
+                                      limit=limit)).events:
             pass
     await history.project()  # anything still held back by a transaction elsewhere
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -13,7 +14,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from contract.access import Principal, read
 from contract.cursor import parse_cursor
-from contract.problems import invalid
+from contract.problems import invalid, not_found
 from ledger.adapters.event_store import FeedPage, PostgresEventStore
 from ledger.adapters.notifier import FeedNotifier
 from ledger.entrypoints.api.responses import EventList, event_out
@@ -32,6 +33,23 @@ class FeedStatus(msgspec.Struct, frozen=True, kw_only=True):
     events_held_back: int
     # Age of the oldest open writing transaction: how long the feed may be held back.
     oldest_open_writer_seconds: float
+
+
+class FeedLag(msgspec.Struct, frozen=True, kw_only=True):
+    # Events after the cursor, visible or still held back by an open transaction.
+    events: int
+    oldest_recorded_at: datetime | None
+
+
+class FeedCursor(msgspec.Struct, frozen=True, kw_only=True):
+    cursor: str
+
+
+def _checked_cursor(after: str | None) -> None:
+    try:
+        parse_cursor(after)
+    except ValueError:
+        raise invalid("invalid_cursor", "游标格式错误", "not a feed cursor", "after") from None
 
 
 async def wait_for_page(store: PostgresEventStore, notifier: FeedNotifier, tenant_id: str,
@@ -76,10 +94,7 @@ class FeedController(Controller):
         stream_prefix: FromQuery[str | None] = None,
         wait: Annotated[float, QueryParameter(ge=0, le=MAX_WAIT_SECONDS)] = 0,
     ) -> EventList:
-        try:
-            parse_cursor(after)
-        except ValueError:
-            raise invalid("invalid_cursor", "游标格式错误", "not a feed cursor", "after") from None
+        _checked_cursor(after)
         page = await wait_for_page(store, notifier, principal.tenant_id, after, limit, type,
                                    stream_prefix, wait)
         return EventList(events=[event_out(e) for e in page.events],
@@ -90,6 +105,27 @@ class FeedController(Controller):
     async def feed_status(self, store: NamedDependency[PostgresEventStore],
                           principal: NamedDependency[Principal]) -> FeedStatus:
         return FeedStatus(**await store.feed_status(principal.tenant_id))
+
+    @get("/feed/lag", operation_id="feedLag", opt=read(tenant_wide=True),
+         summary="How far a reader at a cursor is behind: events after it and the oldest's age")
+    async def feed_lag(self, store: NamedDependency[PostgresEventStore],
+                       principal: NamedDependency[Principal],
+                       after: FromQuery[str | None] = None) -> FeedLag:
+        _checked_cursor(after)
+        events, oldest = await store.feed_lag(principal.tenant_id, after)
+        return FeedLag(events=events, oldest_recorded_at=oldest)
+
+    @get("/feed/cursors/{position:int}", operation_id="feedCursor",
+         opt=read(tenant_wide=True),
+         summary="The feed cursor of a position (as an append returns it)")
+    async def feed_cursor(self, store: NamedDependency[PostgresEventStore],
+                          principal: NamedDependency[Principal],
+                          position: FromPath[int]) -> FeedCursor:
+        cursor = await store.cursor_of_position(principal.tenant_id, position)
+        if cursor is None:
+            raise not_found("position_not_found", "没有该位置的事件", "no event at that position",
+                            "position")
+        return FeedCursor(cursor=cursor)
 
     @get("/streams/{stream_id:str}", operation_id="readStream", opt=read("stream_id"),
          summary="One stream's events in order")

@@ -24,6 +24,7 @@ from reports.entrypoints.controllers.members import WaitFor
 from reports.entrypoints.dependencies import check_unit, fresh_enough, snapshot
 from reports.entrypoints.problems import invalid, problem
 from reports.service import honor_rolls
+from reports.service.ports import Feed
 from reports.service.runner import Progress
 
 RuleSetName = Annotated[str, QueryParameter(description="Rule set name")]
@@ -63,10 +64,11 @@ class HonorRollController(Controller):
     async def view(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
         progress: NamedDependency[Progress | None], settings: NamedDependency[Settings],
+        feed: NamedDependency[Feed],
         unit_id: FromPath[uuid.UUID], month: FromPath[str], rule_set: RuleSetName = "standard",
         rule_version: RuleVersion = None, draft: Draft = False, wait_for: WaitFor = None,
     ) -> HonorRollView:
-        await fresh_enough(pool, principal.tenant_id, wait_for, progress, settings)
+        await fresh_enough(pool, feed, principal.tenant_id, wait_for, progress, settings)
         return await _view(pool, principal, unit_id, month, rule_set, rule_version, draft)
 
     @get("/csv", operation_id="exportHonorRollCsv",

@@ -17,6 +17,7 @@ from reports.adapters import member_reports
 from reports.config import Settings
 from reports.domain.views import MemberHours, MemberRecords
 from reports.entrypoints.dependencies import check_member, fresh_enough, snapshot
+from reports.service.ports import Feed
 from reports.service.runner import Progress
 
 Month = Annotated[str | None, QueryParameter(pattern=MONTH.pattern, description="YYYY-MM")]
@@ -33,10 +34,11 @@ class MemberController(Controller):
     async def hours(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
         progress: NamedDependency[Progress | None], settings: NamedDependency[Settings],
+        feed: NamedDependency[Feed],
         member_id: FromPath[uuid.UUID], from_month: Month = None, to_month: Month = None,
         as_of: FromQuery[date | None] = None, wait_for: WaitFor = None,
     ) -> MemberHours:
-        await fresh_enough(pool, principal.tenant_id, wait_for, progress, settings)
+        await fresh_enough(pool, feed, principal.tenant_id, wait_for, progress, settings)
         async with snapshot(pool) as connection:
             await check_member(connection, principal, member_id)
             return await member_reports.member_hours(
@@ -48,11 +50,12 @@ class MemberController(Controller):
     async def records(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
         progress: NamedDependency[Progress | None], settings: NamedDependency[Settings],
+        feed: NamedDependency[Feed],
         member_id: FromPath[uuid.UUID],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0, wait_for: WaitFor = None,
     ) -> MemberRecords:
-        await fresh_enough(pool, principal.tenant_id, wait_for, progress, settings)
+        await fresh_enough(pool, feed, principal.tenant_id, wait_for, progress, settings)
         async with snapshot(pool) as connection:
             await check_member(connection, principal, member_id)
             return await member_reports.member_records(

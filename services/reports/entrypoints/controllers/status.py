@@ -11,9 +11,10 @@ from litestar.di import NamedDependency
 
 from contract.access import PUBLIC, Principal, read
 from contract.cursor import format_cursor
-from reports.adapters import checkpoints, feed
+from reports.adapters import checkpoints
 from reports.adapters.schema import LIVE
 from reports.service import batches
+from reports.service.ports import Feed
 from reports.service.projections import NAMES
 
 
@@ -51,7 +52,8 @@ class StatusController(Controller):
     @get("/status", operation_id="getStatus", opt=read(),
          summary="Each projection's checkpoint and lag, for the caller's tenant")
     async def status(self, pool: NamedDependency[asyncpg.Pool],
-                     principal: NamedDependency[Principal]) -> Status:
+                     principal: NamedDependency[Principal],
+                     feed: NamedDependency[Feed]) -> Status:
         now = datetime.now(UTC)
         result = []
         async with pool.acquire() as connection:
@@ -60,7 +62,7 @@ class StatusController(Controller):
             for name in NAMES:
                 point = points.get(name)
                 cursor = point.cursor if point else (0, 0)
-                events, oldest = await feed.lag(connection, tenant_id, cursor)
+                events, oldest = await feed.lag(tenant_id, cursor)
                 result.append(ProjectionStatus(
                     tenant_id=tenant_id, projection=name,
                     checkpoint=format_cursor(cursor),

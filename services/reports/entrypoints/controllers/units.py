@@ -18,6 +18,7 @@ from reports.config import Settings
 from reports.domain.views import CommunitySummary, UnitActivity
 from reports.entrypoints.controllers.members import WaitFor
 from reports.entrypoints.dependencies import check_unit, fresh_enough, snapshot
+from reports.service.ports import Feed
 from reports.service.runner import Progress
 
 RequiredMonth = Annotated[str, QueryParameter(pattern=MONTH.pattern, description="YYYY-MM")]
@@ -41,10 +42,11 @@ class UnitController(Controller):
     async def activity(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
         progress: NamedDependency[Progress | None], settings: NamedDependency[Settings],
+        feed: NamedDependency[Feed],
         unit_id: FromPath[uuid.UUID], month: RequiredMonth,
         as_of: FromQuery[date | None] = None, wait_for: WaitFor = None,
     ) -> UnitActivity:
-        await fresh_enough(pool, principal.tenant_id, wait_for, progress, settings)
+        await fresh_enough(pool, feed, principal.tenant_id, wait_for, progress, settings)
         return await self._activity(pool, principal, unit_id, month, as_of)
 
     @get("/summary", operation_id="getCommunitySummary", opt=read("unit_id"),
@@ -52,8 +54,9 @@ class UnitController(Controller):
     async def summary(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
         progress: NamedDependency[Progress | None], settings: NamedDependency[Settings],
+        feed: NamedDependency[Feed],
         unit_id: FromPath[uuid.UUID], month: RequiredMonth, wait_for: WaitFor = None,
     ) -> CommunitySummary:
-        await fresh_enough(pool, principal.tenant_id, wait_for, progress, settings)
+        await fresh_enough(pool, feed, principal.tenant_id, wait_for, progress, settings)
         report = await self._activity(pool, principal, unit_id, month, None)
         return unit_reports.community_summary(report)

@@ -1,4 +1,6 @@
-"""Connection pools: jsonb travels as raw JSON bytes, decoded by typed msgspec decoders."""
+"""Connection pools for the services and their readers: jsonb travels as raw JSON bytes, decoded
+by typed msgspec decoders (the ledger, the reports service and their tools share them).
+"""
 
 from __future__ import annotations
 
