@@ -4,6 +4,8 @@ by typed msgspec decoders (the ledger, the reports service and their tools share
 
 from __future__ import annotations
 
+import os
+
 import asyncpg
 
 # A transaction left open stalls the feed (its horizon cannot pass it), so the services
@@ -48,3 +50,14 @@ async def create_pool(
     )
     assert pool is not None
     return pool
+
+
+def require_database_url(service: str) -> str:
+    """DATABASE_URL, which a service needs: it never falls back to a development server."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise SystemExit(
+            f"DATABASE_URL is not set: the {service} service needs postgresql://… of its "
+            "database. In development the make targets and `python -m infra.run` set it to "
+            "the embedded server (`make db-start` prints its URL).")
+    return url

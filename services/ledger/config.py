@@ -6,16 +6,7 @@ import os
 
 import msgspec
 
-
-def require_database_url() -> str:
-    """DATABASE_URL, which the service needs: it never falls back to a development server."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        raise SystemExit(
-            "DATABASE_URL is not set: the ledger service needs postgresql://… of its database. "
-            "In development the make targets and `python -m infra.run` set it to the embedded "
-            "server (`make db-start` prints its URL).")
-    return url
+from contract.postgres import require_database_url
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -31,7 +22,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
         return cls(
-            database_url=database_url or require_database_url(),
+            database_url=database_url or require_database_url("ledger"),
             host=os.environ.get("LEDGER_HOST", "127.0.0.1"),
             port=int(os.environ.get("LEDGER_PORT", "8000")),
             checkin_grace_minutes=int(os.environ.get("CHECKIN_GRACE_MINUTES", "30")),

@@ -6,16 +6,7 @@ import os
 
 import msgspec
 
-
-def require_database_url() -> str:
-    """DATABASE_URL, which the service needs: it never falls back to a development server."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        raise SystemExit(
-            "DATABASE_URL is not set: the reports service needs postgresql://… of its database. "
-            "In development the make targets and `python -m infra.run` set it to the embedded "
-            "server (`make db-start` prints its URL).")
-    return url
+from contract.postgres import require_database_url
 
 
 class RemoteFeed(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,7 +37,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
         return cls(
-            database_url=database_url or require_database_url(),
+            database_url=database_url or require_database_url("reports"),
             host=os.environ.get("REPORTS_HOST", "127.0.0.1"),
             port=int(os.environ.get("REPORTS_PORT", "8001")),
             poll_interval=float(os.environ.get("REPORTS_POLL_INTERVAL", "0.5")),

@@ -14,8 +14,7 @@ import sys
 
 import asyncpg
 
-from contract.postgres import create_pool
-from ledger.config import require_database_url
+from contract.postgres import create_pool, require_database_url
 from ledger.entrypoints import commands
 
 
@@ -34,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def open_pool(application_name: str = "ledger-cli") -> asyncpg.Pool:
     """A small pool on DATABASE_URL."""
-    return await create_pool(require_database_url(), application_name=application_name,
+    return await create_pool(require_database_url("ledger"), application_name=application_name,
                              min_size=1, max_size=8)
 
 
