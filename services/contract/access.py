@@ -21,7 +21,6 @@ from contract.problems import Refusal, forbidden
 # staff, scoped to their unit; client: another community system; auditor: reads the whole
 # tenant and writes nothing; service: one of our services calling another (read-only).
 Role = Literal["member", "organiser", "client", "auditor", "service"]
-ROLES: tuple[Role, ...] = ("member", "organiser", "client", "auditor", "service")
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,6 +21,7 @@ import hashlib
 import random
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any, Literal
 
@@ -263,12 +264,10 @@ class PostgresEventStore:
                 ):
                     column.append(value)
             changes = catalogue.plan(appended)
-            if changes:
-                async with connection.transaction():
-                    rows = await connection.fetch(_INSERT, tenant_id, stream_id, *columns)
-                    await catalogue.write(connection, tenant_id, changes)
-            else:
+            async with connection.transaction() if changes else nullcontext():
                 rows = await connection.fetch(_INSERT, tenant_id, stream_id, *columns)
+                if changes:
+                    await catalogue.write(connection, tenant_id, changes)
         return AppendResult(
             stream_id=stream_id,
             first_version=current + 1,

@@ -6,7 +6,6 @@ from typing import Any
 
 from litestar.plugins.problem_details import ProblemDetailsConfig
 
-from contract import problems
 from contract.problems import COMMON_PROBLEMS, Refusal
 
 
@@ -21,10 +20,6 @@ def invalid(field: str, zh: str, en: str) -> Refusal:
 
 def not_found(what_zh: str, what_en: str) -> Refusal:
     return problem(404, "not_found", f"{what_zh}不存在", f"no such {what_en}")
-
-
-def forbidden() -> Refusal:
-    return problems.forbidden("超出您的权限范围", "outside the token's scope")
 
 
 CONFIG = ProblemDetailsConfig(exception_to_problem_detail_map=COMMON_PROBLEMS)
