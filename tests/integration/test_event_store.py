@@ -9,16 +9,14 @@ from datetime import date
 import asyncpg
 import pytest
 
-from contract.events import UnitRenamed, decode_data
+from contract.events import UnitRenamed
 from ledger.adapters.event_store import (
     _COLUMNS,
     ANY,
     NO_STREAM,
-    EventIdConflict,
     Metadata,
     NewEvent,
     PostgresEventStore,
-    WrongExpectedVersion,
     first_broken_link,
     stored_event,
 )
@@ -54,65 +52,6 @@ async def read_visible(store: PostgresEventStore, tenant: str, count: int, **fil
 @pytest.fixture
 def store(pool: asyncpg.Pool) -> PostgresEventStore:
     return PostgresEventStore(pool)
-
-
-async def test_append_and_read_stream_in_order(store: PostgresEventStore, tenant: str) -> None:
-    result = await store.append(tenant, "s", NO_STREAM, [_renamed("a"), _renamed("b")])
-    assert (result.first_version, result.last_version) == (1, 2)
-    await store.append(tenant, "s", 2, [_renamed("c")])
-    events = await store.read_stream(tenant, "s")
-    names = [decode_data(e.type, e.schema_version, e.data).name for e in events]
-    assert names == ["a", "b", "c"]
-    assert [e.version for e in events] == [1, 2, 3]
-
-
-async def test_wrong_expected_version_reports_current(store: PostgresEventStore,
-                                                      tenant: str) -> None:
-    await store.append(tenant, "s", NO_STREAM, [_renamed("a")])
-    with pytest.raises(WrongExpectedVersion) as caught:
-        await store.append(tenant, "s", NO_STREAM, [_renamed("b")])
-    assert caught.value.current == 1
-    with pytest.raises(WrongExpectedVersion):
-        await store.append(tenant, "s", 5, [_renamed("b")])
-
-
-async def test_concurrent_appends_at_same_version_one_wins(store: PostgresEventStore,
-                                                           tenant: str) -> None:
-    await store.append(tenant, "s", NO_STREAM, [_renamed("a")])
-    outcomes = await asyncio.gather(
-        *(store.append(tenant, "s", 1, [_renamed(f"n{i}")]) for i in range(8)),
-        return_exceptions=True,
-    )
-    winners = [o for o in outcomes if not isinstance(o, BaseException)]
-    losers = [o for o in outcomes if isinstance(o, WrongExpectedVersion)]
-    assert len(winners) == 1 and len(losers) == 7
-    assert await store.stream_version(tenant, "s") == 2
-
-
-async def test_concurrent_appends_with_any_version_all_land(store: PostgresEventStore,
-                                                            tenant: str) -> None:
-    await asyncio.gather(*(store.append(tenant, "s", ANY, [_renamed(f"n{i}")]) for i in range(6)))
-    events = await store.read_stream(tenant, "s")
-    assert [e.version for e in events] == [1, 2, 3, 4, 5, 6]
-
-
-async def test_retry_with_same_event_id_appends_nothing(store: PostgresEventStore,
-                                                        tenant: str) -> None:
-    event = _renamed("a")
-    first = await store.append(tenant, "s", NO_STREAM, [event])
-    again = await store.append(tenant, "s", NO_STREAM, [event])
-    assert again.replayed and again.positions == first.positions
-    also = await store.append(tenant, "s", ANY, [event])
-    assert also.replayed and also.positions == first.positions
-    assert len(await store.read_stream(tenant, "s")) == 1
-
-
-async def test_same_event_id_with_other_content_is_a_conflict(store: PostgresEventStore,
-                                                              tenant: str) -> None:
-    event_id = uuid.uuid4()
-    await store.append(tenant, "s", NO_STREAM, [_renamed("a", event_id)])
-    with pytest.raises(EventIdConflict):
-        await store.append(tenant, "s", ANY, [_renamed("other", event_id)])
 
 
 @pytest.mark.parametrize(

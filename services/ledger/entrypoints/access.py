@@ -30,7 +30,7 @@ class LedgerScopes:
         if target == "activity_id":
             return await self._covers_activity(principal, resource)
         if target == "member_id":
-            member = await self._ledger.member(tenant_id, resource, max_age=0)
+            member = await self._ledger.state.member(tenant_id, resource, max_age=0)
             if member is None:
                 return True
             # A member who reports nowhere (left) is the tenant's to read.
@@ -39,11 +39,11 @@ class LedgerScopes:
         return False
 
     async def _covers_unit(self, principal: Principal, unit_id: uuid.UUID) -> bool:
-        tree = await self._ledger.tree(principal.tenant_id)
+        tree = await self._ledger.state.tree(principal.tenant_id)
         return tree.covers(principal.scope_unit_id, unit_id)
 
     async def _covers_activity(self, principal: Principal, activity_id: uuid.UUID) -> bool:
-        state = await self._ledger.activity(principal.tenant_id, activity_id)
+        state = await self._ledger.state.activity(principal.tenant_id, activity_id)
         return state is None or await self._covers_unit(principal, state.host_unit_id)
 
     async def _covers_stream(self, principal: Principal, stream_id: str) -> bool:

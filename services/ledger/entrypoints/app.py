@@ -13,6 +13,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from contract.guard import access_guard, check_routes, schema_router
 from contract.postgres import create_pool
+from ledger.adapters.directory import MemberDirectory
 from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.listings import Listings
 from ledger.adapters.notifier import FeedNotifier
@@ -50,12 +51,13 @@ def create_app(settings: Settings | None = None,
         store = PostgresEventStore(pool, on_append=notifier.appended)
         tokens = TokenStore(pool)
         reports = ReportsClient(tokens, transport=reports_transport)
-        ledger = Ledger(store, pool, rolls=reports,
+        directory = MemberDirectory(pool)
+        ledger = Ledger(store, directory, rolls=reports,
                         checkin_grace=timedelta(minutes=settings.checkin_grace_minutes),
                         **({"clock": clock} if clock else {}))
         app.state.update(pool=pool, notifier=notifier, store=store, tokens=tokens,
-                         reports=reports, ledger=ledger, scopes=LedgerScopes(ledger),
-                         listings=Listings(pool))
+                         reports=reports, ledger=ledger, directory=directory,
+                         scopes=LedgerScopes(ledger), listings=Listings(pool))
         try:
             yield
         finally:

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency, Provide
 
 from contract.access import Principal
 from contract.guard import provide_principal
+from ledger.adapters.directory import MemberDirectory
 from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.listings import Listings
 from ledger.adapters.notifier import FeedNotifier
@@ -21,6 +22,10 @@ def provide_ledger(state: State) -> Ledger:
 
 def provide_store(state: State) -> PostgresEventStore:
     return state.store
+
+
+def provide_directory(state: State) -> MemberDirectory:
+    return state.directory
 
 
 def provide_listings(state: State) -> Listings:
@@ -39,6 +44,7 @@ def provide_actor(request: Request, principal: NamedDependency[Principal]) -> Ac
 DEPENDENCIES = {
     "ledger": Provide(provide_ledger, sync_to_thread=False),
     "store": Provide(provide_store, sync_to_thread=False),
+    "directory": Provide(provide_directory, sync_to_thread=False),
     "listings": Provide(provide_listings, sync_to_thread=False),
     "notifier": Provide(provide_notifier, sync_to_thread=False),
     "principal": Provide(provide_principal, sync_to_thread=False),

@@ -94,7 +94,7 @@ class ActivityController(Controller):
           opt=write(roles=ORGANISERS), summary="Schedule an activity (organisers)")
     async def schedule(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                        data: JSONBody[ScheduleActivity]) -> Response[Outcome]:
-        return command_response(await ledger.schedule_activity(actor, data))
+        return command_response(await ledger.activities.schedule(actor, data))
 
     @get("/", operation_id="listActivities", opt=read(),
          summary="Activities in scope, newest start first",
@@ -119,7 +119,7 @@ class ActivityController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> ActivityList:
         starts_from, starts_before = shanghai_days(from_, to)
-        tree = await ledger.tree(principal.tenant_id, max_age=0)
+        tree = await ledger.state.tree(principal.tenant_id, max_age=0)
         where = ActivityFilter(
             units=listed_units(tree, principal, host_unit_id, "host_unit_id"), status=status,
             kind=kind, starts_from=starts_from, starts_before=starts_before,
@@ -136,7 +136,7 @@ class ActivityController(Controller):
     async def get_activity(self, ledger: NamedDependency[Ledger],
                            principal: NamedDependency[Principal],
                            activity_id: FromPath[uuid.UUID]) -> ActivityOut:
-        loaded = await ledger.activity_with_version(principal.tenant_id, activity_id)
+        loaded = await ledger.state.activity_with_version(principal.tenant_id, activity_id)
         state = loaded.state
         if state is None:
             raise not_found("activity_not_found", "活动不存在", "no such activity", "activity_id")
@@ -161,7 +161,7 @@ class ActivityController(Controller):
     async def reschedule(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                          activity_id: FromPath[uuid.UUID],
                          data: JSONBody[RescheduleActivity]) -> Response[Outcome]:
-        return command_response(await ledger.manage_activity(actor, activity_id, data))
+        return command_response(await ledger.activities.manage(actor, activity_id, data))
 
     @post("/{activity_id:uuid}/cancel", operation_id="cancelActivity",
           opt=write("activity_id", roles=ORGANISERS),
@@ -169,7 +169,7 @@ class ActivityController(Controller):
     async def cancel(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                      activity_id: FromPath[uuid.UUID],
                      data: JSONBody[CancelActivity]) -> Response[Outcome]:
-        return command_response(await ledger.manage_activity(actor, activity_id, data))
+        return command_response(await ledger.activities.manage(actor, activity_id, data))
 
     @post("/{activity_id:uuid}/close", operation_id="closeActivity",
           opt=write("activity_id", roles=ORGANISERS),
@@ -177,4 +177,4 @@ class ActivityController(Controller):
     async def close(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                     activity_id: FromPath[uuid.UUID],
                     data: JSONBody[CloseActivity]) -> Response[Outcome]:
-        return command_response(await ledger.manage_activity(actor, activity_id, data))
+        return command_response(await ledger.activities.manage(actor, activity_id, data))

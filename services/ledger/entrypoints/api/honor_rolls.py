@@ -22,7 +22,7 @@ class HonorRollController(Controller):
           summary="Publish (freeze) a unit's monthly honor roll (organisers)")
     async def publish(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                       data: JSONBody[PublishHonorRoll]) -> Response[Outcome]:
-        return command_response(await ledger.publish_honor_roll(actor, data))
+        return command_response(await ledger.honor_rolls.publish(actor, data))
 
     @post("/{unit_id:uuid}/{month:str}/objections", operation_id="recordHonorRollObjection",
           opt=write("unit_id", roles=ORGANISERS),
@@ -30,4 +30,5 @@ class HonorRollController(Controller):
     async def object_to(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                         unit_id: FromPath[uuid.UUID], month: FromPath[str],
                         data: JSONBody[RecordObjection]) -> Response[Outcome]:
-        return command_response(await ledger.record_objection(actor, unit_id, month, data))
+        return command_response(
+            await ledger.honor_rolls.record_objection(actor, unit_id, month, data))

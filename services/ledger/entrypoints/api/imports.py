@@ -75,7 +75,7 @@ class ImportController(Controller):
                           field="content-type", status=415)
         summary = await import_records(
             state.pool, actor, await request.body(), fmt, now=ledger.clock(),
-            grace=ledger.grace, dry_run=dry_run, only_valid=only_valid)
+            grace=ledger.checkin_grace, dry_run=dry_run, only_valid=only_valid)
         if summary.error_count and not only_valid:
             raise _invalid(summary)
         return Response(summary, status_code=201 if summary.events_appended else 200)

@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from contract.access import Principal, read, write
 from contract.problems import Refusal, not_found
+from ledger.adapters.directory import MemberDirectory
 from ledger.adapters.listings import InvalidCursor, Listings, MemberFilter, MemberSummary
 from ledger.domain.members import MemberLeaves, RegisterMember, ReportMember, TransferMember
 from ledger.entrypoints.api.responses import command_response, invalid_cursor
@@ -64,7 +65,7 @@ class MemberController(Controller):
         after: Annotated[str | None, QueryParameter(max_length=200)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> MemberList:
-        tree = await ledger.tree(principal.tenant_id, max_age=0)
+        tree = await ledger.state.tree(principal.tenant_id, max_age=0)
         where = MemberFilter(units=listed_units(tree, principal, unit_id),
                              member_number=member_number, name=(q or "").strip() or None)
         try:
@@ -77,21 +78,22 @@ class MemberController(Controller):
           summary="Register a member (name, number, phone, PIN go to the directory)")
     async def register(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                        data: JSONBody[RegisterMember]) -> Response[Outcome]:
-        return command_response(await ledger.register_member(actor, data))
+        return command_response(await ledger.members.register(actor, data))
 
     @get("/{member_id:uuid}", operation_id="getMember", opt=read("member_id"),
          summary="A member and their directory entry")
     async def get_member(self, ledger: NamedDependency[Ledger],
+                         directory: NamedDependency[MemberDirectory],
                          principal: NamedDependency[Principal],
                          member_id: FromPath[uuid.UUID]) -> MemberOut:
-        state = await ledger.member(principal.tenant_id, member_id, max_age=0)
+        state = await ledger.state.member(principal.tenant_id, member_id, max_age=0)
         if state is None:
             raise not_found("member_not_found", "成员不存在", "no such member", "member_id")
-        tree = await ledger.tree(principal.tenant_id, max_age=0)
+        tree = await ledger.state.tree(principal.tenant_id, max_age=0)
         if state.unit_id is not None and not tree.covers(principal.scope_unit_id, state.unit_id):
             raise Refusal("forbidden", "超出此令牌的组织范围", "outside this token's scope",
                           status=403)
-        entry = await ledger.directory.get(principal.tenant_id, member_id)
+        entry = await directory.get(principal.tenant_id, member_id)
         return MemberOut(
             member_id=member_id, kind=state.kind, employer=state.employer,
             registered_on=state.registered_on, unit_id=state.unit_id,
@@ -105,25 +107,25 @@ class MemberController(Controller):
     async def report(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                      member_id: FromPath[uuid.UUID],
                      data: JSONBody[ReportMember]) -> Response[Outcome]:
-        return command_response(await ledger.change_member(actor, member_id, data))
+        return command_response(await ledger.members.change(actor, member_id, data))
 
     @post("/{member_id:uuid}/transfer", operation_id="transferMember", opt=write("member_id"),
           summary="Transfer the member to another unit")
     async def transfer(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                        member_id: FromPath[uuid.UUID],
                        data: JSONBody[TransferMember]) -> Response[Outcome]:
-        return command_response(await ledger.change_member(actor, member_id, data))
+        return command_response(await ledger.members.change(actor, member_id, data))
 
     @post("/{member_id:uuid}/leave", operation_id="memberLeaves",
           opt=write("member_id"), summary="The member leaves")
     async def leave(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                     member_id: FromPath[uuid.UUID],
                     data: JSONBody[MemberLeaves]) -> Response[Outcome]:
-        return command_response(await ledger.change_member(actor, member_id, data))
+        return command_response(await ledger.members.change(actor, member_id, data))
 
     @post("/{member_id:uuid}/erasure", operation_id="eraseMember",
           opt=write("member_id"),
           summary="Erase the member's personal data; records stay, unnamed")
     async def erase(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                     member_id: FromPath[uuid.UUID]) -> Response[Outcome]:
-        return command_response(await ledger.erase_member(actor, member_id))
+        return command_response(await ledger.members.erase(actor, member_id))

@@ -29,14 +29,14 @@ class ParticipationController(Controller):
     async def check_in(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                        activity_id: FromPath[uuid.UUID],
                        data: JSONBody[CheckIn]) -> Response[Outcome]:
-        return command_response(await ledger.check_in(actor, activity_id, data))
+        return command_response(await ledger.activities.check_in(actor, activity_id, data))
 
     @post("/check-outs", operation_id="checkOut",
           opt=write("activity_id"), summary="Check a member out")
     async def check_out(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                         activity_id: FromPath[uuid.UUID],
                         data: JSONBody[CheckOut]) -> Response[Outcome]:
-        return command_response(await ledger.check_out(actor, activity_id, data))
+        return command_response(await ledger.activities.check_out(actor, activity_id, data))
 
     @post("/confirmations", operation_id="confirmAttendance",
           opt=write("activity_id", roles=ORGANISERS),
@@ -44,7 +44,7 @@ class ParticipationController(Controller):
     async def confirm(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                       activity_id: FromPath[uuid.UUID],
                       data: JSONBody[ConfirmMany]) -> Response[Outcome]:
-        return command_response(await ledger.confirm_many(actor, activity_id, data))
+        return command_response(await ledger.activities.confirm_many(actor, activity_id, data))
 
     @post("/corrections", operation_id="correctParticipation",
           opt=write("activity_id", roles=ORGANISERS),
@@ -52,7 +52,7 @@ class ParticipationController(Controller):
     async def correct(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                       activity_id: FromPath[uuid.UUID],
                       data: JSONBody[CorrectParticipation]) -> Response[Outcome]:
-        return command_response(await ledger.manage_activity(actor, activity_id, data))
+        return command_response(await ledger.activities.manage(actor, activity_id, data))
 
     @post("/revocations", operation_id="revokeParticipation",
           opt=write("activity_id", roles=ORGANISERS),
@@ -60,7 +60,7 @@ class ParticipationController(Controller):
     async def revoke(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                      activity_id: FromPath[uuid.UUID],
                      data: JSONBody[RevokeParticipation]) -> Response[Outcome]:
-        return command_response(await ledger.manage_activity(actor, activity_id, data))
+        return command_response(await ledger.activities.manage(actor, activity_id, data))
 
     @post("/correction-requests", operation_id="requestCorrection", opt=write("activity_id"),
           summary="A member asks for a correction of their record")
@@ -68,4 +68,5 @@ class ParticipationController(Controller):
                                  actor: NamedDependency[Actor],
                                  activity_id: FromPath[uuid.UUID],
                                  data: JSONBody[RequestCorrection]) -> Response[Outcome]:
-        return command_response(await ledger.request_correction(actor, activity_id, data))
+        return command_response(
+            await ledger.activities.request_correction(actor, activity_id, data))

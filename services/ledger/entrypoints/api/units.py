@@ -99,7 +99,7 @@ class UnitController(Controller):
         after: Annotated[str | None, QueryParameter(max_length=200)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> UnitList:
-        tree = await ledger.tree(principal.tenant_id, max_age=0)
+        tree = await ledger.state.tree(principal.tenant_id, max_age=0)
         listed_units(tree, principal, unit_id)  # refuses a unit outside the scope
         top = unit_id or principal.scope_unit_id
         ordered = tree_order(tree, top) if top is None or top in tree.units else []
@@ -128,7 +128,7 @@ class UnitController(Controller):
     async def get_unit(self, ledger: NamedDependency[Ledger],
                        principal: NamedDependency[Principal],
                        unit_id: FromPath[uuid.UUID]) -> UnitDetail:
-        tree = await ledger.tree(principal.tenant_id, max_age=0)
+        tree = await ledger.state.tree(principal.tenant_id, max_age=0)
         listed_units(tree, principal, unit_id)  # 404 unknown, 403 outside the scope
         return UnitDetail(unit=unit_out(tree, tree.units[unit_id]),
                           ancestor_ids=tree.ancestors(unit_id)[:0:-1],
@@ -138,29 +138,29 @@ class UnitController(Controller):
     @post("/", operation_id="establishUnit", opt=write(), summary="Establish a unit")
     async def establish(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                         data: JSONBody[EstablishUnit]) -> Response[Outcome]:
-        return command_response(await ledger.establish_unit(actor, data))
+        return command_response(await ledger.units.establish(actor, data))
 
     @post("/{unit_id:uuid}/rename", operation_id="renameUnit",
           opt=write("unit_id"), summary="Rename a unit")
     async def rename(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                      unit_id: FromPath[uuid.UUID], data: JSONBody[RenameUnit]) -> Response[Outcome]:
-        return command_response(await ledger.change_unit(actor, unit_id, data))
+        return command_response(await ledger.units.change(actor, unit_id, data))
 
     @post("/{unit_id:uuid}/move", operation_id="moveUnit",
           opt=write("unit_id"), summary="Move a unit to a new parent")
     async def move(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                    unit_id: FromPath[uuid.UUID], data: JSONBody[MoveUnit]) -> Response[Outcome]:
-        return command_response(await ledger.change_unit(actor, unit_id, data))
+        return command_response(await ledger.units.change(actor, unit_id, data))
 
     @post("/{unit_id:uuid}/merge", operation_id="mergeUnit",
           opt=write("unit_id"), summary="Merge into another unit")
     async def merge(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                     unit_id: FromPath[uuid.UUID], data: JSONBody[MergeUnit]) -> Response[Outcome]:
-        return command_response(await ledger.change_unit(actor, unit_id, data))
+        return command_response(await ledger.units.change(actor, unit_id, data))
 
     @post("/{unit_id:uuid}/dissolve", operation_id="dissolveUnit",
           opt=write("unit_id"), summary="Dissolve a unit")
     async def dissolve(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                        unit_id: FromPath[uuid.UUID],
                        data: JSONBody[DissolveUnit]) -> Response[Outcome]:
-        return command_response(await ledger.change_unit(actor, unit_id, data))
+        return command_response(await ledger.units.change(actor, unit_id, data))

@@ -22,6 +22,8 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 
 from contract.problems import Refusal
 from ledger import checkin_codes
+from ledger.adapters.directory import MemberDirectory
+from ledger.adapters.event_store import PostgresEventStore
 from ledger.domain.activities import ActivityState, CheckIn, CheckOut
 from ledger.entrypoints.pages.common import (
     MemberSession,
@@ -62,12 +64,13 @@ class CheckInPage(Controller):
     path = "/t/{tenant_id:str}/checkin/{activity_id:uuid}"
     include_in_schema = False
 
-    async def _context(self, ledger: Ledger, page: Page, request: Request, services: PageServices,
-                       tenant_id: str, activity_id: uuid.UUID) -> dict[str, Any] | None:
-        activity = await ledger.activity(tenant_id, activity_id)
+    async def _context(self, ledger: Ledger, directory: MemberDirectory, page: Page,
+                       request: Request, services: PageServices, tenant_id: str,
+                       activity_id: uuid.UUID) -> dict[str, Any] | None:
+        activity = await ledger.state.activity(tenant_id, activity_id)
         if activity is None:
             return None
-        tree = await ledger.tree(tenant_id)
+        tree = await ledger.state.tree(tenant_id)
         host = tree.units.get(activity.host_unit_id)
         member = member_session(services, request, tenant_id, page.now)
         return {
@@ -76,15 +79,16 @@ class CheckInPage(Controller):
             "member": member, "has_pass": self._has_pass(services, request, tenant_id,
                                                          activity_id, page),
             "status": member_status(activity, member.member_id, page.now) if member else None,
-            "member_label": await self._label(ledger, tenant_id, member),
+            "member_label": await self._label(directory, tenant_id, member),
             "command_id": uuid.uuid4(),
         }
 
     @staticmethod
-    async def _label(ledger: Ledger, tenant_id: str, member: MemberSession | None) -> str:
+    async def _label(directory: MemberDirectory, tenant_id: str,
+                     member: MemberSession | None) -> str:
         if member is None:
             return ""
-        entry = await ledger.directory.get(tenant_id, member.member_id)
+        entry = await directory.get(tenant_id, member.member_id)
         return f"{entry.name}（{entry.member_number}）" if entry and entry.name else ""
 
     @staticmethod
@@ -103,11 +107,13 @@ class CheckInPage(Controller):
 
     @get("/", operation_id="pageCheckIn", name="checkin")
     async def show(self, request: Request, ledger: NamedDependency[Ledger],
+                   directory: NamedDependency[MemberDirectory],
                    page: NamedDependency[Page], pages: NamedDependency[PageServices],
                    tenant_id: FromPath[str], activity_id: FromPath[uuid.UUID],
                    c: FromQuery[str | None] = None, done: FromQuery[str | None] = None,
                    e: FromQuery[str | None] = None) -> Any:
-        context = await self._context(ledger, page, request, pages, tenant_id, activity_id)
+        context = await self._context(ledger, directory, page, request, pages, tenant_id,
+                                      activity_id)
         if context is None:
             return page.render("message.html", status_code=404, heading=page.t("not_found"),
                                text=page.t("activity_missing"))
@@ -131,10 +137,12 @@ class CheckInPage(Controller):
 
     @post("/code", operation_id="pageCheckInCode", status_code=303)
     async def enter_code(self, request: Request, ledger: NamedDependency[Ledger],
+                         directory: NamedDependency[MemberDirectory],
                          page: NamedDependency[Page], pages: NamedDependency[PageServices],
                          tenant_id: FromPath[str], activity_id: FromPath[uuid.UUID],
                          data: URLEncodedBody[CodeForm]) -> Any:
-        context = await self._context(ledger, page, request, pages, tenant_id, activity_id)
+        context = await self._context(ledger, directory, page, request, pages, tenant_id,
+                                      activity_id)
         if context is None:
             return page.render("message.html", status_code=404, heading=page.t("not_found"),
                                text=page.t("activity_missing"))
@@ -148,20 +156,24 @@ class CheckInPage(Controller):
 
     @post("/in", operation_id="pageCheckInTap", status_code=200)
     async def tap_in(self, request: Request, ledger: NamedDependency[Ledger],
+                     store: NamedDependency[PostgresEventStore],
                      page: NamedDependency[Page], pages: NamedDependency[PageServices],
                      tenant_id: FromPath[str], activity_id: FromPath[uuid.UUID],
                      data: URLEncodedBody[TapForm]) -> Any:
-        return await self._tap("in", request, ledger, page, pages, tenant_id, activity_id, data)
+        return await self._tap("in", request, ledger, store, page, pages, tenant_id,
+                               activity_id, data)
 
     @post("/out", operation_id="pageCheckOutTap", status_code=200)
     async def tap_out(self, request: Request, ledger: NamedDependency[Ledger],
+                      store: NamedDependency[PostgresEventStore],
                       page: NamedDependency[Page], pages: NamedDependency[PageServices],
                       tenant_id: FromPath[str], activity_id: FromPath[uuid.UUID],
                       data: URLEncodedBody[TapForm]) -> Any:
-        return await self._tap("out", request, ledger, page, pages, tenant_id, activity_id,
+        return await self._tap("out", request, ledger, store, page, pages, tenant_id, activity_id,
                                data)
 
-    async def _tap(self, action: str, request: Request, ledger: Ledger, page: Page,
+    async def _tap(self, action: str, request: Request, ledger: Ledger,
+                   store: PostgresEventStore, page: Page,
                    pages: PageServices, tenant_id: str, activity_id: uuid.UUID,
                    data: TapForm) -> Any:
         base = checkin_path(tenant_id, activity_id)
@@ -186,23 +198,23 @@ class CheckInPage(Controller):
         # out: the member scanned in time, only the network was slow.
         if (action == "in"
                 and not self._has_pass(pages, request, tenant_id, activity_id, page)
-                and not await ledger.store.command_events(tenant_id, command_id)):
+                and not await store.command_events(tenant_id, command_id)):
             return refuse(403, "code_expired", page.t("pass_expired"))
         device, _ = device_cookie(request)
         try:
             if action == "in":
-                outcome = await ledger.check_in(member.actor, activity_id, CheckIn(
+                outcome = await ledger.activities.check_in(member.actor, activity_id, CheckIn(
                     command_id=command_id, member_id=member.member_id, method="qr",
                     client_time=client_time, device=pages.device_hash(device)))
             else:
-                outcome = await ledger.check_out(member.actor, activity_id, CheckOut(
+                outcome = await ledger.activities.check_out(member.actor, activity_id, CheckOut(
                     command_id=command_id, member_id=member.member_id, method="qr",
                     client_time=client_time))
         except Refusal as refusal:
             return refuse(refusal.status, refusal.code, page.refusal(refusal))
         if not as_json:
             return page.redirect(f"{base}?done={action}")
-        activity: ActivityState | None = await ledger.activity(tenant_id, activity_id)
+        activity: ActivityState | None = await ledger.state.activity(tenant_id, activity_id)
         status = member_status(activity, member.member_id, page.now) if activity else None
         return Response({
             "ok": True, "replayed": outcome.replayed,

@@ -34,8 +34,8 @@ class CodePages(Controller):
 
     async def _activity(self, ledger: Ledger, organiser: OrganiserSession,
                         activity_id: uuid.UUID) -> Any:
-        activity = await ledger.activity(organiser.tenant_id, activity_id)
-        tree = await ledger.tree(organiser.tenant_id)
+        activity = await ledger.state.activity(organiser.tenant_id, activity_id)
+        tree = await ledger.state.tree(organiser.tenant_id)
         if activity is None or not tree.covers(organiser.unit_id, activity.host_unit_id):
             return None, ""
         host = tree.units.get(activity.host_unit_id)

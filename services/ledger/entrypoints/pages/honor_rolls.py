@@ -77,7 +77,7 @@ class HonorRollPages(Controller):
     @get("/", operation_id="pageHonorRollLinks")
     async def links(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
                     organiser: NamedDependency[OrganiserSession]) -> Any:
-        tree = await ledger.tree(organiser.tenant_id)
+        tree = await ledger.state.tree(organiser.tenant_id)
         units = sorted((u for u in tree.units.values()
                         if u.active and u.kind in ROLL_KINDS
                         and tree.covers(organiser.unit_id, u.unit_id)),
@@ -87,7 +87,7 @@ class HonorRollPages(Controller):
 
     async def _unit(self, ledger: Ledger, organiser: OrganiserSession, unit_id: uuid.UUID,
                     month: str) -> str:
-        tree = await ledger.tree(organiser.tenant_id)
+        tree = await ledger.state.tree(organiser.tenant_id)
         unit = tree.units.get(unit_id)
         if (unit is None or not tree.covers(organiser.unit_id, unit_id)
                 or not MONTH.match(month)):
@@ -139,7 +139,7 @@ class HonorRollPages(Controller):
             return await self._render(ledger, page, organiser, reports, unit_id, month,
                                       error=page.t("publicity_days_invalid"))
         try:
-            await ledger.publish_honor_roll(organiser.actor, command)
+            await ledger.honor_rolls.publish(organiser.actor, command)
         except Refusal as refusal:
             return await self._render(ledger, page, organiser, reports, unit_id, month,
                                       error=page.refusal(refusal))

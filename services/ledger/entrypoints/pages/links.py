@@ -18,6 +18,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 
+from ledger.adapters.directory import MemberDirectory
 from ledger.entrypoints.pages.codes import public_base
 from ledger.entrypoints.pages.common import (
     OrganiserSession,
@@ -44,14 +45,15 @@ class LinkPages(Controller):
 
     @post("/organiser/links", operation_id="pagePersonalLinkCreate", status_code=200)
     async def create(self, request: Request, ledger: NamedDependency[Ledger],
+                     directory: NamedDependency[MemberDirectory],
                      page: NamedDependency[Page], pages: NamedDependency[PageServices],
                      organiser: NamedDependency[OrganiserSession],
                      data: URLEncodedBody[LinkForm]) -> Any:
         number = data.member_number.strip()[:64]
         tenant = organiser.tenant_id
-        member_id = await ledger.directory.member_by_number(tenant, number) if number else None
-        member = await ledger.member(tenant, member_id) if member_id else None
-        tree = await ledger.tree(tenant)
+        member_id = await directory.member_by_number(tenant, number) if number else None
+        member = await ledger.state.member(tenant, member_id) if member_id else None
+        tree = await ledger.state.tree(tenant)
         if member is None or member.unit_id is None or not member.active \
                 or not tree.covers(organiser.unit_id, member.unit_id):
             # Organisers see their own members only; outside the scope reads as not found.
@@ -59,7 +61,7 @@ class LinkPages(Controller):
                                typed_number=number, error=page.t("member_not_found"))
         token = pages.signer.sign("link", {"t": tenant, "m": str(member.member_id)}, page.now)
         link = f"{public_base(request)}/t/{tenant}/welcome/{token}"
-        entry = await ledger.directory.get(tenant, member.member_id)
+        entry = await directory.get(tenant, member.member_id)
         return page.render(
             "links.html", organiser=organiser, typed_number=number, link=link,
             who=f"{entry.name}（{entry.member_number}）" if entry and entry.name else number,

@@ -18,6 +18,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
 from contract.problems import Refusal
+from ledger.adapters.directory import MemberDirectory
 from ledger.adapters.listings import Listings
 from ledger.domain.activities import RequestCorrection
 from ledger.entrypoints.pages.common import (
@@ -82,7 +83,7 @@ class MemberPages(Controller):
                            typed_number="")
 
     @post("/identify", operation_id="pageIdentifySubmit", status_code=303)
-    async def identify(self, request: Request, ledger: NamedDependency[Ledger],
+    async def identify(self, request: Request, directory: NamedDependency[MemberDirectory],
                        page: NamedDependency[Page], pages: NamedDependency[PageServices],
                        tenant_id: FromPath[str], data: URLEncodedBody[IdentifyForm]) -> Any:
         target = safe_next(data.next, f"/t/{tenant_id}/", f"/t/{tenant_id}/me")
@@ -99,7 +100,7 @@ class MemberPages(Controller):
         if pages.pin_failures_by_ip.blocked(address) or \
                 pages.pin_failures_by_number.blocked(key):
             return again("too_many", 429)
-        member_id = await ledger.directory.verify_pin(tenant_id, number, data.pin[:64])
+        member_id = await directory.verify_pin(tenant_id, number, data.pin[:64])
         if member_id is None:
             pages.pin_failures_by_ip.record(address)
             pages.pin_failures_by_number.record(key)
@@ -113,22 +114,24 @@ class MemberPages(Controller):
 
     @get("/me", operation_id="pageMyRecords")
     async def my_records(self, request: Request, ledger: NamedDependency[Ledger],
+                         directory: NamedDependency[MemberDirectory],
                          page: NamedDependency[Page], pages: NamedDependency[PageServices],
                          listings: NamedDependency[Listings], tenant_id: FromPath[str],
                          sent: FromQuery[str | None] = None) -> Any:
-        return await self._render(request, ledger, page, pages, listings, tenant_id,
+        return await self._render(request, ledger, directory, page, pages, listings, tenant_id,
                                   notice=page.t("correction_sent") if sent else None)
 
-    async def _render(self, request: Request, ledger: Ledger, page: Page, pages: PageServices,
+    async def _render(self, request: Request, ledger: Ledger, directory: MemberDirectory,
+                      page: Page, pages: PageServices,
                       listings: Listings, tenant_id: str, status_code: int = 200,
                       **extra: Any) -> Any:
         member = member_session(pages, request, tenant_id, page.now)
         if member is None:
             return page.redirect(f"/t/{tenant_id}/identify?next=/t/{tenant_id}/me")
         ids = await listings.member_activity_ids(tenant_id, member.member_id)
-        states = [s for s in [await ledger.activity(tenant_id, i) for i in ids] if s]
+        states = [s for s in [await ledger.state.activity(tenant_id, i) for i in ids] if s]
         summary = summarise(member.member_id, states)
-        entry = await ledger.directory.get(tenant_id, member.member_id)
+        entry = await directory.get(tenant_id, member.member_id)
         qr = segno.make(personal_code(pages, tenant_id, member.member_id), error="m")
         return page.render(
             "me.html", status_code=status_code, tenant_id=tenant_id, summary=summary,
@@ -138,6 +141,7 @@ class MemberPages(Controller):
 
     @post("/me/corrections", operation_id="pageRequestCorrection", status_code=303)
     async def request_correction(self, request: Request, ledger: NamedDependency[Ledger],
+                                 directory: NamedDependency[MemberDirectory],
                                  page: NamedDependency[Page],
                                  pages: NamedDependency[PageServices],
                                  listings: NamedDependency[Listings], tenant_id: FromPath[str],
@@ -156,12 +160,12 @@ class MemberPages(Controller):
             form_error = page.t("bad_number")
         else:
             try:
-                await ledger.request_correction(member.actor, activity_id, command)
+                await ledger.activities.request_correction(member.actor, activity_id, command)
             except Refusal as refusal:
                 form_error = page.refusal(refusal)
         if form_error is None:
             return page.redirect(f"/t/{tenant_id}/me?sent=1")
-        return await self._render(request, ledger, page, pages, listings, tenant_id,
+        return await self._render(request, ledger, directory, page, pages, listings, tenant_id,
                                   status_code=422, form_error=form_error,
                                   failed_participation=data.participation_id,
                                   typed_reason=data.reason, typed_hours=data.hours)

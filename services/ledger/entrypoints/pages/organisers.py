@@ -121,11 +121,11 @@ class ListQuery(msgspec.Struct, frozen=True, kw_only=True):
 async def activities_in_scope(ledger: Ledger, listings: Listings,
                               session: OrganiserSession) -> tuple[OrgTree, list[ActivityState]]:
     """The newest activities the organiser's unit covers, with their state."""
-    tree = await ledger.tree(session.tenant_id)
+    tree = await ledger.state.tree(session.tenant_id)
     items, _more = await listings.activities(
         session.tenant_id, ActivityFilter(units=tree.subtree(session.unit_id)), None,
         REVIEWED_ACTIVITIES)
-    states = [await ledger.activity(session.tenant_id, item.activity_id) for item in items]
+    states = [await ledger.state.activity(session.tenant_id, item.activity_id) for item in items]
     return tree, [state for state in states if state is not None]
 
 
@@ -196,7 +196,7 @@ class OrganiserPages(Controller):
     async def _render(self, ledger: Ledger, page: Page, listings: Listings,
                       organiser: OrganiserSession, query: ListQuery, status_code: int = 200,
                       **extra: Any) -> Any:
-        tree = await ledger.tree(organiser.tenant_id)
+        tree = await ledger.state.tree(organiser.tenant_id)
         where = ActivityFilter(units=tree.subtree(organiser.unit_id),
                                status=query.status or None, title=query.q or None)
         try:
@@ -224,7 +224,7 @@ class OrganiserPages(Controller):
         command = _schedule_command(data, errors, page)
         if command is not None:
             try:
-                await ledger.schedule_activity(organiser.actor, command)
+                await ledger.activities.schedule(organiser.actor, command)
             except Refusal as refusal:
                 errors[refusal.field or "form"] = page.refusal(refusal)
         if errors:

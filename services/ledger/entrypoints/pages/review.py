@@ -17,6 +17,7 @@ from litestar.params import FromQuery
 
 from ledger.adapters.listings import Listings
 from ledger.adapters.page_queries import PageQueries, Person
+from ledger.domain import activities
 from ledger.domain.activities import ActivityState, Participation
 from ledger.entrypoints.pages.common import OrganiserSession, Page
 from ledger.entrypoints.pages.organisers import activities_in_scope
@@ -61,8 +62,8 @@ class ReviewPages(Controller):
         overlapping = overlaps(states)
         found: list[tuple[ActivityState, Participation, set[str]]] = []
         for activity in states:
-            flags = participation_flags(await ledger.store.read_stream(
-                organiser.tenant_id, f"activity-{activity.activity_id}"))
+            flags = participation_flags(await queries.stream(
+                organiser.tenant_id, activities.stream_id(activity.activity_id)))
             for p in activity.participations.values():
                 mine = set(flags.get(p.participation_id, ()))
                 if p.participation_id in overlapping:

@@ -13,7 +13,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
 from contract.problems import Refusal
+from ledger.adapters.directory import MemberDirectory
 from ledger.adapters.page_queries import PageQueries, Person
+from ledger.domain import activities
 from ledger.domain.activities import (
     ActivityState,
     CheckIn,
@@ -77,13 +79,13 @@ class RosterPages(Controller):
                       organiser: OrganiserSession, activity_id: uuid.UUID,
                       status_code: int = 200, **extra: Any) -> Any:
         tenant = organiser.tenant_id
-        activity = await ledger.activity(tenant, activity_id)
-        tree = await ledger.tree(tenant)
+        activity = await ledger.state.activity(tenant, activity_id)
+        tree = await ledger.state.tree(tenant)
         if activity is None or not tree.covers(organiser.unit_id, activity.host_unit_id):
             return page.render("message.html", status_code=404, heading=page.t("not_found"),
                                text=page.t("activity_missing"))
-        flags = participation_flags(await ledger.store.read_stream(
-            tenant, f"activity-{activity_id}"))
+        flags = participation_flags(await queries.stream(tenant,
+                                                         activities.stream_id(activity_id)))
         people = await queries.people(tenant, [p.member_id
                                                for p in activity.participations.values()])
         rows = [Row(p, people.get(p.member_id), sorted(flags.get(p.participation_id, ())),
@@ -143,7 +145,7 @@ class RosterPages(Controller):
                               confirmations=confirmations)
         back = _back(activity_id, str(data.get("back", "")), "confirmed")
         return await self._run(ledger, page, queries, organiser, activity_id,
-                               lambda: ledger.confirm_many(organiser.actor, activity_id,
+                               lambda: ledger.activities.confirm_many(organiser.actor, activity_id,
                                                            command), back, typed)
 
     @post("/correct", operation_id="pageCorrectParticipation", status_code=303)
@@ -163,7 +165,7 @@ class RosterPages(Controller):
             return await self._render(ledger, page, queries, organiser, activity_id,
                                       status_code=422, error=page.t("bad_number"), typed=typed)
         return await self._run(ledger, page, queries, organiser, activity_id,
-                               lambda: ledger.manage_activity(organiser.actor, activity_id,
+                               lambda: ledger.activities.manage(organiser.actor, activity_id,
                                                               command),
                                _back(activity_id, data.back, "corrected"), typed)
 
@@ -181,7 +183,7 @@ class RosterPages(Controller):
             return await self._render(ledger, page, queries, organiser, activity_id,
                                       status_code=422, error=page.t("required"), typed=typed)
         return await self._run(ledger, page, queries, organiser, activity_id,
-                               lambda: ledger.manage_activity(organiser.actor, activity_id,
+                               lambda: ledger.activities.manage(organiser.actor, activity_id,
                                                               command),
                                _back(activity_id, data.back, "revoked"), typed)
 
@@ -192,7 +194,7 @@ class RosterPages(Controller):
                     activity_id: FromPath[uuid.UUID], data: URLEncodedBody[CommandForm]) -> Any:
         command = CloseActivity(command_id=_uuid(data.command_id))
         return await self._run(ledger, page, queries, organiser, activity_id,
-                               lambda: ledger.manage_activity(organiser.actor, activity_id,
+                               lambda: ledger.activities.manage(organiser.actor, activity_id,
                                                               command),
                                _back(activity_id, "", "closed"), {})
 
@@ -200,6 +202,7 @@ class RosterPages(Controller):
     async def check_in(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
                        pages: NamedDependency[PageServices],
                        queries: NamedDependency[PageQueries],
+                       directory: NamedDependency[MemberDirectory],
                        organiser: NamedDependency[OrganiserSession],
                        activity_id: FromPath[uuid.UUID],
                        data: URLEncodedBody[MemberCodeForm]) -> Any:
@@ -207,7 +210,7 @@ class RosterPages(Controller):
         tenant = organiser.tenant_id
         member_id = member_from_code(pages, tenant, code)
         if member_id is None and code:
-            member_id = await ledger.directory.member_by_number(tenant, code[:64])
+            member_id = await directory.member_by_number(tenant, code[:64])
         typed = {"member_code": code}
         if member_id is None:
             return await self._render(ledger, page, queries, organiser, activity_id,
@@ -216,7 +219,8 @@ class RosterPages(Controller):
         command = CheckIn(command_id=_uuid(data.command_id), member_id=member_id,
                           method="organiser")
         return await self._run(ledger, page, queries, organiser, activity_id,
-                               lambda: ledger.check_in(organiser.actor, activity_id, command),
+                               lambda: ledger.activities.check_in(organiser.actor, activity_id,
+                                                                  command),
                                _back(activity_id, "", "checked_in"), typed)
 
 

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from contract.events import Event, decode_data
-from ledger.adapters.event_store import GENESIS_HASH, PostgresEventStore
+from ledger.adapters.event_store import GENESIS_HASH
+from ledger.handlers.ports import EventStore
 
 S = TypeVar("S")
 Fold = Callable[[Any, Event], Any]
@@ -37,7 +38,7 @@ class Loaded(Generic[S]):
 
 
 class StateCache:
-    def __init__(self, store: PostgresEventStore, max_streams: int = 20_000) -> None:
+    def __init__(self, store: EventStore, max_streams: int = 20_000) -> None:
         self._store = store
         self._max = max_streams
         self._entries: OrderedDict[tuple[str, str], Loaded[Any]] = OrderedDict()
