@@ -7,13 +7,12 @@ Each sub-command lives in its own module under `ledger.entrypoints.commands` and
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import pkgutil
-import sys
 
 import asyncpg
 
+from contract.cli import run
 from contract.postgres import create_pool, require_database_url
 from ledger.entrypoints import commands
 
@@ -38,12 +37,7 @@ async def open_pool(application_name: str = "ledger-cli") -> asyncpg.Pool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
-    try:
-        code = asyncio.run(args.run(args))
-    except KeyboardInterrupt:
-        code = 130
-    sys.exit(code or 0)
+    run(build_parser(), argv)
 
 
 if __name__ == "__main__":

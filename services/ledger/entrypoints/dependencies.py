@@ -4,36 +4,11 @@ the access guard has authenticated; see contract.guard)."""
 from __future__ import annotations
 
 from litestar import Request
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from contract.access import Principal
-from contract.guard import provide_principal
-from ledger.adapters.directory import MemberDirectory
-from ledger.adapters.event_store import PostgresEventStore
-from ledger.adapters.listings import Listings
-from ledger.adapters.notifier import FeedNotifier
-from ledger.handlers import Actor, Ledger
-
-
-def provide_ledger(state: State) -> Ledger:
-    return state.ledger
-
-
-def provide_store(state: State) -> PostgresEventStore:
-    return state.store
-
-
-def provide_directory(state: State) -> MemberDirectory:
-    return state.directory
-
-
-def provide_listings(state: State) -> Listings:
-    return state.listings
-
-
-def provide_notifier(state: State) -> FeedNotifier:
-    return state.notifier
+from contract.dependencies import app_state
+from ledger.handlers import Actor
 
 
 def provide_actor(request: Request, principal: NamedDependency[Principal]) -> Actor:
@@ -42,11 +17,6 @@ def provide_actor(request: Request, principal: NamedDependency[Principal]) -> Ac
 
 
 DEPENDENCIES = {
-    "ledger": Provide(provide_ledger, sync_to_thread=False),
-    "store": Provide(provide_store, sync_to_thread=False),
-    "directory": Provide(provide_directory, sync_to_thread=False),
-    "listings": Provide(provide_listings, sync_to_thread=False),
-    "notifier": Provide(provide_notifier, sync_to_thread=False),
-    "principal": Provide(provide_principal, sync_to_thread=False),
+    **app_state("ledger", "store", "directory", "listings", "notifier"),
     "actor": Provide(provide_actor, sync_to_thread=False),
 }

@@ -8,12 +8,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 
 import uvicorn
 
+from contract.cli import run
 from contract.cursor import format_cursor
 from contract.postgres import create_pool
 from reports.adapters import checkpoints
@@ -94,12 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
-    try:
-        code = asyncio.run(args.run(args))
-    except KeyboardInterrupt:
-        code = 130
-    sys.exit(code or 0)
+    run(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from contract.access import Principal
-from contract.guard import provide_principal
+from contract.dependencies import app_state
 from reports.adapters import unit_reports
 from reports.adapters.member_reports import member_exists
 from reports.config import Settings
@@ -22,18 +22,6 @@ from reports.service.ports import Feed
 from reports.service.runner import Progress, ProjectionRunner
 
 
-def provide_pool(state: State) -> asyncpg.Pool:
-    return state.pool
-
-
-def provide_feed(state: State) -> Feed:
-    return state.feed
-
-
-def provide_settings(state: State) -> Settings:
-    return state.settings
-
-
 def provide_progress(state: State) -> Progress | None:
     runner: ProjectionRunner | None = state.get("runner")
     return runner.progress if runner is not None else None
@@ -41,11 +29,8 @@ def provide_progress(state: State) -> Progress | None:
 
 
 DEPENDENCIES = {
-    "pool": Provide(provide_pool, sync_to_thread=False),
-    "feed": Provide(provide_feed, sync_to_thread=False),
-    "settings": Provide(provide_settings, sync_to_thread=False),
+    **app_state("pool", "feed", "settings"),
     "progress": Provide(provide_progress, sync_to_thread=False),
-    "principal": Provide(provide_principal, sync_to_thread=False),
 }
 
 
