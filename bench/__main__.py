@@ -12,7 +12,7 @@ import sys
 import time
 
 BENCHMARKS = {
-    "ledger": "bench.ledger_bench",    # HTTP check-ins vs raw INSERT + COMMIT
+    "ledger": "bench.ledger_bench",    # HTTP check-ins vs a bare endpoint and raw INSERT
     "bulk": "bench.bulk_bench",        # bulk_append (COPY) vs raw COPY
     "import": "bench.import_bench",    # CSV import end to end vs raw COPY
     "reports": "bench.reports_bench",  # rebuild, lag and HTTP latency on a large district

@@ -102,21 +102,17 @@ async def raw_read(url: str) -> tuple[int, float]:
 
 
 def rebuild(url: str) -> dict:
-    """`reports rebuild` as a child process, and that process's own peak RSS (wait4's
-    rusage: RUSAGE_CHILDREN would report the largest of every child this run has had)."""
-    child = subprocess.Popen(
+    """`reports rebuild` as a child process; it reports its own peak resident set (VmHWM:
+    wait4's ru_maxrss for a forked child includes the resident set of this process, which
+    holds the generated district, at the fork)."""
+    child = subprocess.run(
         [sys.executable, "-m", "reports.entrypoints.cli", "rebuild", "--json"],
         env={**os.environ, "DATABASE_URL": url}, stdout=subprocess.PIPE, text=True,
+        check=False,
     )
-    assert child.stdout is not None
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
         raise RuntimeError(f"reports rebuild exited with {child.returncode}")
-    result = json.loads(output.strip().splitlines()[-1])
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024
-    return result
+    return json.loads(child.stdout.strip().splitlines()[-1])
 
 
 def _free_port() -> int:

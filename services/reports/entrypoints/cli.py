@@ -33,6 +33,19 @@ async def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def peak_resident_mb() -> float | None:
+    """This process's own peak resident set (Linux VmHWM). Not getrusage's ru_maxrss as
+    seen by a parent: a child started by fork+exec carries the parent's figure across."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
 async def _rebuild(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
 
@@ -47,11 +60,12 @@ async def _rebuild(args: argparse.Namespace) -> int:
         async with open_remote_feed(settings.remote_feed) as feed:
             result = await rebuild(settings.database_url, feed=feed,
                                    batch_size=args.batch_size, on_progress=show)
+    peak = peak_resident_mb()
     summary = {"events": result.events_done, "seconds": round(result.seconds, 3),
-               "events_per_second": round(result.rate, 1)}
+               "events_per_second": round(result.rate, 1), "peak_rss_mb": peak}
     print(json.dumps(summary) if args.json else
           f"rebuilt {result.events_done} events in {result.seconds:.1f} s "
-          f"({result.rate:,.0f} events/s); the new read models are live")
+          f"({result.rate:,.0f} events/s, peak memory {peak} MB); the new read models are live")
     return 0
 
 
