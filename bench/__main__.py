@@ -7,9 +7,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
+
+from infra import postgres
 
 BENCHMARKS = {
     "ledger": "bench.ledger_bench",    # HTTP check-ins vs a bare endpoint and raw INSERT
@@ -27,6 +30,18 @@ def main() -> int:
     unknown = [name for name in names if name not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    # The benchmarks start the checkout's embedded PostgreSQL when they need it; whoever
+    # found it stopped leaves it stopped (a second checkout's tests need the machine back).
+    started_here = not os.environ.get("DATABASE_URL") and not postgres.running()
+    try:
+        failed = _run_each(names)
+    finally:
+        if started_here:
+            postgres.stop()
+    return 1 if failed else 0
+
+
+def _run_each(names: list[str]) -> list[str]:
     failed = []
     for name in names:
         print(f"# {name}: {BENCHMARKS[name]}", file=sys.stderr, flush=True)
@@ -36,7 +51,7 @@ def main() -> int:
               file=sys.stderr, flush=True)
         if result.returncode:
             failed.append(name)
-    return 1 if failed else 0
+    return failed
 
 
 if __name__ == "__main__":
