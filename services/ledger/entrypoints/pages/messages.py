@@ -163,6 +163,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "flag_shared_device": ("同一手机为多人签到", "one phone, several members"),
     "flag_overlap": ("与其他活动时间重叠", "overlaps another activity"),
     "flag_correction_requested": ("本人申请更正", "correction requested"),
+    "request_reason": ("申请理由", "The member says"),
+    "requested": ("申请", "asks for"),
     "review_help": ("以下记录需要有人核实：确认或撤销，系统不会自动删除。",
                     "These records need a person: confirm or revoke; nothing is dropped "
                     "silently."),
