@@ -27,6 +27,10 @@ class HonorRollList(msgspec.Struct, frozen=True, kw_only=True):
     next: str | None
 
 
+FIRST = "The first month listed, YYYY-MM (Asia/Shanghai)"
+LAST = "The last month listed, YYYY-MM (Asia/Shanghai)"
+
+
 def month_range(first: str | None, last: str | None) -> tuple[str | None, str | None]:
     """`from` and `to` as months YYYY-MM (both inclusive), checked."""
     for name, text in (("from", first), ("to", last)):
@@ -61,8 +65,8 @@ class HonorRollController(Controller):
         listings: NamedDependency[Listings],
         principal: NamedDependency[Principal],
         unit_id: FromQuery[uuid.UUID | None] = None,
-        from_: Annotated[str | None, QueryParameter(name="from", max_length=7)] = None,
-        to: Annotated[str | None, QueryParameter(max_length=7)] = None,
+        from_: Annotated[str | None, QueryParameter(name="from", description=FIRST)] = None,
+        to: Annotated[str | None, QueryParameter(description=LAST)] = None,
         after: Annotated[str | None, QueryParameter(max_length=200)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> HonorRollList:
