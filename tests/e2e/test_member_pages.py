@@ -95,7 +95,10 @@ async def test_member_page_hours_stars_and_a_correction_request(
         await organiser.get_by_label("登录名").fill(f"wang-{c.tenant}")
         await organiser.get_by_label("密码").fill("s3cret-pass")
         await organiser.get_by_role("button", name="登录").click()
-        await expect(organiser.locator(".review-row")).to_contain_text("本人申请更正")
+        review = organiser.locator(".review-row")
+        await expect(review).to_contain_text("本人申请更正")
+        await expect(review).to_contain_text("实际服务到11点，漏记20分钟")
+        await expect(review).to_contain_text("申请 2 小时")
     finally:
         await desk.close()
 

@@ -1,5 +1,6 @@
 """The organiser's pages in chromium: sign in, schedule, live code, poster, roster, close,
-review, bulk confirm, correction; and a form without its CSRF token refused."""
+review (with a member's correction request), bulk confirm, correction; and a form without
+its CSRF token refused."""
 
 from __future__ import annotations
 
@@ -109,6 +110,59 @@ async def test_roster_close_review_bulk_confirm_and_correct(
 
     await page.get_by_role("link", name="待复核记录").click()
     await expect(page.get_by_text("没有待复核的记录")).to_be_visible()
+
+
+async def test_review_shows_the_members_reason_and_hours_until_answered(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock,
+        phone: BrowserContext, pool: asyncpg.Pool) -> None:
+    c = community
+    base = str(ledger_client.base_url).rstrip("/")
+    member = await register(ledger_client, c, "XH-0301")
+    activity = await schedule(ledger_client, c, clock.now - timedelta(minutes=5), hours=4)
+    url = f"/api/v1/activities/{activity}"
+    checked_in = await ledger_client.post(f"{url}/check-ins", headers=c.admin,
+                                          json={"member_id": str(member)})
+    participation = checked_in.json()["created_id"]
+    clock.advance(minutes=180)
+    await ledger_client.post(f"{url}/check-outs", headers=c.admin,
+                             json={"member_id": str(member)})
+    confirmed = await ledger_client.post(f"{url}/confirmations", headers=c.organiser, json={
+        "confirmations": [{"participation_id": participation}]})
+    assert confirmed.status_code == 201, confirmed.text
+    asked = await ledger_client.post(f"{url}/correction-requests", headers=c.admin, json={
+        "participation_id": participation, "member_id": str(member),
+        "reason": "中途回家半小时，应扣除", "requested_minutes": 150})
+    assert asked.status_code == 201, asked.text
+
+    page = await phone.new_page()
+    await sign_in(page, base, c)
+    await page.get_by_role("link", name="待复核记录").click()
+    row = page.locator(".review-row")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("本人申请更正")
+    await expect(row).to_contain_text("中途回家半小时，应扣除")
+    await expect(row).to_contain_text("申请 2.5 小时")
+    await expect(row).to_contain_text("认定时长：3 小时")
+    await screenshot(page, "15-review-correction-request")
+
+    # The roster shows the same request next to the record it is about.
+    await row.get_by_role("link", name="更正").click()
+    record = page.locator("li.card", has_text="XH-0301")
+    await expect(record).to_contain_text("申请 2.5 小时")
+    fix = page.locator("details.fix", has_text="XH-0301")
+    await fix.locator("summary").click()
+    await fix.get_by_label("时长（小时）").fill("2.5")
+    await fix.get_by_label("原因").first.fill("核实签到表，按申请更正")
+    await fix.get_by_role("button", name="更正").click()
+    await expect(page.get_by_text("已更正")).to_be_visible()
+    await expect(page.locator("li.card", has_text="XH-0301")).not_to_contain_text("申请 2.5")
+
+    await page.get_by_role("link", name="待复核记录").click()
+    await expect(page.get_by_text("没有待复核的记录")).to_be_visible()
+    status, answer = await pool.fetchrow(
+        "SELECT status, answer FROM ledger.correction_requests WHERE tenant_id = $1 "
+        "AND participation_id = $2", c.tenant, uuid.UUID(participation))
+    assert (status, answer) == ("answered", "corrected")
 
 
 async def test_schedule_live_code_and_poster(ledger_client: httpx.AsyncClient,

@@ -119,6 +119,16 @@ async def world(community: Community, ledger_client: httpx.AsyncClient, pool: as
             await asyncio.sleep(0.1)
         else:
             raise AssertionError(f"the reports never caught up: {status}")
+    # Something in each list only the branch may see: the member's correction request, and
+    # a roll published for the branch's group (the reports are ready to draft it).
+    asked = await ledger_client.post(f"/api/v1/activities/{activity}/correction-requests",
+                                     headers=c.admin, json={
+        "participation_id": checked_in.json()["created_id"], "member_id": str(member),
+        "reason": "少记了", "requested_minutes": 90})
+    assert asked.status_code == 201, asked.text
+    published = await ledger_client.post("/api/v1/honor-rolls", headers=c.organiser,
+                                         json={"unit_id": str(group), "month": "2025-11"})
+    assert published.status_code == 201, published.text
     ids = {"unit_id": str(c.branch), "group_id": str(group), "member_id": str(member),
            "activity_id": str(activity), "participation_id": checked_in.json()["created_id"],
            "stream_id": f"activity-{activity}", "tenant_id": c.tenant, "month": DAY[:7],

@@ -40,6 +40,8 @@ READ_MODELS = {
     "activity_catalogue": "activity_id",
     "member_catalogue": "member_id",
     "activity_participants": "activity_id, member_id",
+    "correction_requests": "request_id",
+    "honor_roll_catalogue": "unit_id, month",
 }
 
 

@@ -207,6 +207,6 @@ async def _rows(connection: asyncpg.Connection, tenant_id: str, batch: list[_Ent
                                   event.type_name, event.schema_version, event.data)
             rows.append((tenant_id, event.event_id, entry.stream_id, version, event.type_name,
                          event.schema_version, event.data, event.metadata, previous))
-            appended.append((version, event.event))
+            appended.append((version, event.event_id, event.event))
         heads[entry.stream_id] = (version, previous)
     return rows, appended, skipped

@@ -1,17 +1,20 @@
 """The ledger's list read models, kept in the transaction of every append.
 
 `ledger.activity_catalogue` (one row per activity: schedule and status),
-`ledger.member_catalogue` (one row per member: kind, unit, left or not) and
-`ledger.activity_participants` (who checked in where). Names and numbers stay in
+`ledger.member_catalogue` (one row per member: kind, unit, left or not),
+`ledger.activity_participants` (who checked in where), `ledger.correction_requests` (one
+row per member's request, open until the record is corrected, revoked or confirmed) and
+`ledger.honor_roll_catalogue` (one row per published roll). Names and numbers stay in
 `ledger.member_directory`. Every writer of `ledger.events` (the event store's append and
 `bulk_append`, hence imports and the demo loader) passes the events it appends through
 `plan` and writes the result with `write` before committing, so a list shows what was just
 appended (read-your-writes) and never what was rolled back.
 
 The folding is done here, in memory, so a batch costs a handful of set-based statements
-whatever its size, and an append that touches no list (a check-out, a confirmation) costs
-nothing. A change carries the stream version it came from and is ignored by a row that
-already holds a later one. The aggregated reports stay the reports service's job.
+whatever its size, and an append that touches no list (a check-out) costs nothing; a
+confirmation of a record checked in earlier costs one update (answering any open request).
+A change carries the stream version it came from and is ignored by a row that already
+holds a later one. The aggregated reports stay the reports service's job.
 """
 
 from __future__ import annotations
@@ -28,16 +31,22 @@ from contract.events import (
     ActivityClosed,
     ActivityRescheduled,
     ActivityScheduled,
+    AttendanceConfirmed,
     CheckedIn,
+    CorrectionRequested,
     Event,
+    HonorRollObjectionRecorded,
+    HonorRollPublished,
     MemberLeft,
     MemberRegistered,
     MemberReported,
     MemberTransferred,
+    ParticipationCorrected,
+    ParticipationRevoked,
 )
 
-# (stream version, event) of each event being appended.
-Appended = tuple[int, Event]
+# (stream version, event id, event) of each event being appended.
+Appended = tuple[int, uuid.UUID, Event]
 
 _NEW_ACTIVITIES = """INSERT INTO ledger.activity_catalogue
     (tenant_id, activity_id, host_unit_id, kind, category, title, place, starts_at, ends_at,
@@ -72,11 +81,67 @@ WHERE m.tenant_id = $1 AND m.member_id = u.member_id AND m.version < u.version""
 _PARTICIPANTS = """INSERT INTO ledger.activity_participants (tenant_id, activity_id, member_id)
 SELECT $1, * FROM unnest($2::uuid[], $3::uuid[]) ON CONFLICT DO NOTHING"""
 
+# The host unit comes from the activity's row, written first (an activity and a request in
+# one batch included); a request of an unknown activity fails the append, never goes unlisted.
+_NEW_REQUESTS = """INSERT INTO ledger.correction_requests
+    (tenant_id, request_id, activity_id, host_unit_id, member_id, participation_id, reason,
+     requested_minutes, requested_at, status, answered_at, answer, version)
+SELECT $1, u.request_id, u.activity_id,
+       (SELECT c.host_unit_id FROM ledger.activity_catalogue c
+        WHERE c.tenant_id = $1 AND c.activity_id = u.activity_id),
+       u.member_id, u.participation_id, u.reason, u.requested_minutes, u.requested_at,
+       u.status, u.answered_at, u.answer, u.version
+FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::integer[],
+            $8::timestamptz[], $9::text[], $10::timestamptz[], $11::text[], $12::integer[])
+    AS u(request_id, activity_id, member_id, participation_id, reason, requested_minutes,
+         requested_at, status, answered_at, answer, version)
+ON CONFLICT DO NOTHING"""
+
+# Requests stored earlier all precede the answer in the stream; `version <` keeps it so.
+_ANSWERS = """UPDATE ledger.correction_requests r SET
+    status = 'answered', answer = u.answer, answered_at = u.answered_at
+FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::integer[])
+    AS u(participation_id, activity_id, answer, answered_at, version)
+WHERE r.tenant_id = $1 AND r.status = 'open' AND r.activity_id = u.activity_id
+  AND r.participation_id = u.participation_id AND r.version < u.version"""
+
+_NEW_ROLLS = """INSERT INTO ledger.honor_roll_catalogue
+    (tenant_id, unit_id, month, rule_set, rule_version, published_at, publicity_ends,
+     entry_count, objection_count, version)
+SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::integer[],
+                         $6::timestamptz[], $7::date[], $8::integer[], $9::integer[],
+                         $10::integer[])
+ON CONFLICT DO NOTHING"""
+
+# Counted once: a row that has folded in the batch's first objection is not added to.
+_OBJECTIONS = """UPDATE ledger.honor_roll_catalogue c SET
+    objection_count = c.objection_count + u.added, version = u.version
+FROM unnest($2::uuid[], $3::text[], $4::integer[], $5::integer[], $6::integer[])
+    AS u(unit_id, month, added, first_version, version)
+WHERE c.tenant_id = $1 AND c.unit_id = u.unit_id AND c.month = u.month
+  AND c.version < u.first_version"""
+
 _ACTIVITY_FIELDS = ("host_unit_id", "kind", "category", "title", "place", "starts_at",
                     "ends_at", "capacity", "status", "version")
 _ACTIVITY_CHANGES = ("place", "starts_at", "ends_at", "status", "version")
 _MEMBER_FIELDS = ("kind", "unit_id", "registered_on", "left_on", "version")
 _MEMBER_CHANGES = ("unit_id", "left_on", "version")
+_REQUEST_FIELDS = ("activity_id", "member_id", "participation_id", "reason",
+                   "requested_minutes", "requested_at", "status", "answered_at", "answer",
+                   "version")
+_ANSWER_FIELDS = ("activity_id", "answer", "answered_at", "version")
+_ROLL_FIELDS = ("rule_set", "rule_version", "published_at", "publicity_ends", "entry_count",
+                "objection_count", "version")
+_OBJECTION_FIELDS = ("added", "first_version", "version")
+
+# How each answering event answers a request, and when.
+_ANSWERS_BY = {
+    ParticipationCorrected: ("corrected", "corrected_at"),
+    ParticipationRevoked: ("revoked", "revoked_at"),
+    AttendanceConfirmed: ("confirmed", "confirmed_at"),
+}
+
+RollKey = tuple[uuid.UUID, str]
 
 
 @dataclass
@@ -92,10 +157,17 @@ class Changes:
     new_members: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
     changed_members: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
     participants: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+    # By request (event) id; a request answered within the batch is created answered.
+    new_requests: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    # By participation: the batch's first answer, for the requests stored before it.
+    answers: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    new_rolls: dict[RollKey, dict[str, Any]] = field(default_factory=dict)
+    objections: dict[RollKey, dict[str, Any]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.new_activities or self.changed_activities or self.new_members
-                    or self.changed_members or self.participants)
+                    or self.changed_members or self.participants or self.new_requests
+                    or self.answers or self.new_rolls or self.objections)
 
 
 def _change(new: dict[uuid.UUID, dict[str, Any]], changed: dict[uuid.UUID, dict[str, Any]],
@@ -106,11 +178,27 @@ def _change(new: dict[uuid.UUID, dict[str, Any]], changed: dict[uuid.UUID, dict[
     target.update(fields, version=version)
 
 
+def _answer(changes: Changes, open_requests: dict[uuid.UUID, list[dict[str, Any]]],
+            checked_in_here: set[uuid.UUID], version: int,
+            event: ParticipationCorrected | ParticipationRevoked | AttendanceConfirmed) -> None:
+    answer, at = _ANSWERS_BY[type(event)]
+    answered = {"answer": answer, "answered_at": getattr(event, at)}
+    for request in open_requests.pop(event.participation_id, ()):
+        request.update(answered, status="answered")
+    # A record checked in within this batch has no request stored before it (imports and
+    # generated data: no update at all).
+    if event.participation_id not in checked_in_here:
+        changes.answers.setdefault(event.participation_id, {
+            **answered, "activity_id": event.activity_id, "version": version})
+
+
 def plan(appended: Iterable[Appended]) -> Changes:
     changes = Changes()
     activities = (changes.new_activities, changes.changed_activities)
     members = (changes.new_members, changes.changed_members)
-    for version, event in appended:
+    open_requests: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    checked_in_here: set[uuid.UUID] = set()
+    for version, event_id, event in appended:
         match event:
             case ActivityScheduled():
                 changes.new_activities[event.activity_id] = {
@@ -127,6 +215,34 @@ def plan(appended: Iterable[Appended]) -> Changes:
                 _change(*activities, event.activity_id, version, status="closed")
             case CheckedIn():
                 changes.participants.add((event.activity_id, event.member_id))
+                checked_in_here.add(event.participation_id)
+            case CorrectionRequested():
+                request = changes.new_requests[event_id] = {
+                    "activity_id": event.activity_id, "member_id": event.member_id,
+                    "participation_id": event.participation_id, "reason": event.reason,
+                    "requested_minutes": event.requested_minutes,
+                    "requested_at": event.requested_at, "status": "open",
+                    "answered_at": None, "answer": None, "version": version}
+                open_requests.setdefault(event.participation_id, []).append(request)
+            case ParticipationCorrected() | ParticipationRevoked() | AttendanceConfirmed():
+                _answer(changes, open_requests, checked_in_here, version, event)
+            case HonorRollPublished():
+                changes.new_rolls[(event.unit_id, event.month)] = {
+                    "rule_set": event.rule_set, "rule_version": event.rule_version,
+                    "published_at": event.published_at,
+                    "publicity_ends": event.publicity_ends,
+                    "entry_count": len(event.entries), "objection_count": 0,
+                    "version": version}
+            case HonorRollObjectionRecorded():
+                key = (event.unit_id, event.month)
+                roll = changes.new_rolls.get(key)
+                if roll is None:
+                    roll = changes.objections.setdefault(
+                        key, {"added": 0, "first_version": version})
+                    roll["added"] += 1
+                else:
+                    roll["objection_count"] += 1
+                roll["version"] = version
             case MemberRegistered():
                 changes.new_members[event.member_id] = {
                     "kind": event.kind, "unit_id": None, "registered_on": event.registered_on,
@@ -140,11 +256,14 @@ def plan(appended: Iterable[Appended]) -> Changes:
     return changes
 
 
-def _columns(rows: dict[uuid.UUID, dict[str, Any]], names: tuple[str, ...]) -> list[list[Any]]:
-    # Sorted by id: concurrent batches then lock the rows they share in the same order.
+def _columns(rows: dict[Any, dict[str, Any]], names: tuple[str, ...]) -> list[list[Any]]:
+    """The key's column (its parts' columns, for a tuple key), then each field's."""
+    # Sorted by key: concurrent batches then lock the rows they share in the same order.
     ordered = sorted(rows.items())
-    return [[key for key, _ in ordered],
-            *([row.get(name) for _, row in ordered] for name in names)]
+    keys = [key for key, _ in ordered]
+    key_columns = [list(part) for part in zip(*keys, strict=True)] \
+        if keys and isinstance(keys[0], tuple) else [keys]
+    return [*key_columns, *([row.get(name) for _, row in ordered] for name in names)]
 
 
 async def write(connection: asyncpg.Connection, tenant_id: str, changes: Changes) -> None:
@@ -154,6 +273,10 @@ async def write(connection: asyncpg.Connection, tenant_id: str, changes: Changes
         (_CHANGED_ACTIVITIES, changes.changed_activities, _ACTIVITY_CHANGES),
         (_NEW_MEMBERS, changes.new_members, _MEMBER_FIELDS),
         (_CHANGED_MEMBERS, changes.changed_members, _MEMBER_CHANGES),
+        (_NEW_REQUESTS, changes.new_requests, _REQUEST_FIELDS),
+        (_ANSWERS, changes.answers, _ANSWER_FIELDS),
+        (_NEW_ROLLS, changes.new_rolls, _ROLL_FIELDS),
+        (_OBJECTIONS, changes.objections, _OBJECTION_FIELDS),
     ):
         if rows:
             await connection.execute(sql, tenant_id, *_columns(rows, names))

@@ -251,7 +251,7 @@ class PostgresEventStore:
             appended: list[catalogue.Appended] = []
             for new in events:
                 version += 1
-                appended.append((version, new.event))
+                appended.append((version, new.event_id, new.event))
                 type_name = event_type(new.event)
                 data = encode_data(new.event)
                 previous = chain_hash(previous, new.event_id, stream_id, version, type_name,

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 
+from contract.calendar import MONTH
+
 K = TypeVar("K")
 
 
@@ -40,6 +42,8 @@ def decode_cursor(text: str, key_type: type[K]) -> K:
 
 ActivityKey = tuple[datetime, uuid.UUID]
 MemberKey = tuple[date, uuid.UUID]
+RequestKey = tuple[datetime, uuid.UUID]
+RollKey = tuple[str, uuid.UUID]
 
 
 class ActivitySummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,6 +74,38 @@ class MemberSummary(msgspec.Struct, frozen=True, kw_only=True):
     erased: bool
 
 
+class CorrectionRequestSummary(msgspec.Struct, frozen=True, kw_only=True):
+    # The id of the CorrectionRequested event.
+    request_id: uuid.UUID
+    activity_id: uuid.UUID
+    # The activity's host unit, whose organisers answer.
+    host_unit_id: uuid.UUID
+    member_id: uuid.UUID
+    participation_id: uuid.UUID
+    # The member's own words.
+    reason: str
+    # What the member says should be credited; None when they did not say.
+    requested_minutes: int | None
+    requested_at: datetime
+    # open | answered: the record was corrected, revoked or confirmed after the request.
+    status: str
+    answered_at: datetime | None
+    # corrected | revoked | confirmed; None while open.
+    answer: str | None
+
+
+class HonorRollSummary(msgspec.Struct, frozen=True, kw_only=True):
+    unit_id: uuid.UUID
+    month: str
+    rule_set: str
+    rule_version: int
+    published_at: datetime
+    # The last day of the publicity (公示) window, Asia/Shanghai.
+    publicity_ends: date
+    entry_count: int
+    objection_count: int
+
+
 class ActivityFilter(msgspec.Struct, frozen=True, kw_only=True):
     units: Sequence[uuid.UUID] | None = None
     status: str | None = None
@@ -86,6 +122,21 @@ class MemberFilter(msgspec.Struct, frozen=True, kw_only=True):
     member_number: str | None = None
     # Part of the name, any case.
     name: str | None = None
+
+
+class CorrectionRequestFilter(msgspec.Struct, frozen=True, kw_only=True):
+    # Of the activity's host unit.
+    units: Sequence[uuid.UUID] | None = None
+    status: str | None = None
+    activity_id: uuid.UUID | None = None
+    member_id: uuid.UUID | None = None
+
+
+class HonorRollFilter(msgspec.Struct, frozen=True, kw_only=True):
+    units: Sequence[uuid.UUID] | None = None
+    # "YYYY-MM", both inclusive.
+    first_month: str | None = None
+    last_month: str | None = None
 
 
 def _like(text: str) -> str:
@@ -124,6 +175,18 @@ FROM ledger.member_catalogue c
 LEFT JOIN ledger.member_directory d ON d.tenant_id = c.tenant_id AND d.member_id = c.member_id
 WHERE {where}
 ORDER BY c.registered_on, c.member_id LIMIT {limit}"""
+
+
+_REQUESTS = """SELECT c.request_id, c.activity_id, c.host_unit_id, c.member_id,
+    c.participation_id, c.reason, c.requested_minutes, c.requested_at, c.status, c.answered_at,
+    c.answer
+FROM ledger.correction_requests c WHERE {where}
+ORDER BY c.requested_at DESC, c.request_id DESC LIMIT {limit}"""
+
+_ROLLS = """SELECT c.unit_id, c.month, c.rule_set, c.rule_version, c.published_at,
+    c.publicity_ends, c.entry_count, c.objection_count
+FROM ledger.honor_roll_catalogue c WHERE {where}
+ORDER BY c.month DESC, c.unit_id DESC LIMIT {limit}"""
 
 
 class Listings:
@@ -176,6 +239,51 @@ class Listings:
         more = len(rows) > limit
         return items, encode_cursor((items[-1].registered_on, items[-1].member_id)) if more \
             else None
+
+    async def correction_requests(self, tenant_id: str, where: CorrectionRequestFilter,
+                                  after: str | None, limit: int
+                                  ) -> tuple[list[CorrectionRequestSummary], str | None]:
+        """Newest request first; the cursor of the next page (None on the last)."""
+        conditions = _Where(tenant_id)
+        if where.units is not None:
+            conditions.add("c.host_unit_id = ANY({}::uuid[])", list(where.units))
+        if where.status is not None:
+            conditions.add("c.status = {}", where.status)
+        if where.activity_id is not None:
+            conditions.add("c.activity_id = {}", where.activity_id)
+        if where.member_id is not None:
+            conditions.add("c.member_id = {}", where.member_id)
+        if after is not None:
+            conditions.add("(c.requested_at, c.request_id) < ({}, {})",
+                           *decode_cursor(after, RequestKey))
+        rows = await self._pool.fetch(
+            _REQUESTS.format(where=conditions.sql(), limit=limit + 1), *conditions.args)
+        items = [CorrectionRequestSummary(**dict(row)) for row in rows[:limit]]
+        more = len(rows) > limit
+        return items, encode_cursor((items[-1].requested_at, items[-1].request_id)) if more \
+            else None
+
+    async def honor_rolls(self, tenant_id: str, where: HonorRollFilter, after: str | None,
+                          limit: int) -> tuple[list[HonorRollSummary], str | None]:
+        """Newest month first; the cursor of the next page (None on the last)."""
+        conditions = _Where(tenant_id)
+        if where.units is not None:
+            conditions.add("c.unit_id = ANY({}::uuid[])", list(where.units))
+        if where.first_month is not None:
+            conditions.add("c.month >= {}", where.first_month)
+        if where.last_month is not None:
+            conditions.add("c.month <= {}", where.last_month)
+        if after is not None:
+            month, unit_id = decode_cursor(after, RollKey)
+            # Any text would do for the comparison, but not every text is valid in SQL.
+            if not MONTH.match(month):
+                raise InvalidCursor(after)
+            conditions.add("(c.month, c.unit_id) < ({}, {})", month, unit_id)
+        rows = await self._pool.fetch(
+            _ROLLS.format(where=conditions.sql(), limit=limit + 1), *conditions.args)
+        items = [HonorRollSummary(**dict(row)) for row in rows[:limit]]
+        more = len(rows) > limit
+        return items, encode_cursor((items[-1].month, items[-1].unit_id)) if more else None
 
     async def member_activity_ids(self, tenant_id: str, member_id: uuid.UUID
                                   ) -> list[uuid.UUID]:

@@ -1,5 +1,4 @@
-"""Reads the pages need besides the lists (`ledger.adapters.listings`): names for a roster,
-and an activity's own events for the flags the ledger recorded on them."""
+"""Reads the pages need besides the lists (`ledger.adapters.listings`): names for a roster."""
 
 from __future__ import annotations
 
@@ -8,8 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import asyncpg
-
-from ledger.adapters.event_store import PostgresEventStore, StoredEvent
 
 
 @dataclass(frozen=True)
@@ -20,13 +17,8 @@ class Person:
 
 
 class PageQueries:
-    def __init__(self, pool: asyncpg.Pool, store: PostgresEventStore) -> None:
+    def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        self._store = store
-
-    async def stream(self, tenant_id: str, stream_id: str) -> list[StoredEvent]:
-        """One stream's events, by its key (an activity's: a few hundred at most)."""
-        return await self._store.read_stream(tenant_id, stream_id)
 
     async def people(self, tenant_id: str, member_ids: Iterable[uuid.UUID]
                      ) -> dict[uuid.UUID, Person]:

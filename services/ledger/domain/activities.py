@@ -64,6 +64,9 @@ class Participation:
     auto_closed: bool = False
     minutes: int | None = None  # credited, once confirmed
     revoked: bool = False
+    # What the check-in and check-out recorded for a person to look at ("early", "late",
+    # "shared_device", "auto_closed").
+    flags: set[str] = field(default_factory=set)
 
     @property
     def open(self) -> bool:
@@ -142,7 +145,8 @@ def apply(state: ActivityState | None, event: Event) -> ActivityState | None:
             state.status = "closed"
         case CheckedIn():
             participation = Participation(
-                event.participation_id, event.member_id, event.at, event.device)
+                event.participation_id, event.member_id, event.at, event.device,
+                flags=set(event.flags))
             state.participations[event.participation_id] = participation
             state.by_member.setdefault(event.member_id, []).append(participation)
             if event.device:
@@ -150,6 +154,9 @@ def apply(state: ActivityState | None, event: Event) -> ActivityState | None:
         case CheckedOut():
             participation = state.participations[event.participation_id]
             participation.checked_out_at, participation.auto_closed = event.at, event.auto
+            participation.flags.update(event.flags)
+            if event.auto:
+                participation.flags.add("auto_closed")
         case AttendanceConfirmed():
             state.participations[event.participation_id].minutes = event.minutes
         case ParticipationCorrected():

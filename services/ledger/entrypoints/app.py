@@ -23,6 +23,7 @@ from ledger.config import Settings
 from ledger.entrypoints import pages, problems
 from ledger.entrypoints.access import LedgerScopes
 from ledger.entrypoints.api.activities import ActivityController
+from ledger.entrypoints.api.correction_requests import CorrectionRequestController
 from ledger.entrypoints.api.feed import FeedController
 from ledger.entrypoints.api.health import health
 from ledger.entrypoints.api.honor_rolls import HonorRollController
@@ -68,8 +69,8 @@ def create_app(settings: Settings | None = None,
     app = Litestar(
         route_handlers=[
             health, UnitController, MemberController, ActivityController,
-            ParticipationController, HonorRollController, FeedController,
-            ImportController, *web.route_handlers,
+            ParticipationController, CorrectionRequestController, HonorRollController,
+            FeedController, ImportController, *web.route_handlers,
         ],
         template_config=web.template_config,
         csrf_config=web.csrf_config,

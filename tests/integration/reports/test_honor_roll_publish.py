@@ -48,6 +48,14 @@ async def test_publish_freezes_the_roll(history, pool, database_url, monkeypatch
 
         published = await ledger.post("/api/v1/honor-rolls", json=publish, headers=headers)
         assert published.status_code == 201, published.text
+
+        async def listed() -> list[tuple[str, str, int, int]]:
+            """The ledger's list of published rolls (its own catalogue: no wait)."""
+            answer = await ledger.get("/api/v1/honor-rolls", headers=headers)
+            return [(r["unit_id"], r["month"], r["entry_count"], r["objection_count"])
+                    for r in answer.json()["items"]]
+
+        assert await listed() == [(str(community), "2025-06", 3, 0)]
         history.last_position = max(published.json()["positions"])
         await history.project()
         frozen = (await client.get(base, headers=headers)).json()
@@ -72,6 +80,7 @@ async def test_publish_freezes_the_roll(history, pool, database_url, monkeypatch
             f"/api/v1/honor-rolls/{community}/2025-06/objections", headers=headers,
             json={"objection": "时长有误", "member_id": str(people[1])})
         assert objection.status_code == 201, objection.text
+        assert await listed() == [(str(community), "2025-06", 3, 1)]
         history.last_position = max(objection.json()["positions"])
         await history.project()
         assert (await client.get(base, headers=headers)).json()["objections"] == 1

@@ -414,6 +414,19 @@ def test_a_check_out_after_the_scheduled_end_is_flagged_late(org: Org) -> None:
     assert event.flags == ["late"]
 
 
+def test_the_state_keeps_the_flags_for_review(org: Org) -> None:
+    """The review list reads them from the state, never from the events."""
+    state, first, second, third = activity(org.branch), member(), member(), member()
+    early = checked_in(state, first, START - GRACE, device="d")
+    shared = checked_in(state, second, START, device="d")
+    left_late = checked_in(state, third, START)
+    checked_out(state, third, END + timedelta(minutes=1))
+    then(state, close(org.tree, state, org.organiser(None), END + timedelta(minutes=2)))
+    assert {p: state.participations[p].flags for p in (early, shared, left_late)} == {
+        early: {"early", "auto_closed"}, shared: {"shared_device", "auto_closed"},
+        left_late: {"late"}}
+
+
 def test_no_check_out_without_a_check_in(org: Org) -> None:
     with refused("not_checked_in", field="member_id"):
         check_out(activity(org.branch), CheckOut(member_id=member().member_id), now=END)

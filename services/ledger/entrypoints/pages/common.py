@@ -217,7 +217,7 @@ def provide_page(request: Request, ledger: NamedDependency[Ledger]) -> Page:
 
 
 def provide_queries(state: State) -> PageQueries:
-    return PageQueries(state.pool, state.store)
+    return PageQueries(state.pool)
 
 
 def provide_organisers(state: State) -> Organisers:

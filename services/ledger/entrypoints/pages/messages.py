@@ -163,9 +163,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "flag_shared_device": ("同一手机为多人签到", "one phone, several members"),
     "flag_overlap": ("与其他活动时间重叠", "overlaps another activity"),
     "flag_correction_requested": ("本人申请更正", "correction requested"),
-    "review_help": ("以下记录需要有人核实：确认或撤销，系统不会自动删除。",
-                    "These records need a person: confirm or revoke; nothing is dropped "
-                    "silently."),
+    "request_reason": ("申请理由", "The member says"),
+    "requested": ("申请", "asks for"),
+    "review_help": ("以下记录需要有人核实：确认、更正或撤销，系统不会自动删除。",
+                    "These records need a person: confirm, correct or revoke; nothing is "
+                    "dropped silently."),
     "nothing_to_review": ("没有待复核的记录", "Nothing to review"),
     "live_help": ("请用手机扫描二维码签到，或在签到页输入下方6位数字。二维码每3分钟更换。",
                   "Scan with a phone, or type the 6 digits below on the check-in page. The "

@@ -14,8 +14,8 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 
 from contract.problems import Refusal
 from ledger.adapters.directory import MemberDirectory
+from ledger.adapters.listings import CorrectionRequestFilter, CorrectionRequestSummary, Listings
 from ledger.adapters.page_queries import PageQueries, Person
-from ledger.domain import activities
 from ledger.domain.activities import (
     ActivityState,
     CheckIn,
@@ -26,7 +26,7 @@ from ledger.domain.activities import (
 )
 from ledger.entrypoints.pages.common import OrganiserSession, Page, PageServices, parse_hours
 from ledger.entrypoints.pages.members import member_from_code
-from ledger.entrypoints.pages.views import participation_flags
+from ledger.entrypoints.pages.views import requests_by_participation
 from ledger.handlers import Confirmation, ConfirmMany, Ledger
 
 DONE = {"confirmed": "confirmed_ok", "corrected": "corrected_ok", "revoked": "revoked_ok",
@@ -56,6 +56,8 @@ class Row:
     person: Person | None
     flags: list[str]
     creditable: int | None
+    # The member's open correction requests on this record, newest first.
+    requests: list[CorrectionRequestSummary]
 
 
 def _uuid(text: str) -> uuid.UUID:
@@ -76,22 +78,27 @@ class RosterPages(Controller):
     include_in_schema = False
 
     async def _render(self, ledger: Ledger, page: Page, queries: PageQueries,
-                      organiser: OrganiserSession, activity_id: uuid.UUID,
-                      status_code: int = 200, **extra: Any) -> Any:
+                      listings: Listings, organiser: OrganiserSession,
+                      activity_id: uuid.UUID, status_code: int = 200, **extra: Any) -> Any:
         tenant = organiser.tenant_id
         activity = await ledger.state.activity(tenant, activity_id)
         tree = await ledger.state.tree(tenant)
         if activity is None or not tree.covers(organiser.unit_id, activity.host_unit_id):
             return page.render("message.html", status_code=404, heading=page.t("not_found"),
                                text=page.t("activity_missing"))
-        flags = participation_flags(await queries.stream(tenant,
-                                                         activities.stream_id(activity_id)))
+        # The newest 200 open requests: an activity has a handful at most.
+        requests, _more = await listings.correction_requests(
+            tenant, CorrectionRequestFilter(activity_id=activity_id, status="open"), None, 200)
+        asked = requests_by_participation(requests)
         people = await queries.people(tenant, [p.member_id
                                                for p in activity.participations.values()])
-        rows = [Row(p, people.get(p.member_id), sorted(flags.get(p.participation_id, ())),
-                    _creditable(activity, p))
-                for p in sorted(activity.participations.values(),
-                                key=lambda p: p.checked_in_at)]
+        rows = []
+        for p in sorted(activity.participations.values(), key=lambda p: p.checked_in_at):
+            flags = set(p.flags)
+            if p.participation_id in asked:
+                flags.add("correction_requested")
+            rows.append(Row(p, people.get(p.member_id), sorted(flags), _creditable(activity, p),
+                            asked.get(p.participation_id, [])))
         host = tree.units.get(activity.host_unit_id)
         return page.render("roster.html", status_code=status_code, activity=activity,
                            host=host.name if host else "", rows=rows, organiser=organiser,
@@ -104,18 +111,20 @@ class RosterPages(Controller):
     @get("/", operation_id="pageRoster")
     async def roster(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
                      queries: NamedDependency[PageQueries],
+                     listings: NamedDependency[Listings],
                      organiser: NamedDependency[OrganiserSession],
                      activity_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None) -> Any:
         notice = page.t(DONE[done]) if done in DONE else None
-        return await self._render(ledger, page, queries, organiser, activity_id, notice=notice)
+        return await self._render(ledger, page, queries, listings, organiser, activity_id,
+                                  notice=notice)
 
-    async def _run(self, ledger: Ledger, page: Page, queries: PageQueries,
+    async def _run(self, ledger: Ledger, page: Page, queries: PageQueries, listings: Listings,
                    organiser: OrganiserSession, activity_id: uuid.UUID, action: Any,
                    success: str, typed: dict[str, Any]) -> Any:
         try:
             await action()
         except Refusal as refusal:
-            return await self._render(ledger, page, queries, organiser, activity_id,
+            return await self._render(ledger, page, queries, listings, organiser, activity_id,
                                       status_code=refusal.status, error=page.refusal(refusal),
                                       typed=typed)
         return page.redirect(success)
@@ -123,6 +132,7 @@ class RosterPages(Controller):
     @post("/confirm", operation_id="pageConfirmMany", status_code=303)
     async def confirm(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
                       queries: NamedDependency[PageQueries],
+                      listings: NamedDependency[Listings],
                       organiser: NamedDependency[OrganiserSession],
                       activity_id: FromPath[uuid.UUID],
                       data: URLEncodedBody[dict[str, Any]]) -> Any:
@@ -139,18 +149,19 @@ class RosterPages(Controller):
                 confirmations.append(Confirmation(participation_id=uuid.UUID(pid),
                                                   minutes=minutes))
         except ValueError:
-            return await self._render(ledger, page, queries, organiser, activity_id,
+            return await self._render(ledger, page, queries, listings, organiser, activity_id,
                                       status_code=422, error=page.t("bad_number"), typed=typed)
         command = ConfirmMany(command_id=_uuid(str(data.get("command_id", ""))),
                               confirmations=confirmations)
         back = _back(activity_id, str(data.get("back", "")), "confirmed")
-        return await self._run(ledger, page, queries, organiser, activity_id,
+        return await self._run(ledger, page, queries, listings, organiser, activity_id,
                                lambda: ledger.activities.confirm_many(organiser.actor, activity_id,
                                                            command), back, typed)
 
     @post("/correct", operation_id="pageCorrectParticipation", status_code=303)
     async def correct(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
                       queries: NamedDependency[PageQueries],
+                      listings: NamedDependency[Listings],
                       organiser: NamedDependency[OrganiserSession],
                       activity_id: FromPath[uuid.UUID], data: URLEncodedBody[ReasonForm]) -> Any:
         typed = {"correct": data}
@@ -162,9 +173,9 @@ class RosterPages(Controller):
                                            participation_id=uuid.UUID(data.participation_id),
                                            minutes=minutes, reason=data.reason)
         except ValueError:
-            return await self._render(ledger, page, queries, organiser, activity_id,
+            return await self._render(ledger, page, queries, listings, organiser, activity_id,
                                       status_code=422, error=page.t("bad_number"), typed=typed)
-        return await self._run(ledger, page, queries, organiser, activity_id,
+        return await self._run(ledger, page, queries, listings, organiser, activity_id,
                                lambda: ledger.activities.manage(organiser.actor, activity_id,
                                                               command),
                                _back(activity_id, data.back, "corrected"), typed)
@@ -172,6 +183,7 @@ class RosterPages(Controller):
     @post("/revoke", operation_id="pageRevokeParticipation", status_code=303)
     async def revoke(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
                      queries: NamedDependency[PageQueries],
+                     listings: NamedDependency[Listings],
                      organiser: NamedDependency[OrganiserSession],
                      activity_id: FromPath[uuid.UUID], data: URLEncodedBody[ReasonForm]) -> Any:
         typed = {"revoke": data}
@@ -180,9 +192,9 @@ class RosterPages(Controller):
                                           participation_id=uuid.UUID(data.participation_id),
                                           reason=data.reason)
         except ValueError:
-            return await self._render(ledger, page, queries, organiser, activity_id,
+            return await self._render(ledger, page, queries, listings, organiser, activity_id,
                                       status_code=422, error=page.t("required"), typed=typed)
-        return await self._run(ledger, page, queries, organiser, activity_id,
+        return await self._run(ledger, page, queries, listings, organiser, activity_id,
                                lambda: ledger.activities.manage(organiser.actor, activity_id,
                                                               command),
                                _back(activity_id, data.back, "revoked"), typed)
@@ -190,10 +202,11 @@ class RosterPages(Controller):
     @post("/close", operation_id="pageCloseActivity", status_code=303)
     async def close(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
                     queries: NamedDependency[PageQueries],
+                    listings: NamedDependency[Listings],
                     organiser: NamedDependency[OrganiserSession],
                     activity_id: FromPath[uuid.UUID], data: URLEncodedBody[CommandForm]) -> Any:
         command = CloseActivity(command_id=_uuid(data.command_id))
-        return await self._run(ledger, page, queries, organiser, activity_id,
+        return await self._run(ledger, page, queries, listings, organiser, activity_id,
                                lambda: ledger.activities.manage(organiser.actor, activity_id,
                                                               command),
                                _back(activity_id, "", "closed"), {})
@@ -202,6 +215,7 @@ class RosterPages(Controller):
     async def check_in(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
                        pages: NamedDependency[PageServices],
                        queries: NamedDependency[PageQueries],
+                       listings: NamedDependency[Listings],
                        directory: NamedDependency[MemberDirectory],
                        organiser: NamedDependency[OrganiserSession],
                        activity_id: FromPath[uuid.UUID],
@@ -213,12 +227,12 @@ class RosterPages(Controller):
             member_id = await directory.member_by_number(tenant, code[:64])
         typed = {"member_code": code}
         if member_id is None:
-            return await self._render(ledger, page, queries, organiser, activity_id,
+            return await self._render(ledger, page, queries, listings, organiser, activity_id,
                                       status_code=422, error=page.t("member_not_found"),
                                       typed=typed)
         command = CheckIn(command_id=_uuid(data.command_id), member_id=member_id,
                           method="organiser")
-        return await self._run(ledger, page, queries, organiser, activity_id,
+        return await self._run(ledger, page, queries, listings, organiser, activity_id,
                                lambda: ledger.activities.check_in(organiser.actor, activity_id,
                                                                   command),
                                _back(activity_id, "", "checked_in"), typed)

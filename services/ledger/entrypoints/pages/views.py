@@ -6,10 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-import msgspec
-
 from contract.calendar import whole_minutes
-from ledger.adapters.event_store import StoredEvent
+from ledger.adapters.listings import CorrectionRequestSummary
 from ledger.domain.activities import ActivityState, Participation
 
 
@@ -45,32 +43,13 @@ def member_status(activity: ActivityState, member_id: uuid.UUID, now: datetime) 
                         whole_minutes(last.checked_out_at - last.checked_in_at), last.minutes)
 
 
-class _Flagged(msgspec.Struct):
-    participation_id: uuid.UUID | None = None
-    flags: list[str] = []
-    auto: bool = False
-
-
-def participation_flags(events: list[StoredEvent]) -> dict[uuid.UUID, set[str]]:
-    """Flags the ledger recorded on check-in/out events, plus correction requests."""
-    flags: dict[uuid.UUID, set[str]] = {}
-    for stored in events:
-        if stored.type not in ("CheckedIn", "CheckedOut", "CorrectionRequested",
-                               "ParticipationCorrected", "ParticipationRevoked"):
-            continue
-        item = msgspec.json.decode(stored.data, type=_Flagged)
-        if item.participation_id is None:
-            continue
-        found = flags.setdefault(item.participation_id, set())
-        found.update(item.flags)
-        if item.auto:
-            found.add("auto_closed")
-        if stored.type == "CorrectionRequested":
-            found.add("correction_requested")
-        elif stored.type in ("ParticipationCorrected", "ParticipationRevoked"):
-            # Answered: a person amended or revoked the record after the request.
-            found.discard("correction_requested")
-    return flags
+def requests_by_participation(requests: list[CorrectionRequestSummary]
+                              ) -> dict[uuid.UUID, list[CorrectionRequestSummary]]:
+    """Open correction requests grouped by the record they are about, in the given order."""
+    found: dict[uuid.UUID, list[CorrectionRequestSummary]] = {}
+    for request in requests:
+        found.setdefault(request.participation_id, []).append(request)
+    return found
 
 
 @dataclass(frozen=True)
