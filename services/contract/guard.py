@@ -18,7 +18,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
 from contract.access import PUBLIC, Access, Principal, Target, permit, require_cover
-from contract.tokens import TokenVerifier
+from contract.tokens import Verifier
 
 
 class Scopes(Protocol):
@@ -59,7 +59,7 @@ async def access_guard(connection: ASGIConnection[Any, Any, Any, Any],
         raise NotAuthorizedException("This route has no access rule")
     if rule.public or rule.session:
         return
-    tokens: TokenVerifier = connection.app.state.tokens
+    tokens: Verifier = connection.app.state.tokens
     principal = await tokens.verify(bearer_token(connection))
     if principal is None:
         raise NotAuthorizedException("The token is unknown or revoked")

@@ -10,8 +10,10 @@ from contract.postgres import require_database_url
 
 
 class RemoteFeed(msgspec.Struct, frozen=True, kw_only=True):
-    """The ledger's HTTP feed, for a ledger in another database. The feed is per tenant and
-    its token a tenant's, so one reports deployment reads one tenant this way."""
+    """The ledger's HTTP API, for a ledger in another database: its feed, and also the
+    verification of callers' tokens and the names reports show, so that reports need
+    nothing of the ledger's database. The feed is per tenant and its token a tenant's
+    (a tenant-wide read token), so one reports deployment reads one tenant this way."""
 
     url: str
     tenant_id: str
@@ -31,7 +33,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     poll_interval: float = 0.5
     # Longest a request may wait for its `wait_for` position (seconds).
     max_wait: float = 5.0
-    # None: read the feed through the ledger's functions in `database_url` (co-located).
+    # None: read the feed, tokens and names through the ledger's functions in `database_url`
+    # (co-located).
     remote_feed: RemoteFeed | None = None
 
     @classmethod

@@ -174,6 +174,8 @@ BODIES: dict[str, Body] = {
     "recordHonorRollObjection": lambda i: {"objection": "有误"},
     "addRuleSetVersion": lambda i: {"name": "standard", "min_minutes": 60, "top_n": 10,
                                     "tie_break": "activities", "kinds": ["cleanup"]},
+    # A read sent as POST: the branch's member, whom only the branch's callers may see.
+    "lookupNames": lambda i: {"member_ids": [i["member_id"]], "organiser_ids": []},
     "importRecords": lambda i: (
         "activity_ref,activity_title,kind,category,host_unit_id,place,starts_at,ends_at,"
         "member_number,checked_in_at,checked_out_at\n"
@@ -227,7 +229,8 @@ OPERATIONS = [op for service, app in _apps() for op in operations(app, service)]
 
 def test_the_matrix_covers_both_services() -> None:
     ids = {op.operation_id for op in OPERATIONS}
-    assert {"checkIn", "eraseMember", "readFeed", "getHonorRoll", "getStatus"} <= ids
+    assert {"checkIn", "eraseMember", "readFeed", "getHonorRoll", "getStatus", "whoAmI",
+            "lookupNames"} <= ids
     assert len(OPERATIONS) >= 45
 
 

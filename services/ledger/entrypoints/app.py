@@ -16,6 +16,7 @@ from contract.postgres import create_pool
 from ledger.adapters.directory import MemberDirectory
 from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.listings import Listings
+from ledger.adapters.names import Names
 from ledger.adapters.notifier import FeedNotifier
 from ledger.adapters.reports_client import ReportsClient
 from ledger.adapters.tokens import TokenStore
@@ -29,7 +30,9 @@ from ledger.entrypoints.api.health import health
 from ledger.entrypoints.api.honor_rolls import HonorRollController
 from ledger.entrypoints.api.imports import ImportController
 from ledger.entrypoints.api.members import MemberController
+from ledger.entrypoints.api.names import NameController
 from ledger.entrypoints.api.participation import ParticipationController
+from ledger.entrypoints.api.tokens import TokenController
 from ledger.entrypoints.api.units import UnitController
 from ledger.entrypoints.dependencies import DEPENDENCIES
 from ledger.handlers import Ledger
@@ -58,7 +61,8 @@ def create_app(settings: Settings | None = None,
                         **({"clock": clock} if clock else {}))
         app.state.update(pool=pool, notifier=notifier, store=store, tokens=tokens,
                          reports=reports, ledger=ledger, directory=directory,
-                         scopes=LedgerScopes(ledger), listings=Listings(pool))
+                         scopes=LedgerScopes(ledger), listings=Listings(pool),
+                         names=Names(pool))
         try:
             yield
         finally:
@@ -70,7 +74,8 @@ def create_app(settings: Settings | None = None,
         route_handlers=[
             health, UnitController, MemberController, ActivityController,
             ParticipationController, CorrectionRequestController, HonorRollController,
-            FeedController, ImportController, *web.route_handlers,
+            FeedController, ImportController, TokenController, NameController,
+            *web.route_handlers,
         ],
         template_config=web.template_config,
         csrf_config=web.csrf_config,

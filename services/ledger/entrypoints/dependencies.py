@@ -17,6 +17,6 @@ def provide_actor(request: Request, principal: NamedDependency[Principal]) -> Ac
 
 
 DEPENDENCIES = {
-    **app_state("ledger", "store", "directory", "listings", "notifier"),
+    **app_state("ledger", "store", "directory", "listings", "notifier", "tokens", "names"),
     "actor": Provide(provide_actor, sync_to_thread=False),
 }

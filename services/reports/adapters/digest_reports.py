@@ -11,12 +11,12 @@ import asyncpg
 from contract.calendar import quarter_bounds
 from contract.cursor import format_cursor
 from contract.vocabulary import hours
-from reports.adapters import directory
 from reports.adapters.checkpoints import reflected
 from reports.adapters.history_sql import SUBTREE
 from reports.adapters.schema import LIVE, qualify
 from reports.domain.names import display_name
 from reports.domain.views import DigestRow, EmployerDigest, Page
+from reports.service.ports import Directory
 
 STATUS_NAMES = {"reported": "已报到", "not_reported": "未报到", "left": "已离开"}
 
@@ -46,13 +46,13 @@ ORDER BY m.registered_on, m.member_id
 LIMIT $6 OFFSET $7"""
 
 
-async def employer_digest(connection: asyncpg.Connection, tenant_id: str, employer: str,
-                          quarter: str, *, scope_unit_id: uuid.UUID | None, limit: int,
-                          offset: int) -> EmployerDigest:
+async def employer_digest(connection: asyncpg.Connection, directory: Directory, tenant_id: str,
+                          employer: str, quarter: str, *, scope_unit_id: uuid.UUID | None,
+                          limit: int, offset: int) -> EmployerDigest:
     start, end = quarter_bounds(quarter)
     rows = await connection.fetch(qualify(LIVE, _DIGEST), tenant_id, scope_unit_id, start, end,
                                   employer, limit, offset)
-    people = await directory.members(connection, tenant_id, [r["member_id"] for r in rows])
+    people = await directory.on(connection).members(tenant_id, [r["member_id"] for r in rows])
     members = []
     for r in rows:
         person = people.get(r["member_id"])

@@ -11,7 +11,6 @@ import asyncpg
 from contract.calendar import end_of_day, month_of
 from contract.cursor import format_cursor
 from contract.vocabulary import hours, kind_name, kind_rank, next_level_minutes, star_level
-from reports.adapters import directory
 from reports.adapters.checkpoints import reflected
 from reports.adapters.history_sql import parts
 from reports.adapters.schema import LIVE, qualify
@@ -25,6 +24,7 @@ from reports.domain.views import (
     MonthHours,
     Page,
 )
+from reports.service.ports import Directory
 
 
 def _hours_sql(as_of: bool) -> str:
@@ -41,9 +41,9 @@ async def member_exists(connection: asyncpg.Connection, tenant_id: str,
     ))
 
 
-async def member_hours(connection: asyncpg.Connection, tenant_id: str, member_id: uuid.UUID, *,
-                       from_month: str | None = None, to_month: str | None = None,
-                       as_of: date | None = None) -> MemberHours:
+async def member_hours(connection: asyncpg.Connection, directory: Directory, tenant_id: str,
+                       member_id: uuid.UUID, *, from_month: str | None = None,
+                       to_month: str | None = None, as_of: date | None = None) -> MemberHours:
     """Per month and kind; cumulative totals and the star level count every month (to as_of)."""
     args: list[object] = [tenant_id, member_id]
     if as_of is not None:
@@ -81,7 +81,7 @@ async def member_hours(connection: asyncpg.Connection, tenant_id: str, member_id
             person_times=sum(k.person_times for k in kinds),
             unconfirmed=sum(k.unconfirmed for k in kinds),
         ))
-    person = (await directory.members(connection, tenant_id, [member_id])).get(member_id)
+    person = (await directory.on(connection).members(tenant_id, [member_id])).get(member_id)
     position = await reflected(connection, LIVE, tenant_id)
     return MemberHours(
         member_id=member_id, member_number=person.number if person else None,
@@ -110,13 +110,13 @@ WHERE tenant_id = $1 AND participation_id = ANY($2)
 ORDER BY position"""
 
 
-async def member_records(connection: asyncpg.Connection, tenant_id: str, member_id: uuid.UUID,
-                         *, limit: int, offset: int) -> MemberRecords:
+async def member_records(connection: asyncpg.Connection, directory: Directory, tenant_id: str,
+                         member_id: uuid.UUID, *, limit: int, offset: int) -> MemberRecords:
     rows = await connection.fetch(qualify(LIVE, _RECORDS), tenant_id, member_id, limit, offset)
     trail = await connection.fetch(qualify(LIVE, _TRAIL), tenant_id,
                                    [row["participation_id"] for row in rows])
-    people = await directory.organisers(
-        connection, tenant_id,
+    people = await directory.on(connection).organisers(
+        tenant_id,
         [r["confirmed_by"] for r in rows if r["confirmed_by"]] + [t["actor_id"] for t in trail],
     )
     corrections: dict[uuid.UUID, list[Correction]] = defaultdict(list)

@@ -15,7 +15,6 @@ from contract.vocabulary import hours, kind_name, kind_rank
 from reports.adapters.checkpoints import reflected
 from reports.adapters.history_sql import history
 from reports.adapters.schema import LIVE, qualify
-from reports.domain.honor_roll_rules import Candidate
 from reports.domain.summary import summary_text
 from reports.domain.views import CommunitySummary, UnitActivity, UnitKindRow
 
@@ -60,20 +59,15 @@ SELECT count(DISTINCT spans.member_id)
 FROM spans JOIN {s}.members m ON m.tenant_id = $1 AND m.member_id = spans.member_id
 WHERE m.kind = 'in_service'"""
 
-# With the directory joined in: one round trip for the whole draft.
+# Each member's confirmed time in the counted kinds; their numbers and names come from the
+# directory port afterwards (the ledger may be in another database).
 _CANDIDATES = f"""
-WITH RECURSIVE {{subtree}}, {{spans}}, {{parts}}, {_CREDITED},
-totals AS (
-    SELECT member_id, sum(minutes) AS minutes, count(*) AS activities,
-           min(checked_in_at) AS first_check_in
-    FROM credited
-    WHERE minutes IS NOT NULL AND kind = ANY($5::text[])
-    GROUP BY member_id
-)
-SELECT t.*, d.member_number, d.name
-FROM totals t
-LEFT JOIN ledger.member_names($1, ARRAY(SELECT member_id FROM totals)) d
-    ON d.member_id = t.member_id"""
+WITH RECURSIVE {{subtree}}, {{spans}}, {{parts}}, {_CREDITED}
+SELECT member_id, sum(minutes) AS minutes, count(*) AS activities,
+       min(checked_in_at) AS first_check_in
+FROM credited
+WHERE minutes IS NOT NULL AND kind = ANY($5::text[])
+GROUP BY member_id"""
 
 _UNIT = "SELECT unit_id, kind, name FROM {s}.units WHERE tenant_id = $1 AND unit_id = $2"
 
@@ -162,17 +156,14 @@ def community_summary(report: UnitActivity) -> CommunitySummary:
     )
 
 
-async def honor_roll_candidates(connection: asyncpg.Connection, tenant_id: str,
-                                unit_id: uuid.UUID, month: str,
-                                kinds: list[str]) -> list[tuple[Candidate, str | None]]:
-    """Members with confirmed time in the month's counted kinds, and their names (None once
-    erased)."""
+async def honor_roll_totals(connection: asyncpg.Connection, tenant_id: str,
+                            unit_id: uuid.UUID, month: str,
+                            kinds: list[str]) -> list[asyncpg.Record]:
+    """Members with confirmed time in the month's counted kinds: member_id, minutes,
+    activities, first_check_in."""
     start, end = month_bounds(month)
-    rows = await connection.fetch(
+    return await connection.fetch(
         qualify(LIVE, history(_CANDIDATES, None)),
         tenant_id, unit_id, start, end, kinds,
     )
-    return [(Candidate(member_id=r["member_id"], member_number=r["member_number"] or "",
-                       minutes=r["minutes"], activities=r["activities"],
-                       first_check_in=r["first_check_in"]), r["name"]) for r in rows]
 

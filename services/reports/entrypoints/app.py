@@ -1,8 +1,9 @@
 """The reports service's Litestar application.
 
 `create_app(settings)` wires the controllers to what the lifespan hook opens: the asyncpg
-pool, the feed (co-located or the ledger's HTTP feed, as the settings choose), the token
-verifier and scopes of the access guard, and (unless turned off) the projection runner.
+pool; the feed, the token verifier of the access guard and the directory of names (the
+ledger's functions co-located, or its HTTP API, as the settings choose); the scopes of the
+access guard; and (unless turned off) the projection runner.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from litestar.template.config import TemplateConfig
 
 from contract.guard import access_guard, check_routes, schema_router
 from contract.postgres import create_pool
-from contract.tokens import TokenVerifier
 from reports.config import Settings
 from reports.entrypoints import problems
 from reports.entrypoints.access import ReportsScopes
@@ -33,6 +33,7 @@ from reports.entrypoints.controllers.status import StatusController
 from reports.entrypoints.controllers.units import UnitController
 from reports.entrypoints.dependencies import DEPENDENCIES
 from reports.entrypoints.feeds import open_feed
+from reports.entrypoints.ledger_access import open_ledger_access
 from reports.service.runner import ProjectionRunner
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -41,14 +42,15 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 def create_app(settings: Settings | None = None, *,
                ledger_transport: httpx.AsyncBaseTransport | None = None) -> Litestar:
     """`ledger_transport` lets tests reach an in-process ledger app (httpx.ASGITransport)
-    for a remote feed."""
+    for a remote feed, its tokens and its names."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url, application_name="reports")
         try:
-            async with open_feed(settings, pool, transport=ledger_transport) as feed:
+            async with open_feed(settings, pool, transport=ledger_transport) as feed, \
+                    open_ledger_access(settings, pool, transport=ledger_transport) as ledger:
                 runner = None
                 if settings.run_projector:
                     # The ledger's NOTIFY reaches only a runner in its database; over HTTP
@@ -59,8 +61,9 @@ def create_app(settings: Settings | None = None, *,
                         poll_interval=settings.poll_interval,
                         idle_wait=remote.wait if remote else 0)
                     await runner.start()
-                app.state.update(pool=pool, feed=feed, tokens=TokenVerifier(pool),
-                                 scopes=ReportsScopes(pool), runner=runner, settings=settings)
+                app.state.update(pool=pool, feed=feed, tokens=ledger.tokens,
+                                 directory=ledger.directory, scopes=ReportsScopes(pool),
+                                 runner=runner, settings=settings)
                 try:
                     yield
                 finally:

@@ -29,7 +29,7 @@ def provide_progress(state: State) -> Progress | None:
 
 
 DEPENDENCIES = {
-    **app_state("pool", "feed", "settings"),
+    **app_state("pool", "feed", "directory", "settings"),
     "progress": Provide(provide_progress, sync_to_thread=False),
 }
 

@@ -9,10 +9,10 @@ import asyncpg
 from contract.calendar import today
 from contract.cursor import format_cursor
 from contract.vocabulary import hours
-from reports.adapters import directory, honor_roll_store, unit_reports
+from reports.adapters import honor_roll_store, unit_reports
 from reports.adapters.checkpoints import reflected
 from reports.adapters.schema import LIVE
-from reports.domain.honor_roll_rules import RuleSet, rank
+from reports.domain.honor_roll_rules import Candidate, RuleSet, rank
 from reports.domain.names import ERASED, display_name, masked
 from reports.domain.views import (
     HonorRollRow,
@@ -20,21 +20,32 @@ from reports.domain.views import (
     PublicHonorRoll,
     PublicHonorRollRow,
 )
+from reports.service.ports import Directory
 
 
-async def draft(connection: asyncpg.Connection, tenant_id: str, unit_id: uuid.UUID,
-                unit_name: str, month: str, rules: RuleSet) -> HonorRollView:
+async def draft(connection: asyncpg.Connection, directory: Directory, tenant_id: str,
+                unit_id: uuid.UUID, unit_name: str, month: str, rules: RuleSet) -> HonorRollView:
     position = format_cursor(await reflected(connection, LIVE, tenant_id))
-    found = await unit_reports.honor_roll_candidates(connection, tenant_id, unit_id, month,
-                                                     rules.kinds)
-    names = {candidate.member_id: name for candidate, name in found}
+    totals = await unit_reports.honor_roll_totals(connection, tenant_id, unit_id, month,
+                                                  rules.kinds)
+    # Numbers before ranking: the member number may break a tie.
+    people = await directory.on(connection).members(tenant_id,
+                                                    [t["member_id"] for t in totals])
+    candidates = []
+    for t in totals:
+        person = people.get(t["member_id"])
+        candidates.append(Candidate(
+            member_id=t["member_id"], member_number=(person.number if person else None) or "",
+            minutes=t["minutes"], activities=t["activities"],
+            first_check_in=t["first_check_in"]))
     entries = [
         HonorRollRow(rank=r.rank, member_id=r.candidate.member_id,
                      member_number=r.candidate.member_number or None,
-                     name=display_name(names[r.candidate.member_id]),
+                     name=display_name(people[r.candidate.member_id].name
+                                       if r.candidate.member_id in people else None),
                      minutes=r.candidate.minutes, hours=hours(r.candidate.minutes),
                      activities=r.candidate.activities)
-        for r in rank([candidate for candidate, _ in found], rules)
+        for r in rank(candidates, rules)
     ]
     return HonorRollView(
         unit_id=unit_id, unit_name=unit_name, month=month, status="draft",
@@ -44,12 +55,13 @@ async def draft(connection: asyncpg.Connection, tenant_id: str, unit_id: uuid.UU
     )
 
 
-async def published(connection: asyncpg.Connection, tenant_id: str, unit_id: uuid.UUID,
-                    unit_name: str, month: str) -> HonorRollView | None:
+async def published(connection: asyncpg.Connection, directory: Directory, tenant_id: str,
+                    unit_id: uuid.UUID, unit_name: str, month: str) -> HonorRollView | None:
     roll = await honor_roll_store.published(connection, tenant_id, unit_id, month)
     if roll is None:
         return None
-    people = await directory.members(connection, tenant_id, [e.member_id for e in roll.entries])
+    people = await directory.on(connection).members(tenant_id,
+                                                    [e.member_id for e in roll.entries])
     entries = [
         HonorRollRow(rank=e.rank, member_id=e.member_id,
                      member_number=people[e.member_id].number if e.member_id in people else None,

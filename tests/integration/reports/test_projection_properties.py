@@ -36,6 +36,7 @@ from contract.events import (
     UnitMoved,
 )
 from reports.adapters import member_reports, unit_reports
+from reports.adapters.database_directory import DatabaseDirectory
 from reports.service.runner import apply_next_batch
 
 from .conftest import ORGANISER, History
@@ -276,8 +277,8 @@ async def test_projections_match_a_plain_recomputation(pool, data):
         for day in (None, as_of):
             member_cells, unit_cells, _, _ = recompute(recorded, day)
             for member in members:
-                report = await member_reports.member_hours(connection, tenant_id, member,
-                                                           as_of=day)
+                report = await member_reports.member_hours(
+                    connection, DatabaseDirectory(connection), tenant_id, member, as_of=day)
                 got = {(member, m.month, k.kind): [k.minutes, k.attendance, k.person_times,
                                                    k.unconfirmed]
                        for m in report.months for k in m.kinds}

@@ -16,6 +16,7 @@ from reports.domain.tables import digest_table
 from reports.domain.views import EmployerDigest
 from reports.entrypoints import exports
 from reports.entrypoints.dependencies import snapshot
+from reports.service.ports import Directory
 
 Employer = Annotated[str, QueryParameter(min_length=1, max_length=200)]
 Quarter = Annotated[str, QueryParameter(pattern=QUARTER.pattern, description="e.g. 2026Q1")]
@@ -23,11 +24,11 @@ Limit = Annotated[int, QueryParameter(ge=1, le=5000)]
 Offset = Annotated[int, QueryParameter(ge=0)]
 
 
-async def _digest(pool: asyncpg.Pool, principal: Principal, employer: str, quarter: str,
-                  limit: int, offset: int) -> EmployerDigest:
+async def _digest(pool: asyncpg.Pool, directory: Directory, principal: Principal,
+                  employer: str, quarter: str, limit: int, offset: int) -> EmployerDigest:
     async with snapshot(pool) as connection:
         return await digest_reports.employer_digest(
-            connection, principal.tenant_id, employer, quarter,
+            connection, directory, principal.tenant_id, employer, quarter,
             scope_unit_id=principal.scope_unit_id, limit=limit, offset=offset)
 
 
@@ -38,25 +39,28 @@ class DigestController(Controller):
     @get("/", operation_id="getEmployerDigest", opt=read(),
          summary="Per employer and quarter: each in-service member's status, activities, hours")
     async def digest(self, pool: NamedDependency[asyncpg.Pool],
+                     directory: NamedDependency[Directory],
                      principal: NamedDependency[Principal], employer: Employer,
                      quarter: Quarter, limit: Limit = 100, offset: Offset = 0) -> EmployerDigest:
-        return await _digest(pool, principal, employer, quarter, limit, offset)
+        return await _digest(pool, directory, principal, employer, quarter, limit, offset)
 
     @get("/csv", operation_id="exportEmployerDigestCsv", opt=read(), media_type=exports.CSV_TYPE,
          summary="The same digest page as CSV")
     async def csv(self, pool: NamedDependency[asyncpg.Pool],
+                  directory: NamedDependency[Directory],
                   principal: NamedDependency[Principal], employer: Employer, quarter: Quarter,
                   limit: Limit = 100, offset: Offset = 0) -> Response[bytes]:
-        digest = await _digest(pool, principal, employer, quarter, limit, offset)
+        digest = await _digest(pool, directory, principal, employer, quarter, limit, offset)
         return Response(exports.to_csv(digest_table(digest)), media_type=exports.CSV_TYPE,
                         headers=exports.attachment(f"双报到反馈-{employer}-{quarter}.csv"))
 
     @get("/xlsx", operation_id="exportEmployerDigestXlsx", opt=read(), media_type=exports.XLSX_TYPE,
          summary="The same digest page as XLSX")
     async def xlsx(self, pool: NamedDependency[asyncpg.Pool],
+                   directory: NamedDependency[Directory],
                    principal: NamedDependency[Principal], employer: Employer, quarter: Quarter,
                    limit: Limit = 100, offset: Offset = 0) -> Response[bytes]:
-        digest = await _digest(pool, principal, employer, quarter, limit, offset)
+        digest = await _digest(pool, directory, principal, employer, quarter, limit, offset)
         return Response(exports.to_xlsx(digest_table(digest), f"双报到{quarter}"),
                         media_type=exports.XLSX_TYPE,
                         headers=exports.attachment(f"双报到反馈-{employer}-{quarter}.xlsx"))

@@ -24,7 +24,7 @@ from reports.entrypoints.controllers.members import WaitFor
 from reports.entrypoints.dependencies import check_unit, fresh_enough, snapshot
 from reports.entrypoints.problems import invalid, problem
 from reports.service import honor_rolls
-from reports.service.ports import Feed
+from reports.service.ports import Directory, Feed
 from reports.service.runner import Progress
 
 RuleSetName = Annotated[str, QueryParameter(description="Rule set name")]
@@ -39,20 +39,22 @@ def _month(month: str) -> str:
     return month
 
 
-async def _view(pool: asyncpg.Pool, principal: Principal, unit_id: uuid.UUID, month: str,
-                rule_set: str, rule_version: int | None, draft: bool) -> HonorRollView:
+async def _view(pool: asyncpg.Pool, directory: Directory, principal: Principal,
+                unit_id: uuid.UUID, month: str, rule_set: str, rule_version: int | None,
+                draft: bool) -> HonorRollView:
     async with snapshot(pool) as connection:
         unit = await check_unit(connection, principal, unit_id)
         if not draft and (view := await honor_rolls.published(
-                connection, principal.tenant_id, unit_id, unit["name"], _month(month))):
+                connection, directory, principal.tenant_id, unit_id, unit["name"],
+                _month(month))):
             return view
         rules = await honor_roll_store.rule_set(connection, principal.tenant_id, rule_set,
                                                 rule_version)
         if rules is None:
             raise problem(404, "rule_set_not_found", "评选规则不存在", "no such rule set",
                           field="rule_set")
-        return await honor_rolls.draft(connection, principal.tenant_id, unit_id, unit["name"],
-                                       _month(month), rules)
+        return await honor_rolls.draft(connection, directory, principal.tenant_id, unit_id,
+                                       unit["name"], _month(month), rules)
 
 
 class HonorRollController(Controller):
@@ -64,22 +66,25 @@ class HonorRollController(Controller):
     async def view(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
         progress: NamedDependency[Progress | None], settings: NamedDependency[Settings],
-        feed: NamedDependency[Feed],
+        feed: NamedDependency[Feed], directory: NamedDependency[Directory],
         unit_id: FromPath[uuid.UUID], month: FromPath[str], rule_set: RuleSetName = "standard",
         rule_version: RuleVersion = None, draft: Draft = False, wait_for: WaitFor = None,
     ) -> HonorRollView:
         await fresh_enough(pool, feed, principal.tenant_id, wait_for, progress, settings)
-        return await _view(pool, principal, unit_id, month, rule_set, rule_version, draft)
+        return await _view(pool, directory, principal, unit_id, month, rule_set, rule_version,
+                           draft)
 
     @get("/csv", operation_id="exportHonorRollCsv",
          opt=read("unit_id"), summary="The same roll as CSV",
          media_type=exports.CSV_TYPE)
     async def csv(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
+        directory: NamedDependency[Directory],
         unit_id: FromPath[uuid.UUID], month: FromPath[str], rule_set: RuleSetName = "standard",
         rule_version: RuleVersion = None, draft: Draft = False,
     ) -> Response[bytes]:
-        view = await _view(pool, principal, unit_id, month, rule_set, rule_version, draft)
+        view = await _view(pool, directory, principal, unit_id, month, rule_set, rule_version,
+                           draft)
         return Response(exports.to_csv(honor_roll_table(view)), media_type=exports.CSV_TYPE,
                         headers=exports.attachment(f"光荣榜-{view.unit_name}-{month}.csv"))
 
@@ -88,10 +93,12 @@ class HonorRollController(Controller):
          media_type=exports.XLSX_TYPE)
     async def xlsx(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
+        directory: NamedDependency[Directory],
         unit_id: FromPath[uuid.UUID], month: FromPath[str], rule_set: RuleSetName = "standard",
         rule_version: RuleVersion = None, draft: Draft = False,
     ) -> Response[bytes]:
-        view = await _view(pool, principal, unit_id, month, rule_set, rule_version, draft)
+        view = await _view(pool, directory, principal, unit_id, month, rule_set, rule_version,
+                           draft)
         return Response(exports.to_xlsx(honor_roll_table(view), f"光荣榜{month}"),
                         media_type=exports.XLSX_TYPE,
                         headers=exports.attachment(f"光荣榜-{view.unit_name}-{month}.xlsx"))
@@ -100,12 +107,14 @@ class HonorRollController(Controller):
          summary="A printable A4 page (names masked unless mask=false)")
     async def print_page(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
+        directory: NamedDependency[Directory],
         unit_id: FromPath[uuid.UUID], month: FromPath[str], rule_set: RuleSetName = "standard",
         rule_version: RuleVersion = None, draft: Draft = False,
         mask: Annotated[bool, QueryParameter(description="Mask names for public display")]
         = True,
     ) -> Template:
-        view = await _view(pool, principal, unit_id, month, rule_set, rule_version, draft)
+        view = await _view(pool, directory, principal, unit_id, month, rule_set, rule_version,
+                           draft)
         headers, rows = honor_roll_table(view, mask=mask)
         return Template("honor_roll.html", context={"view": view, "headers": headers,
                                                     "rows": rows})

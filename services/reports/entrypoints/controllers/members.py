@@ -17,7 +17,7 @@ from reports.adapters import member_reports
 from reports.config import Settings
 from reports.domain.views import MemberHours, MemberRecords
 from reports.entrypoints.dependencies import check_member, fresh_enough, snapshot
-from reports.service.ports import Feed
+from reports.service.ports import Directory, Feed
 from reports.service.runner import Progress
 
 Month = Annotated[str | None, QueryParameter(pattern=MONTH.pattern, description="YYYY-MM")]
@@ -34,7 +34,7 @@ class MemberController(Controller):
     async def hours(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
         progress: NamedDependency[Progress | None], settings: NamedDependency[Settings],
-        feed: NamedDependency[Feed],
+        feed: NamedDependency[Feed], directory: NamedDependency[Directory],
         member_id: FromPath[uuid.UUID], from_month: Month = None, to_month: Month = None,
         as_of: FromQuery[date | None] = None, wait_for: WaitFor = None,
     ) -> MemberHours:
@@ -42,7 +42,7 @@ class MemberController(Controller):
         async with snapshot(pool) as connection:
             await check_member(connection, principal, member_id)
             return await member_reports.member_hours(
-                connection, principal.tenant_id, member_id, from_month=from_month,
+                connection, directory, principal.tenant_id, member_id, from_month=from_month,
                 to_month=to_month, as_of=as_of)
 
     @get("/records", operation_id="listMemberRecords", opt=read("member_id"),
@@ -50,7 +50,7 @@ class MemberController(Controller):
     async def records(
         self, pool: NamedDependency[asyncpg.Pool], principal: NamedDependency[Principal],
         progress: NamedDependency[Progress | None], settings: NamedDependency[Settings],
-        feed: NamedDependency[Feed],
+        feed: NamedDependency[Feed], directory: NamedDependency[Directory],
         member_id: FromPath[uuid.UUID],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0, wait_for: WaitFor = None,
@@ -59,4 +59,4 @@ class MemberController(Controller):
         async with snapshot(pool) as connection:
             await check_member(connection, principal, member_id)
             return await member_reports.member_records(
-                connection, principal.tenant_id, member_id, limit=limit, offset=offset)
+                connection, directory, principal.tenant_id, member_id, limit=limit, offset=offset)

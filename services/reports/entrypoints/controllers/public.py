@@ -21,12 +21,14 @@ from reports.domain.views import PublicHonorRoll
 from reports.entrypoints.dependencies import snapshot
 from reports.entrypoints.problems import not_found
 from reports.service import honor_rolls
+from reports.service.ports import Directory
 
 
-async def _published(pool: asyncpg.Pool, tenant_id: str, unit_id: uuid.UUID, month: str):
+async def _published(pool: asyncpg.Pool, directory: Directory, tenant_id: str,
+                     unit_id: uuid.UUID, month: str):
     async with snapshot(pool) as connection:
         unit = await unit_reports.unit(connection, tenant_id, unit_id)
-        view = unit and await honor_rolls.published(connection, tenant_id, unit_id,
+        view = unit and await honor_rolls.published(connection, directory, tenant_id, unit_id,
                                                     unit["name"], month)
     if not view:
         raise not_found("已发布的光荣榜", "published honor roll")
@@ -39,15 +41,17 @@ class PublicHonorRollController(Controller):
 
     @get("/", operation_id="getPublicHonorRoll",
          opt=PUBLIC.opt(), summary="A published roll, names masked")
-    async def view(self, pool: NamedDependency[asyncpg.Pool], tenant_id: FromPath[str],
+    async def view(self, pool: NamedDependency[asyncpg.Pool],
+                   directory: NamedDependency[Directory], tenant_id: FromPath[str],
                    unit_id: FromPath[uuid.UUID], month: FromPath[str]) -> PublicHonorRoll:
-        return honor_rolls.public(await _published(pool, tenant_id, unit_id, month))
+        return honor_rolls.public(await _published(pool, directory, tenant_id, unit_id, month))
 
     @get("/page", operation_id="getPublicHonorRollPage", opt=PUBLIC.opt(), media_type="text/html",
          summary="The published roll as a printable A4 page, names masked")
-    async def page(self, pool: NamedDependency[asyncpg.Pool], tenant_id: FromPath[str],
+    async def page(self, pool: NamedDependency[asyncpg.Pool],
+                   directory: NamedDependency[Directory], tenant_id: FromPath[str],
                    unit_id: FromPath[uuid.UUID], month: FromPath[str]) -> Template:
-        view = await _published(pool, tenant_id, unit_id, month)
+        view = await _published(pool, directory, tenant_id, unit_id, month)
         headers, rows = honor_roll_table(view, mask=True)
         return Template("honor_roll.html", context={"view": view, "headers": headers,
                                                     "rows": rows})
