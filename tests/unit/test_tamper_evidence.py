@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import stat
 import uuid
@@ -81,6 +82,14 @@ def test_recorded_at_is_hashed_as_an_instant() -> None:
         *args, chain_version=2, metadata=b"{}", recorded_at=shanghai)
     with pytest.raises(ValueError, match="timezone"):
         chain_hash(*args, chain_version=2, metadata=b"{}", recorded_at=WHEN.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize("key", [KEY, b"k" * 64, b"a-key-longer-than-a-block-" * 4])
+def test_seals_are_hmac_sha256(key: bytes) -> None:
+    digest = bytes(range(32))
+    seal = Sealer(key).seal("t", digest)
+    assert seal[8:] == hmac.digest(key, b"volunteer-ledger seal\0t\0" + digest, "sha256")
+    assert seal[:8] == hashlib.sha256(b"volunteer-ledger key id\0" + key).digest()[:8]
 
 
 def test_seals_bind_key_tenant_and_hash() -> None:
