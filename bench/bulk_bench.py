@@ -20,16 +20,20 @@ import asyncio
 import hashlib
 import os
 import time
+from datetime import UTC, datetime
 
 import asyncpg
-import msgspec
 
 from bench.harness import emit, scratch_database
-from contract.events import encode_data, event_type
+from contract.events import canonical_json, encode_data, event_type
 from contract.postgres import create_pool
 from infra.demo.generator import build, streams
+from ledger import seal_keys
 from ledger.adapters.bulk_append import COLUMNS, DEFAULT_BATCH_SIZE, StreamEntry, bulk_append
-from ledger.adapters.event_store import GENESIS_HASH, chain_hash
+from ledger.adapters.chain import CHAIN_VERSION, GENESIS_HASH, link
+
+# Both write this recording time: the hash covers it, and the rows must be the same.
+RECORDED_AT = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def first_events(count: int) -> list[StreamEntry]:
@@ -47,16 +51,19 @@ def first_events(count: int) -> list[StreamEntry]:
 def rows_for(entries: list[StreamEntry], tenant_id: str) -> list[tuple]:
     """What bulk_append writes into a fresh tenant, computed ahead for the raw COPY."""
     heads: dict[str, tuple[int, bytes]] = {}
+    sealer = seal_keys.load()
     rows = []
     for stream_id, _, events in entries:
         version, previous = heads.get(stream_id, (0, GENESIS_HASH))
         for new in events:
             version += 1
-            data = encode_data(new.event)
-            previous = chain_hash(previous, new.event_id, stream_id, version,
-                                  event_type(new.event), new.event.VERSION, data)
+            data, metadata = encode_data(new.event), canonical_json(new.metadata)
+            previous, seal = link(sealer, tenant_id, previous, new.event_id, stream_id, version,
+                                  event_type(new.event), new.event.VERSION, data, metadata,
+                                  RECORDED_AT)
             rows.append((tenant_id, new.event_id, stream_id, version, event_type(new.event),
-                         new.event.VERSION, data, msgspec.json.encode(new.metadata), previous))
+                         new.event.VERSION, data, metadata, previous, RECORDED_AT,
+                         CHAIN_VERSION, seal))
         heads[stream_id] = (version, previous)
     return rows
 
@@ -74,7 +81,7 @@ async def raw_copy(pool: asyncpg.Pool, rows: list[tuple]) -> float:
 
 async def bulk(pool: asyncpg.Pool, tenant_id: str, entries: list[StreamEntry]) -> float:
     started = time.perf_counter()
-    await bulk_append(pool, tenant_id, entries)
+    await bulk_append(pool, tenant_id, entries, clock=lambda: RECORDED_AT)
     return time.perf_counter() - started
 
 

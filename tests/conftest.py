@@ -17,6 +17,12 @@ import pytest
 from contract.postgres import create_pool
 from infra import migrate, postgres
 
+# The key every writer seals with and `ledger verify` checks, in every test (and in the
+# servers the browser tests start): never the developer's own.
+SEAL_KEY = "test-seal-key-0123456789abcdef-0123456789"
+os.environ["LEDGER_SEAL_KEY"] = SEAL_KEY
+os.environ.pop("LEDGER_SEAL_RETIRED_KEYS", None)
+
 
 def _with_database(url: str, database: str) -> str:
     base, _, _ = url.rpartition("/")

@@ -11,17 +11,17 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from contract.events import CheckedIn, decode_data, encode_data, event_type
+from contract.events import CheckedIn, canonical_json, decode_data, encode_data, event_type
+from ledger import seal_keys
+from ledger.adapters.chain import CHAIN_VERSION, GENESIS_HASH, link
 from ledger.adapters.directory import DirectoryEntry, MemberNumberTaken
 from ledger.adapters.event_store import (
     ANY,
-    GENESIS_HASH,
     AppendResult,
     EventIdConflict,
     NewEvent,
     StoredEvent,
     WrongExpectedVersion,
-    chain_hash,
 )
 from ledger.domain.honor_rolls import ComputedRoll
 
@@ -33,6 +33,7 @@ class InMemoryEventStore:
         self._transactions = itertools.count(1)
         # Runs before each append is checked: a test's stand-in for another process.
         self.before_append: list = []
+        self.sealer = seal_keys.load()
 
     def _stream(self, tenant_id: str, stream_id: str) -> list[StoredEvent]:
         return [e for e in self.events if (e.tenant_id, e.stream_id) == (tenant_id, stream_id)]
@@ -54,17 +55,20 @@ class InMemoryEventStore:
             raise WrongExpectedVersion(stream_id, expected_version, current)
         previous = bytes.fromhex(stream[-1].hash) if stream else GENESIS_HASH
         txid = next(self._transactions)
+        recorded_at = datetime.now(UTC)
         appended = []
         for version, new in enumerate(events, start=current + 1):
-            data = encode_data(new.event)
-            previous = chain_hash(previous, new.event_id, stream_id, version,
-                                  event_type(new.event), new.event.VERSION, data)
+            data, metadata = encode_data(new.event), canonical_json(new.metadata)
+            previous, seal = link(self.sealer, tenant_id, previous, new.event_id, stream_id,
+                                  version, event_type(new.event), new.event.VERSION, data,
+                                  metadata, recorded_at)
             appended.append(StoredEvent(
                 tenant_id=tenant_id, position=next(self._positions), txid=txid,
                 event_id=new.event_id, stream_id=stream_id, version=version,
                 type=event_type(new.event), schema_version=new.event.VERSION,
-                data=msgspec.Raw(data), metadata=msgspec.Raw(msgspec.json.encode(new.metadata)),
-                recorded_at=datetime.now(UTC), hash=previous.hex()))
+                data=msgspec.Raw(data), metadata=msgspec.Raw(metadata),
+                recorded_at=recorded_at, hash=previous.hex(), chain_version=CHAIN_VERSION,
+                seal=seal.hex()))
         self.events += appended
         return AppendResult(stream_id=stream_id, first_version=current + 1,
                             last_version=appended[-1].version,

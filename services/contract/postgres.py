@@ -38,18 +38,38 @@ async def reset_connection(connection: asyncpg.Connection) -> None:
 
 
 async def create_pool(
-    dsn: str, *, application_name: str, min_size: int = 2, max_size: int = 20
+    dsn: str, *, application_name: str, min_size: int = 2, max_size: int = 20,
+    role: str | None = None,
 ) -> asyncpg.Pool:
+    """A pool on `dsn`. With `role`, every connection does `SET ROLE role` first, so the
+    service holds that role's privileges only, whatever it logs in as (the login must be
+    the role's member, or a superuser in development)."""
+
+    async def init(connection: asyncpg.Connection) -> None:
+        await init_connection(connection)
+        if role is not None:
+            await set_role(connection, role)
+
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
-        init=init_connection,
+        init=init,
         reset=reset_connection,
         server_settings={**SESSION_SETTINGS, "application_name": application_name},
     )
     assert pool is not None
     return pool
+
+
+async def set_role(connection: asyncpg.Connection, role: str) -> None:
+    try:
+        await connection.execute(f'SET ROLE "{role}"')
+    except (asyncpg.InvalidParameterValueError, asyncpg.InsufficientPrivilegeError) as error:
+        raise RuntimeError(
+            f"cannot SET ROLE {role}: {error}. The role is created by the migrations; the "
+            f"login of DATABASE_URL must be a member of it (GRANT {role} TO <login>), see "
+            "docs/SECURITY.md") from error
 
 
 def require_database_url(service: str) -> str:

@@ -8,6 +8,10 @@ import msgspec
 
 from contract.postgres import require_database_url
 
+# The database role every connection of the ledger (service and commands) runs as: SELECT
+# and INSERT only on ledger.events (revision 0007, docs/SECURITY.md).
+DATABASE_ROLE = "ledger_writer"
+
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str

@@ -59,5 +59,11 @@ def _secret(name: str) -> bytes:
     return value.encode()
 
 
+def secret(name: str) -> bytes:
+    """The environment's `name`, or in development a value generated once and kept (the
+    ledger's seal key, `ledger.seal_keys`, is kept this way too)."""
+    return _secret(name)
+
+
 def load() -> PageSecrets:
     return PageSecrets(checkin_code=_secret("CHECKIN_CODE_SECRET"), pages=_secret("PAGES_SECRET"))

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 import asyncpg
-import msgspec
 import pytest
 
-from contract.events import UnitRenamed, decode_data, encode_data
+from contract.events import UnitRenamed, canonical_json, decode_data, encode_data
+from ledger import seal_keys
 from ledger.adapters.bulk_append import CHANNEL, bulk_append
+from ledger.adapters.chain import CHAIN_VERSION, GENESIS_HASH, link
 from ledger.adapters.event_store import (
     ANY,
-    GENESIS_HASH,
     NO_STREAM,
     EventIdConflict,
     Metadata,
     NewEvent,
     PostgresEventStore,
     WrongExpectedVersion,
-    chain_hash,
 )
 
 
@@ -132,13 +131,14 @@ async def test_mixed_with_normal_appends(pool: asyncpg.Pool, store: PostgresEven
 async def _insert_first(connection: asyncpg.Connection, tenant: str, stream_id: str,
                         new: NewEvent) -> None:
     """Version 1 of a stream, written as another writer would (the caller's transaction)."""
-    data = encode_data(new.event)
-    digest = chain_hash(GENESIS_HASH, new.event_id, stream_id, 1, "UnitRenamed", 1, data)
+    data, metadata, now = encode_data(new.event), canonical_json(new.metadata), datetime.now(UTC)
+    digest, seal = link(seal_keys.load(), tenant, GENESIS_HASH, new.event_id, stream_id, 1,
+                        "UnitRenamed", 1, data, metadata, now)
     await connection.execute(
         """INSERT INTO ledger.events (tenant_id, event_id, stream_id, version, type,
-               schema_version, data, metadata, hash)
-           VALUES ($1, $2, $3, 1, 'UnitRenamed', 1, $4, $5, $6)""",
-        tenant, new.event_id, stream_id, data, msgspec.json.encode(new.metadata), digest,
+               schema_version, data, metadata, hash, recorded_at, chain_version, seal)
+           VALUES ($1, $2, $3, 1, 'UnitRenamed', 1, $4, $5, $6, $7, $8, $9)""",
+        tenant, new.event_id, stream_id, data, metadata, digest, now, CHAIN_VERSION, seal,
     )
 
 

@@ -1,15 +1,21 @@
 """One contract for every writer of `ledger.events`: the event store's append, the bulk
 COPY writer, and the import (which plans from rows and writes through the bulk writer).
-Whatever writes, the table must hold contiguous streams whose hash chains verify, writing
-again must add nothing, the feed must hand out every event once, a later append must
-continue the chain, and rows and list read models must equal those that appending the same
-events one command at a time gives."""
+Whatever writes, the table must hold contiguous streams whose hash chains and seals verify,
+stamped with the writer's own clock, writing again must add nothing, the feed must hand out
+every event once, a later append must continue the chain, and rows and list read models
+must equal those that appending the same events one command at a time gives.
+
+The hash covers `recorded_at`, so that reference append is made at the instants the writer
+under test recorded: its store's clock answers, for each entry, the one instant the writer
+stamped that entry's events with (a writer records an entry's events together). The seal
+binds the tenant too, so the reference's seals are not the same bytes: each side's seals
+must be the key's over its (equal) hashes."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
@@ -21,7 +27,9 @@ import pytest
 from contract.events import UnitRenamed, decode_data
 from infra.demo.generator.history import streams
 from infra.demo.generator.plan import build
+from ledger import seal_keys
 from ledger.adapters.bulk_append import StreamEntry, bulk_append
+from ledger.adapters.chain import CHAIN_VERSION
 from ledger.adapters.directory import MemberDirectory
 from ledger.adapters.event_store import (
     ANY,
@@ -59,11 +67,35 @@ class Written:
     entries: list[StreamEntry]
     # Writes the same input again; returns how many events that appended.
     again: Callable[[], Awaitable[int]]
+    # Before the writer wrote.
+    started: datetime
 
 
-async def append_each(pool: asyncpg.Pool, tenant: str, entries: list[StreamEntry]) -> int:
-    store, appended = PostgresEventStore(pool), 0
+class Recording:
+    """A store's clock set to the instant another writer recorded the entry appended next."""
+
+    def __init__(self, recorded: dict[uuid.UUID, datetime]) -> None:
+        self.recorded = recorded
+        self.now: datetime | None = None
+
+    def entry(self, events: Sequence[NewEvent]) -> None:
+        instants = {self.recorded[new.event_id] for new in events}
+        assert len(instants) == 1, "a writer records an entry's events at one instant"
+        self.now = instants.pop()
+
+    def __call__(self) -> datetime:
+        assert self.now is not None
+        return self.now
+
+
+async def append_each(pool: asyncpg.Pool, tenant: str, entries: list[StreamEntry],
+                      recording: Recording | None = None) -> int:
+    store = (PostgresEventStore(pool) if recording is None
+             else PostgresEventStore(pool, clock=recording))
+    appended = 0
     for stream_id, expected, events in entries:
+        if recording is not None:
+            recording.entry(events)
         result = await store.append(tenant, stream_id, expected, events)
         appended += 0 if result.replayed else len(events)
     return appended
@@ -74,24 +106,24 @@ def demo_entries() -> list[StreamEntry]:
 
 
 async def write_by_append(pool: asyncpg.Pool) -> Written:
-    tenant, entries = await new_tenant(pool), demo_entries()
+    tenant, entries, started = await new_tenant(pool), demo_entries(), datetime.now(UTC)
     await append_each(pool, tenant, entries)
-    return Written(tenant, entries, lambda: append_each(pool, tenant, entries))
+    return Written(tenant, entries, lambda: append_each(pool, tenant, entries), started)
 
 
 async def write_by_bulk_append(pool: asyncpg.Pool) -> Written:
-    tenant, entries = await new_tenant(pool), demo_entries()
+    tenant, entries, started = await new_tenant(pool), demo_entries(), datetime.now(UTC)
 
     async def write() -> int:
         return (await bulk_append(pool, tenant, entries, batch_size=500)).appended
 
     await write()
-    return Written(tenant, entries, write)
+    return Written(tenant, entries, write, started)
 
 
 async def write_by_import(pool: asyncpg.Pool) -> Written:
     """A community with members set up through the use cases, then a file of activities."""
-    tenant = await new_tenant(pool)
+    tenant, started = await new_tenant(pool), datetime.now(UTC)
     ledger = Ledger(PostgresEventStore(pool), MemberDirectory(pool))
     admin = Actor(tenant_id=tenant, name="admin", can_write=True)
     unit = None
@@ -134,7 +166,7 @@ async def write_by_import(pool: asyncpg.Pool) -> Written:
             NewEvent(event_id=e.event_id, event=decode_data(e.type, e.schema_version, e.data),
                      metadata=msgspec.json.decode(e.metadata, type=Metadata))
             for e in stored]))
-    return Written(tenant, entries, write)
+    return Written(tenant, entries, write, started)
 
 
 WRITERS = {"append": write_by_append, "bulk_append": write_by_bulk_append,
@@ -201,14 +233,32 @@ async def test_a_later_append_continues_the_chain(pool: asyncpg.Pool, writer: Wr
     assert first_broken_link(await store.read_stream(writer.tenant, stream_id)) is None
 
 
-async def _rows(pool: asyncpg.Pool, tenant: str, w: Written) -> list[tuple]:
+async def _stored(pool: asyncpg.Pool, tenant: str, w: Written) -> list[asyncpg.Record]:
     """The rows of the entries' events (other tests append more to these streams)."""
     ids = [new.event_id for _, _, events in w.entries for new in events]
-    rows = await pool.fetch("""SELECT event_id, stream_id, version, type, schema_version,
-            data::text, metadata::text, hash FROM ledger.events
+    return await pool.fetch("""SELECT event_id, stream_id, version, type, schema_version,
+            data::text, metadata::text, recorded_at, chain_version, hash, seal
+        FROM ledger.events
         WHERE tenant_id = $1 AND event_id = ANY($2::uuid[]) ORDER BY stream_id, version""",
                             tenant, ids)
-    return [tuple(r) for r in rows]
+
+
+async def _rows(pool: asyncpg.Pool, tenant: str, w: Written) -> list[tuple]:
+    """Every column a writer chooses, but the seal, after checking the seals: each is the
+    key's over the row's hash (and tenant)."""
+    sealer, rows = seal_keys.load(), await _stored(pool, tenant, w)
+    assert all(sealer.check_seal(tenant, bytes(r["hash"]), bytes(r["seal"])) for r in rows)
+    return [tuple(r)[:-1] for r in rows]
+
+
+async def test_every_event_is_sealed_and_stamped_by_the_writer(pool: asyncpg.Pool,
+                                                               writer: Written) -> None:
+    rows = await _stored(pool, writer.tenant, writer)
+    sealer = seal_keys.load()
+    assert {r["chain_version"] for r in rows} == {CHAIN_VERSION}
+    assert all(sealer.check_seal(writer.tenant, bytes(r["hash"]), bytes(r["seal"]))
+               for r in rows)
+    assert all(writer.started <= r["recorded_at"] <= datetime.now(UTC) for r in rows)
 
 
 async def _read_models(pool: asyncpg.Pool, tenant: str) -> dict[str, list[str]]:
@@ -223,7 +273,8 @@ async def test_rows_and_read_models_equal_appending_one_command_at_a_time(
         pool: asyncpg.Pool, written: dict[str, Written], name: str) -> None:
     w = written[name]
     reference = await new_tenant(pool)
-    await append_each(pool, reference, w.entries)
+    recorded = {r["event_id"]: r["recorded_at"] for r in await _stored(pool, w.tenant, w)}
+    await append_each(pool, reference, w.entries, Recording(recorded))
     assert await _rows(pool, w.tenant, w) == await _rows(pool, reference, w)
     ours, theirs = await _read_models(pool, w.tenant), await _read_models(pool, reference)
     if name == "import":

@@ -5,9 +5,10 @@ idempotency by event id), but a batch of many streams at a time:
 
 * the events are encoded once, before the transaction, so a retried batch does not pay again;
 * per batch, one query finds the event ids already stored and one finds every stream's head;
-* the rows go in with one binary COPY, in one transaction per batch; `position`, `txid` and
-  `recorded_at` take their column defaults, so the feed's visibility rule holds as for
-  any other append;
+* the rows go in with one binary COPY, in one transaction per batch; `position` and `txid`
+  take their column defaults, so the feed's visibility rule holds as for any other append;
+  `recorded_at` is the batch's clock (one instant per batch: the hash covers it), and each
+  event is hashed and sealed by `ledger.adapters.chain.link`, as the store's append does;
 * the list read models (`ledger.adapters.catalogue`) are written in the same transaction.
 
 Batches commit independently: an error stops the load at that batch, with the earlier
@@ -21,26 +22,29 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import NamedTuple
 
 import asyncpg
 import msgspec
 
 from contract.events import Event, canonical_json, encode_data, event_type
+from ledger import seal_keys
 from ledger.adapters import catalogue
+from ledger.adapters.chain import CHAIN_VERSION, GENESIS_HASH, Sealer, link
 from ledger.adapters.event_store import (
     ANY,
-    GENESIS_HASH,
     EventIdConflict,
     NewEvent,
     WrongExpectedVersion,
-    chain_hash,
+    utc_now,
 )
 
 # (stream id, expected version: exact, NO_STREAM or ANY, the events in order)
 StreamEntry = tuple[str, int | None, Sequence[NewEvent]]
 
 COLUMNS = ["tenant_id", "event_id", "stream_id", "version", "type", "schema_version",
-           "data", "metadata", "hash"]
+           "data", "metadata", "hash", "recorded_at", "chain_version", "seal"]
 # Feed readers LISTEN here (see ledger.adapters.notifier); the payload is the tenant id.
 CHANNEL = "ledger_events"
 DEFAULT_BATCH_SIZE = 10_000
@@ -85,7 +89,7 @@ class _Entry(msgspec.Struct, frozen=True):
 
 def _encode(new: NewEvent) -> _Encoded:
     return _Encoded(new.event, new.event_id, event_type(new.event), new.event.VERSION,
-                    encode_data(new.event), msgspec.json.encode(new.metadata))
+                    encode_data(new.event), canonical_json(new.metadata))
 
 
 def _batches(streams: Iterable[StreamEntry], batch_size: int) -> Iterator[list[_Entry]]:
@@ -110,16 +114,20 @@ async def bulk_append(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[BulkResult], None] | None = None,
+    sealer: Sealer | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> BulkResult:
     """Append every entry of `streams`, batch by batch; counts of appended and skipped events.
 
     Raises WrongExpectedVersion when a stream is not at the expected version, and
     EventIdConflict when an event id is stored with other content (or when only some of
-    an entry's events are stored, as `PostgresEventStore.append` does).
+    an entry's events are stored, as `PostgresEventStore.append` does). `sealer` and
+    `clock` as for `PostgresEventStore`.
     """
     result = BulkResult()
+    writer = _Writer(sealer or seal_keys.load(), clock)
     for batch in _batches(streams, batch_size):
-        appended, skipped = await _write_batch(pool, tenant_id, batch)
+        appended, skipped = await _write_batch(pool, tenant_id, batch, writer)
         result.appended += appended
         result.skipped += skipped
         result.batches += 1
@@ -131,8 +139,13 @@ async def bulk_append(
     return result
 
 
-async def _write_batch(pool: asyncpg.Pool, tenant_id: str,
-                       batch: list[_Entry]) -> tuple[int, int]:
+class _Writer(NamedTuple):
+    sealer: Sealer
+    clock: Callable[[], datetime]
+
+
+async def _write_batch(pool: asyncpg.Pool, tenant_id: str, batch: list[_Entry],
+                       writer: _Writer) -> tuple[int, int]:
     ids = [event.event_id for entry in batch for event in entry.events]
     seen: set[uuid.UUID] = set()
     for event_id in ids:
@@ -143,7 +156,8 @@ async def _write_batch(pool: asyncpg.Pool, tenant_id: str,
         try:
             async with pool.acquire() as connection, connection.transaction():
                 stored = await _stored(connection, tenant_id, ids)
-                rows, appended, skipped = await _rows(connection, tenant_id, batch, stored)
+                rows, appended, skipped = await _rows(connection, tenant_id, batch, stored,
+                                                      writer)
                 if rows:
                     await connection.copy_records_to_table(
                         "events", schema_name="ledger", columns=COLUMNS, records=rows)
@@ -172,7 +186,7 @@ def _same_content(row: asyncpg.Record, stream_id: str, event: _Encoded) -> bool:
 
 
 async def _rows(connection: asyncpg.Connection, tenant_id: str, batch: list[_Entry],
-                stored: dict[uuid.UUID, asyncpg.Record]
+                stored: dict[uuid.UUID, asyncpg.Record], writer: _Writer
                 ) -> tuple[list[tuple], list[catalogue.Appended], int]:
     skipped = 0
     pending: list[_Entry] = []
@@ -197,16 +211,20 @@ async def _rows(connection: asyncpg.Connection, tenant_id: str, batch: list[_Ent
     }
     rows: list[tuple] = []
     appended: list[catalogue.Appended] = []
+    recorded_at = writer.clock()
     for entry in pending:
         version, previous = heads.get(entry.stream_id, (0, GENESIS_HASH))
         if entry.expected_version is not ANY and entry.expected_version != version:
             raise WrongExpectedVersion(entry.stream_id, entry.expected_version, version)
         for event in entry.events:
             version += 1
-            previous = chain_hash(previous, event.event_id, entry.stream_id, version,
-                                  event.type_name, event.schema_version, event.data)
+            previous, seal = link(writer.sealer, tenant_id, previous, event.event_id,
+                                  entry.stream_id, version, event.type_name,
+                                  event.schema_version, event.data, event.metadata,
+                                  recorded_at)
             rows.append((tenant_id, event.event_id, entry.stream_id, version, event.type_name,
-                         event.schema_version, event.data, event.metadata, previous))
+                         event.schema_version, event.data, event.metadata, previous,
+                         recorded_at, CHAIN_VERSION, seal))
             appended.append((version, event.event_id, event.event))
         heads[entry.stream_id] = (version, previous)
     return rows, appended, skipped

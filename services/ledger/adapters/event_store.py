@@ -5,6 +5,9 @@ Three properties matter here and each has a test in tests/integration/test_event
 * **Append-only**: a trigger refuses UPDATE, DELETE and TRUNCATE on ledger.events.
 * **Idempotent by event id**: appending an event id that is already stored with the same
   content returns the original result and appends nothing; different content is a conflict.
+* **Tamper evident**: every event's hash chains it to its stream's previous event and covers
+  its data, metadata and `recorded_at` (stamped here, by the append's clock); its seal is
+  an HMAC of that hash with a key the database does not hold (see ledger.adapters.chain).
 * **The feed never skips**: positions come from a sequence at insert time but become visible
   at commit, so "position > last seen" can pass over a slow transaction. The feed therefore
   reads only events whose writing transaction id is below the oldest transaction still
@@ -17,12 +20,11 @@ Three properties matter here and each has a test in tests/integration/test_event
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import asyncpg
@@ -30,9 +32,16 @@ import msgspec
 
 from contract.cursor import format_cursor, parse_cursor
 from contract.events import Event, canonical_json, encode_data, event_type, upcast
+from ledger import seal_keys
 from ledger.adapters import catalogue
+from ledger.adapters.chain import (
+    CHAIN_VERSION,
+    GENESIS_HASH,
+    Sealer,
+    first_break,
+    link,
+)
 
-GENESIS_HASH = bytes(32)
 # expected_version: an exact version, NO_STREAM (the stream must not exist) or ANY.
 NO_STREAM: Literal[0] = 0
 ANY: None = None
@@ -68,6 +77,9 @@ class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
     metadata: msgspec.Raw
     recorded_at: datetime
     hash: str
+    # Which rule made `hash` (ledger.adapters.chain); the seal (hex) of chain version 2.
+    chain_version: int
+    seal: str | None
 
     @property
     def cursor(self) -> str:
@@ -108,26 +120,27 @@ class EventIdConflict(Exception):
         self.event_id = event_id
 
 
-def chain_hash(previous: bytes, event_id: uuid.UUID, stream_id: str, version: int,
-               type_name: str, schema_version: int, data: bytes) -> bytes:
-    """Each event's hash covers its content and the previous event of its stream."""
-    envelope = canonical_json(
-        [str(event_id), stream_id, version, type_name, schema_version]
-    )
-    return hashlib.sha256(previous + envelope + data).digest()
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 _COLUMNS = """tenant_id, position, txid::text::bigint AS txid, event_id, stream_id, version,
-    type, schema_version, data, metadata, recorded_at, encode(hash, 'hex') AS hash"""
+    type, schema_version, data, metadata, recorded_at, encode(hash, 'hex') AS hash,
+    chain_version, encode(seal, 'hex') AS seal"""
 
 _HEAD = """SELECT version, hash FROM ledger.events
     WHERE tenant_id = $1 AND stream_id = $2 ORDER BY version DESC LIMIT 1"""
 
+# position and txid are the columns' defaults (the feed's visibility rule needs the txid
+# of the writing transaction); recorded_at is the append's, since the hash covers it.
 _INSERT = """INSERT INTO ledger.events
-    (tenant_id, event_id, stream_id, version, type, schema_version, data, metadata, hash)
-SELECT $1, e.event_id, $2, e.version, e.type, e.schema_version, e.data, e.metadata, e.hash
+    (tenant_id, event_id, stream_id, version, type, schema_version, data, metadata, hash,
+     recorded_at, chain_version, seal)
+SELECT $1, e.event_id, $2, e.version, e.type, e.schema_version, e.data, e.metadata, e.hash,
+       $10, $11, e.seal
 FROM unnest($3::uuid[], $4::int[], $5::text[], $6::smallint[], $7::jsonb[], $8::jsonb[],
-            $9::bytea[]) AS e(event_id, version, type, schema_version, data, metadata, hash)
+            $9::bytea[], $12::bytea[])
+    AS e(event_id, version, type, schema_version, data, metadata, hash, seal)
 RETURNING position"""
 
 _EXISTING = """SELECT event_id, stream_id, version, position, type, schema_version, data
@@ -174,11 +187,19 @@ _TXID_OF = "SELECT ledger.feed_txid_of($1, $2)"
 
 
 class PostgresEventStore:
-    """asyncpg-backed store. `on_append(tenant_id)` runs after each commit (a wake-up)."""
+    """asyncpg-backed store. `on_append(tenant_id)` runs after each commit (a wake-up).
 
-    def __init__(self, pool: asyncpg.Pool, on_append: Callable[[str], None] | None = None):
+    `sealer` holds the sealing keys (default: `ledger.seal_keys.load()`); `clock` stamps
+    `recorded_at` (default: the wall clock, in UTC).
+    """
+
+    def __init__(self, pool: asyncpg.Pool, on_append: Callable[[str], None] | None = None,
+                 *, sealer: Sealer | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self._pool = pool
         self._on_append = on_append
+        self._sealer = sealer or seal_keys.load()
+        self._clock = clock
 
     async def append(
         self,
@@ -247,25 +268,30 @@ class PostgresEventStore:
             if expected_version is not ANY and current != expected_version:
                 raise WrongExpectedVersion(stream_id, expected_version, current)
             columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
+            seals: list[bytes] = []
             version = current
             appended: list[catalogue.Appended] = []
+            recorded_at = self._clock()
             for new in events:
                 version += 1
                 appended.append((version, new.event_id, new.event))
                 type_name = event_type(new.event)
-                data = encode_data(new.event)
-                previous = chain_hash(previous, new.event_id, stream_id, version, type_name,
-                                      new.event.VERSION, data)
+                data, metadata = encode_data(new.event), canonical_json(new.metadata)
+                previous, seal = link(self._sealer, tenant_id, previous, new.event_id,
+                                      stream_id, version, type_name, new.event.VERSION, data,
+                                      metadata, recorded_at)
+                seals.append(seal)
                 for column, value in zip(
                     columns,
-                    (new.event_id, version, type_name, new.event.VERSION, data,
-                     msgspec.json.encode(new.metadata), previous),
+                    (new.event_id, version, type_name, new.event.VERSION, data, metadata,
+                     previous),
                     strict=True,
                 ):
                     column.append(value)
             changes = catalogue.plan(appended)
             async with connection.transaction() if changes else nullcontext():
-                rows = await connection.fetch(_INSERT, tenant_id, stream_id, *columns)
+                rows = await connection.fetch(_INSERT, tenant_id, stream_id, *columns,
+                                              recorded_at, CHAIN_VERSION, seals)
                 if changes:
                     await catalogue.write(connection, tenant_id, changes)
         return AppendResult(
@@ -374,20 +400,16 @@ class PostgresEventStore:
         return None if txid is None else format_cursor((txid, position))
 
     async def verify_chain(self, tenant_id: str, stream_id: str) -> int | None:
-        """The version of the first event whose hash does not match, or None if intact."""
-        return first_broken_link(await self.read_stream(tenant_id, stream_id))
+        """The version of the first event that does not verify, or None if intact."""
+        return first_broken_link(await self.read_stream(tenant_id, stream_id), self._sealer)
 
 
-def first_broken_link(stream: Sequence[StoredEvent]) -> int | None:
-    """Recompute a stream's hash chain; the version where it breaks, or None."""
-    previous = GENESIS_HASH
-    for stored in stream:
-        data = canonical_json(msgspec.json.decode(stored.data))
-        previous = chain_hash(previous, stored.event_id, stored.stream_id, stored.version,
-                              stored.type, stored.schema_version, data)
-        if previous.hex() != stored.hash:
-            return stored.version
-    return None
+def first_broken_link(stream: Sequence[StoredEvent], sealer: Sealer | None = None
+                      ) -> int | None:
+    """Recompute a stream's hash chain and check its seals; the version where it breaks,
+    or None (`ledger.adapters.chain.first_break` says why)."""
+    broken = first_break(stream, sealer or seal_keys.load())
+    return None if broken is None else broken.version
 
 
 def stored_event(row: asyncpg.Record) -> StoredEvent:
@@ -404,4 +426,6 @@ def stored_event(row: asyncpg.Record) -> StoredEvent:
         metadata=msgspec.Raw(row["metadata"]),
         recorded_at=row["recorded_at"],
         hash=row["hash"],
+        chain_version=row["chain_version"],
+        seal=row["seal"],
     )

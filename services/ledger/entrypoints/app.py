@@ -20,7 +20,7 @@ from ledger.adapters.names import Names
 from ledger.adapters.notifier import FeedNotifier
 from ledger.adapters.reports_client import ReportsClient
 from ledger.adapters.tokens import TokenStore
-from ledger.config import Settings
+from ledger.config import DATABASE_ROLE, Settings
 from ledger.entrypoints import pages, problems
 from ledger.entrypoints.access import LedgerScopes
 from ledger.entrypoints.api.activities import ActivityController
@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None,
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        pool = await create_pool(settings.database_url, application_name="ledger")
+        pool = await create_pool(settings.database_url, application_name="ledger",
+                                 role=DATABASE_ROLE)
         notifier = FeedNotifier(pool)
         await notifier.start()
         store = PostgresEventStore(pool, on_append=notifier.appended)

@@ -14,6 +14,7 @@ import asyncpg
 
 from contract.cli import run
 from contract.postgres import create_pool, require_database_url
+from ledger.config import DATABASE_ROLE
 from ledger.entrypoints import commands
 
 
@@ -31,9 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def open_pool(application_name: str = "ledger-cli") -> asyncpg.Pool:
-    """A small pool on DATABASE_URL."""
+    """A small pool on DATABASE_URL, as the ledger's database role."""
     return await create_pool(require_database_url("ledger"), application_name=application_name,
-                             min_size=1, max_size=8)
+                             min_size=1, max_size=8, role=DATABASE_ROLE)
 
 
 def main(argv: list[str] | None = None) -> None:

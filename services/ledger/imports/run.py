@@ -20,10 +20,11 @@ from datetime import datetime, timedelta
 import asyncpg
 import msgspec
 
-from contract.events import Event, decode_data, encode_data, event_type, upcast
+from contract.events import Event, canonical_json, decode_data, encode_data, event_type, upcast
 from contract.problems import forbidden
 from ledger.adapters.bulk_append import DEFAULT_BATCH_SIZE, BulkResult, StreamEntry, bulk_append
-from ledger.adapters.event_store import GENESIS_HASH, NO_STREAM, Metadata, NewEvent, chain_hash
+from ledger.adapters.chain import CHAIN_VERSIONS, GENESIS_HASH, chain_hash
+from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent
 from ledger.domain import activities, members, organisation
 from ledger.domain.activities import ActivityState, Busy, Organiser
 from ledger.domain.members import MemberState
@@ -55,9 +56,9 @@ class ImportSummary(msgspec.Struct, kw_only=True):
 _STREAMS = """SELECT stream_id, type, schema_version, data FROM ledger.events
     WHERE tenant_id = $1 AND stream_id = ANY($2::text[]) ORDER BY stream_id, version"""
 
-# For each of this file's activities: whether its stream exists (version 1), and the hash
-# at the version its planned events would end at.
-_STORED = """SELECT e.stream_id, e.version, e.hash
+# For each of this file's activities: whether its stream exists (version 1), and the event
+# at the version its planned events would end at (its hash, and what else the hash covers).
+_STORED = """SELECT e.stream_id, e.version, e.hash, e.chain_version, e.metadata, e.recorded_at
 FROM unnest($2::text[], $3::int[]) AS s(stream_id, planned)
 JOIN ledger.events e ON e.tenant_id = $1 AND e.stream_id = s.stream_id
     AND e.version IN (1, s.planned)"""
@@ -147,12 +148,21 @@ async def _stored_participation(connection: asyncpg.Connection, tenant_id: str,
     return busy
 
 
-def _chain(stream_id: str, events: list[tuple[uuid.UUID, Event]]) -> bytes:
-    """The hash the last of these events has when they are the whole stream so far."""
+def _chain(stream_id: str, events: list[tuple[uuid.UUID, Event]], stored: asyncpg.Record
+           ) -> bytes | None:
+    """The hash the last of these events has when they are the whole stream so far, written
+    as `stored` (the stored event at that version) was: an import appends a stream in one
+    batch, so its events share one metadata and one recorded_at. None for a chain version
+    this code does not know."""
+    if stored["chain_version"] not in CHAIN_VERSIONS:
+        return None
+    metadata = canonical_json(msgspec.json.decode(stored["metadata"]))
     previous = GENESIS_HASH
     for version, (event_id, event) in enumerate(events, start=1):
         previous = chain_hash(previous, event_id, stream_id, version, event_type(event),
-                              event.VERSION, encode_data(event))
+                              event.VERSION, encode_data(event),
+                              chain_version=stored["chain_version"], metadata=metadata,
+                              recorded_at=stored["recorded_at"])
     return previous
 
 
@@ -163,17 +173,21 @@ async def _check_stored(connection: asyncpg.Connection, tenant_id: str,
     an error, found before anything is written.
 
     The chain hash of the planned last event covers every planned event, so one stored
-    hash per stream says whether the stream begins with exactly these events.
+    event per stream says whether the stream begins with exactly these events; when it
+    does not (another metadata or recording time along the stream, an older schema
+    version), the stream's events are compared one by one.
     """
     by_stream = {activities.stream_id(a.activity_id): a for a in result.activities}
     lengths = [len(a.events) for a in by_stream.values()]
-    stored: dict[str, dict[int, bytes]] = defaultdict(dict)
+    stored: dict[str, dict[int, asyncpg.Record]] = defaultdict(dict)
     for row in await connection.fetch(_STORED, tenant_id, list(by_stream), lengths):
-        stored[row["stream_id"]][row["version"]] = bytes(row["hash"])
+        stored[row["stream_id"]][row["version"]] = row
     already: set[str] = set()
-    for stream_id, hashes in stored.items():
+    for stream_id, rows in stored.items():
         planned = by_stream[stream_id]
-        if hashes.get(len(planned.events)) == _chain(stream_id, planned.events) or (
+        last = rows.get(len(planned.events))
+        if (last is not None
+                and _chain(stream_id, planned.events, last) == bytes(last["hash"])) or (
                 await _stored_as_planned(connection, tenant_id, stream_id, planned.events)):
             already.add(planned.ref)
             continue

@@ -13,14 +13,8 @@ import msgspec
 import pytest
 
 from contract.events import UPCASTERS, ActivityScheduled, canonical_json, decode_data
-from ledger.adapters.event_store import (
-    ANY,
-    GENESIS_HASH,
-    Metadata,
-    NewEvent,
-    PostgresEventStore,
-    chain_hash,
-)
+from ledger.adapters.chain import GENESIS_HASH, LEGACY_CHAIN, chain_hash
+from ledger.adapters.event_store import ANY, Metadata, NewEvent, PostgresEventStore
 from ledger.adapters.tokens import TokenStore
 from ledger.entrypoints.cli import build_parser
 
@@ -31,11 +25,13 @@ STARTS, ENDS = shanghai(2025, 3, 8, 14), shanghai(2025, 3, 8, 15, 30)
 
 async def _insert_raw(pool: asyncpg.Pool, tenant: str, stream_id: str,
                       events: list[tuple[str, dict[str, Any]]]) -> tuple[list[uuid.UUID], int]:
-    """Rows as the ledger wrote them at schema version 1: (event ids, last position)."""
+    """Rows as the ledger wrote them at schema version 1, before revision 0007 (chain
+    version 1, unsealed): (event ids, last position)."""
     previous, ids, position = GENESIS_HASH, [], 0
     for version, (type_name, data) in enumerate(events, start=1):
         event_id, stored = uuid.uuid4(), canonical_json(data)
-        previous = chain_hash(previous, event_id, stream_id, version, type_name, 1, stored)
+        previous = chain_hash(previous, event_id, stream_id, version, type_name, 1, stored,
+                              chain_version=LEGACY_CHAIN)
         position = await pool.fetchval(
             """INSERT INTO ledger.events (tenant_id, event_id, stream_id, version, type,
                    schema_version, data, metadata, hash)
