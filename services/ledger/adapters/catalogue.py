@@ -165,9 +165,18 @@ class Changes:
     objections: dict[RollKey, dict[str, Any]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
+        return bool(self.participants or self.others())
+
+    def others(self) -> bool:
+        """Anything besides participants (a check-in changes only those)."""
         return bool(self.new_activities or self.changed_activities or self.new_members
-                    or self.changed_members or self.participants or self.new_requests
-                    or self.answers or self.new_rolls or self.objections)
+                    or self.changed_members or self.new_requests or self.answers
+                    or self.new_rolls or self.objections)
+
+    def participant_columns(self) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+        # Sorted: concurrent batches then lock the rows they share in the same order.
+        pairs = sorted(self.participants)
+        return [a for a, _ in pairs], [m for _, m in pairs]
 
 
 def _change(new: dict[uuid.UUID, dict[str, Any]], changed: dict[uuid.UUID, dict[str, Any]],
@@ -281,6 +290,4 @@ async def write(connection: asyncpg.Connection, tenant_id: str, changes: Changes
         if rows:
             await connection.execute(sql, tenant_id, *_columns(rows, names))
     if changes.participants:
-        pairs = sorted(changes.participants)
-        await connection.execute(_PARTICIPANTS, tenant_id, [a for a, _ in pairs],
-                                 [m for _, m in pairs])
+        await connection.execute(_PARTICIPANTS, tenant_id, *changes.participant_columns())

@@ -23,7 +23,6 @@ import asyncio
 import random
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -142,6 +141,13 @@ FROM unnest($3::uuid[], $4::int[], $5::text[], $6::smallint[], $7::jsonb[], $8::
             $9::bytea[], $12::bytea[])
     AS e(event_id, version, type, schema_version, data, metadata, hash, seal)
 RETURNING position"""
+
+# A statement's data-modifying CTEs commit together; the positions come back in order.
+_INSERT_LISTING_PARTICIPANTS = f"""WITH appended AS ({_INSERT}),
+listed AS (
+    INSERT INTO ledger.activity_participants (tenant_id, activity_id, member_id)
+    SELECT $1, * FROM unnest($13::uuid[], $14::uuid[]) ON CONFLICT DO NOTHING)
+SELECT position FROM appended ORDER BY position"""
 
 _EXISTING = """SELECT event_id, stream_id, version, position, type, schema_version, data
     FROM ledger.events
@@ -289,10 +295,16 @@ class PostgresEventStore:
                 ):
                     column.append(value)
             changes = catalogue.plan(appended)
-            async with connection.transaction() if changes else nullcontext():
-                rows = await connection.fetch(_INSERT, tenant_id, stream_id, *columns,
-                                              recorded_at, CHAIN_VERSION, seals)
-                if changes:
+            inserted = (tenant_id, stream_id, *columns, recorded_at, CHAIN_VERSION, seals)
+            if not changes.others():
+                # The check-in, the hottest write: its participant row goes in the same
+                # statement, so the append is one round trip and needs no transaction.
+                rows = await (connection.fetch(_INSERT_LISTING_PARTICIPANTS, *inserted,
+                                               *changes.participant_columns())
+                              if changes.participants else connection.fetch(_INSERT, *inserted))
+            else:
+                async with connection.transaction():
+                    rows = await connection.fetch(_INSERT, *inserted)
                     await catalogue.write(connection, tenant_id, changes)
         return AppendResult(
             stream_id=stream_id,
