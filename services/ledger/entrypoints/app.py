@@ -40,7 +40,8 @@ def create_app(settings: Settings | None = None,
     app (tests only)."""
     settings = settings or Settings.from_env()
     # The server-rendered pages (docs/pages.md): their router, templates and CSRF config.
-    web = pages.build()
+    web = pages.build(cookie_secure=settings.cookie_secure,
+                      trusted_proxies=settings.trusted_proxies)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
