@@ -13,6 +13,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from contract.guard import access_guard, check_routes, schema_router
 from contract.postgres import create_pool
+from contract.security_headers import security_headers
 from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.listings import Listings
 from ledger.adapters.notifier import FeedNotifier
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None,
         dependencies=DEPENDENCIES,
         # One access rule on every route (contract.access); see check_routes below.
         guards=[access_guard],
+        before_send=[security_headers()],
         lifespan=[lifespan],
         plugins=[ProblemDetailsPlugin(problems.CONFIG)],
         request_max_body_size=settings.max_body_bytes,
