@@ -156,13 +156,14 @@ def address_key(address: str) -> str:
 @dataclass(frozen=True)
 class Attempt:
     """One attempt, counted as a failure. Verify only when `allowed`; then report a
-    success with `succeeded()`, or `abandoned()` if the check could not run at all.
-    Neither allowed nor to be retried (`retry_after` 0) when the tenant does not exist."""
+    success with `succeeded()`, or `abandoned()` if the check could not run at all."""
 
     allowed: bool
     retry_after: int
     _pool: asyncpg.Pool
     _keys: list[bytes]
+    # Not allowed, and nothing to wait for: there is nobody to check against.
+    no_such_tenant: bool = False
 
     async def succeeded(self, now: datetime) -> None:
         if not self.allowed:
@@ -211,14 +212,12 @@ class Attempts:
                     now: datetime) -> Attempt:
         policy = POLICIES[kind]
         keys = [self.key(kind, scope, tenant_id, subject, address) for scope in SCOPES]
-        if "\0" in tenant_id:  # no tenant has one, and PostgreSQL text cannot hold it
-            return Attempt(False, 0, self._pool, keys)
+        # A NUL cannot be in any tenant id (PostgreSQL text cannot hold it).
+        if "\0" in tenant_id or not await self._pool.fetchval(
+                "SELECT EXISTS (SELECT FROM ledger.tenants WHERE tenant_id = $1)", tenant_id):
+            return Attempt(False, 0, self._pool, keys, no_such_tenant=True)
         try:
             async with self._pool.acquire() as connection, connection.transaction():
-                if not await connection.fetchval(
-                        "SELECT EXISTS (SELECT FROM ledger.tenants WHERE tenant_id = $1)",
-                        tenant_id):
-                    raise _Refused(0)
                 # Creates the missing rows and locks all three (the no-op update takes
                 # the lock and returns the latest committed values). Every attempt locks
                 # address, pair, subject in that order, so two attempts never deadlock.

@@ -197,6 +197,21 @@ async def test_a_check_that_could_not_run_is_not_counted(pool: asyncpg.Pool, ten
     assert isinstance(answers[-1], Limited) and answers[-1].status == 429
 
 
+async def test_an_unknown_tenant_is_answered_as_wrong_without_a_check_or_a_row(
+        ledger_client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    tenant = f"nowhere-{uuid.uuid4().hex[:8]}"
+    async with browser_like(ledger_client) as client:
+        phone = await Phone(client, tenant).open()
+        answers = [await phone.identify("XH-0001", "0000") for _ in range(PIN.free + 3)]
+    assert {answer.status_code for answer in answers} == {422}
+    assert "编号或密码不正确" in answers[-1].text
+    attempts = Attempts(pool, SECRETS["PAGES_SECRET"].encode())
+    keys = [attempts.key("pin", scope, tenant, "XH-0001", "127.0.0.1")
+            for scope in ("pair", "subject", "address")]
+    assert await pool.fetchval("SELECT count(*) FROM ledger.login_attempts WHERE key = ANY($1)",
+                               keys) == 0
+
+
 async def test_rows_hold_no_number_or_address_and_idle_ones_are_pruned(
         pool: asyncpg.Pool, tenant: str, clock: Clock) -> None:
     attempts = Attempts(pool, SECRETS["PAGES_SECRET"].encode())

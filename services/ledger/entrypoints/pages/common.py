@@ -126,9 +126,10 @@ async def limited_check(attempts: Attempts, kind: Kind, tenant_id: str, subject:
     """Run `check` (None: wrong) if the attempt limits allow it, counting the attempt
     (see `ledger.adapters.attempts`); a `Limited` when they don't or argon2 is busy."""
     attempt = await attempts.begin(kind, tenant_id, subject, address, now)
+    if attempt.no_such_tenant:
+        return None  # wrong, like an unknown member number
     if not attempt.allowed:
-        # No wait means no such tenant: wrong, like an unknown member number.
-        return Limited(429, attempt.retry_after) if attempt.retry_after else None
+        return Limited(429, attempt.retry_after)
     try:
         result = await check()
     except Argon2Busy:
