@@ -231,12 +231,14 @@ async def test_health_answers_while_identifies_are_being_verified(
         behind_proxy: httpx.AsyncClient, community: Community) -> None:
     """argon2 runs in threads: the event loop answers /health while verifications are in
     flight, before any of them has finished."""
-    await register(behind_proxy, community, "XH-0707")
     count = 8
+    # A number and an address each, so that the attempts' rows do not queue on one another.
+    numbers = [f"XH-07{n:02d}" for n in range(10, 10 + count)]
+    await asyncio.gather(*(register(behind_proxy, community, number) for number in numbers))
     async with browser_like(behind_proxy) as client:
         phones = [await Phone(client, community.tenant).open() for _ in range(count)]
-        identifies = [asyncio.create_task(phone.identify("XH-0707", "1234", f"192.0.2.{n}"))
-                      for n, phone in enumerate(phones)]
+        identifies = [asyncio.create_task(phone.identify(number, "1234", f"192.0.2.{n}"))
+                      for n, (phone, number) in enumerate(zip(phones, numbers, strict=True))]
         while ARGON2.pending < count:
             assert not any(task.done() for task in identifies)
             await asyncio.sleep(0.005)
