@@ -47,7 +47,9 @@ async def _load_demo(database_url: str) -> None:
 def _spawn(module: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", f"{module}:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+         # The ledger reads X-Forwarded-For itself (TRUSTED_PROXIES), never uvicorn.
+         "--no-proxy-headers"],
         env=env,
     )
 

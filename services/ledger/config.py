@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 
 import msgspec
@@ -22,6 +23,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Largest request body accepted (bytes); the bulk import has its own, larger limit.
     max_body_bytes: int = 64 * 1024
     max_import_bytes: int = 50 * 1024 * 1024
+    # The pages' cookies carry `Secure` (only sent over https): set behind TLS.
+    cookie_secure: bool = False
+    # Addresses or networks of the reverse proxies whose X-Forwarded-For is believed; none
+    # by default, so a client's own header never chooses the address its limits count.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -30,4 +36,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             host=os.environ.get("LEDGER_HOST", "127.0.0.1"),
             port=int(os.environ.get("LEDGER_PORT", "8000")),
             checkin_grace_minutes=int(os.environ.get("CHECKIN_GRACE_MINUTES", "30")),
+            cookie_secure=flag("COOKIE_SECURE"),
+            trusted_proxies=proxies(os.environ.get("TRUSTED_PROXIES", "")),
         )
+
+
+def flag(name: str) -> bool:
+    value = os.environ.get(name, "0").strip().lower()
+    if value not in ("0", "1", "true", "false", ""):
+        raise ValueError(f"{name} must be 1 or 0, not {value!r}")
+    return value in ("1", "true")
+
+
+def proxies(text: str) -> tuple[str, ...]:
+    """`TRUSTED_PROXIES`: addresses or networks (`10.0.0.5`, `10.0.0.0/8`, `::1`),
+    separated by commas or spaces. Refused at start when one is not an address."""
+    entries = tuple(part for part in text.replace(",", " ").split() if part)
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(f"TRUSTED_PROXIES: {entry!r} is not an address or network"
+                             ) from None
+    return entries

@@ -1,5 +1,9 @@
 """Browser tests: the ledger served by uvicorn in this event loop, Debian's chromium
-driven through Playwright's async API with a phone profile (Pixel 7)."""
+driven through Playwright's async API with a phone profile (Pixel 7).
+
+Every browser context is watched for Content-Security-Policy violations (`watch_csp`): a
+page that the policy breaks fails its test, even where the test never looks at the part
+that was blocked."""
 
 from __future__ import annotations
 
@@ -56,6 +60,30 @@ async def browser(playwright_session: Playwright) -> AsyncIterator[Browser]:
     await browser.close()
 
 
+async def watch_csp(context: BrowserContext) -> list[str]:
+    """Collects the context's CSP violations: the documents' `securitypolicyviolation`
+    events (reported from a script Playwright injects, which the policy does not cover)
+    and chromium's console reports, which also come with JavaScript off."""
+    violations: list[str] = []
+
+    def report(text: str) -> None:
+        violations.append(text)
+
+    await context.expose_function("__reportCspViolation", report)
+    await context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => "
+        "window.__reportCspViolation(`${e.violatedDirective} blocked "
+        "${e.blockedURI || 'inline'} in ${e.documentURI}`));")
+    context.on("console", lambda message: violations.append(message.text)
+               if "Content Security Policy" in message.text else None)
+    return violations
+
+
+async def close_checked(context: BrowserContext, violations: list[str]) -> None:
+    await context.close()
+    assert violations == [], "the Content-Security-Policy blocked something on a page"
+
+
 @pytest.fixture
 async def phone(playwright_session: Playwright, browser: Browser) -> AsyncIterator[BrowserContext]:
     """A fresh phone: its own cookies and localStorage."""
@@ -65,8 +93,9 @@ async def phone(playwright_session: Playwright, browser: Browser) -> AsyncIterat
     profile["viewport"] = {"width": 360, "height": 760}
     context = await browser.new_context(**profile, locale="zh-CN",
                                         timezone_id="Asia/Shanghai")
+    violations = await watch_csp(context)
     yield context
-    await context.close()
+    await close_checked(context, violations)
 
 
 async def screenshot(page: object, name: str) -> None:

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from playwright.async_api import Browser, BrowserContext, expect
 
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import close_checked, screenshot, watch_csp
 from tests.e2e.test_checkin_flow import events_of, live_url
 from tests.integration.conftest import Clock, Community, register, schedule
 
@@ -26,6 +26,7 @@ async def test_check_in_works_without_javascript(
     activity = await schedule(ledger_client, c, clock.now - timedelta(minutes=5))
     context = await browser.new_context(java_script_enabled=False,
                                         viewport={"width": 360, "height": 760})
+    violations = await watch_csp(context)
     try:
         page = await context.new_page()
         await page.goto(live_url(base, c, activity, clock))
@@ -38,7 +39,7 @@ async def test_check_in_works_without_javascript(
         await page.get_by_role("button", name="签退").click()
         await expect(page.get_by_text("签退成功")).to_be_visible()
     finally:
-        await context.close()
+        await close_checked(context, violations)
     assert await events_of(pool, c.tenant, activity) == [
         "ActivityScheduled", "CheckedIn", "CheckedOut"]
 
@@ -88,6 +89,7 @@ async def test_member_page_hours_stars_and_a_correction_request(
 
     # The organiser sees the request in the review list until it is answered.
     desk = await phone.browser.new_context(viewport={"width": 360, "height": 760})  # type: ignore[union-attr]
+    desk_violations = await watch_csp(desk)
     try:
         organiser = await desk.new_page()
         await organiser.goto(f"{base}/organiser/review")
@@ -100,7 +102,7 @@ async def test_member_page_hours_stars_and_a_correction_request(
         await expect(review).to_contain_text("实际服务到11点，漏记20分钟")
         await expect(review).to_contain_text("申请 2 小时")
     finally:
-        await desk.close()
+        await close_checked(desk, desk_violations)
 
 
 async def test_english_switch_on_the_check_in_page(

@@ -46,7 +46,9 @@ async def serving(app: Litestar) -> AsyncIterator[str]:
     A real server rather than Litestar's test client: that one runs requests through a
     blocking portal, so concurrent requests would silently run one after another.
     """
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    # As deployed: uvicorn leaves X-Forwarded-For to the ledger (TRUSTED_PROXIES).
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                           proxy_headers=False))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -13,6 +13,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from contract.guard import access_guard, check_routes, schema_router
 from contract.postgres import create_pool
+from contract.security_headers import security_headers
 from ledger.adapters.directory import MemberDirectory
 from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.listings import Listings
@@ -45,7 +46,8 @@ def create_app(settings: Settings | None = None,
     app (tests only)."""
     settings = settings or Settings.from_env()
     # The server-rendered pages (docs/pages.md): their router, templates and CSRF config.
-    web = pages.build()
+    web = pages.build(cookie_secure=settings.cookie_secure,
+                      trusted_proxies=settings.trusted_proxies)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None,
         dependencies=DEPENDENCIES,
         # One access rule on every route (contract.access); see check_routes below.
         guards=[access_guard],
+        before_send=[security_headers()],
         lifespan=[lifespan],
         plugins=[ProblemDetailsPlugin(problems.CONFIG)],
         request_max_body_size=settings.max_body_bytes,

@@ -14,13 +14,17 @@ from pathlib import Path
 
 import httpx
 from litestar import Litestar
+from litestar.datastructures import CacheControlHeader
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.problem_details import ProblemDetailsPlugin
+from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from contract.access import PUBLIC
 from contract.guard import access_guard, check_routes, schema_router
 from contract.postgres import create_pool
+from contract.security_headers import security_headers
 from reports.config import Settings
 from reports.entrypoints import problems
 from reports.entrypoints.access import ReportsScopes
@@ -37,6 +41,7 @@ from reports.entrypoints.ledger_access import open_ledger_access
 from reports.service.runner import ProjectionRunner
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None, *,
@@ -75,9 +80,15 @@ def create_app(settings: Settings | None = None, *,
     app = Litestar(
         route_handlers=[StatusController, MemberController, UnitController,
                         HonorRollController, RuleSetController, DigestController,
-                        PublicHonorRollController],
+                        PublicHonorRollController,
+                        # The honor roll page's stylesheet (no inline style: see the CSP).
+                        create_static_files_router(
+                            path="/static", directories=[STATIC], include_in_schema=False,
+                            opt=PUBLIC.opt(),
+                            cache_control=CacheControlHeader(max_age=3600, public=True))],
         dependencies=DEPENDENCIES,
         guards=[access_guard],
+        before_send=[security_headers()],
         lifespan=[lifespan],
         plugins=[ProblemDetailsPlugin(problems.CONFIG)],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),

@@ -28,7 +28,10 @@ async def _serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     config = uvicorn.Config("reports.entrypoints.app:create_app", factory=True,
                             host=args.host or settings.host, port=args.port or settings.port,
-                            log_level="info", access_log=False)
+                            log_level="info", access_log=False,
+                            # Nothing here uses the client's address; don't let a header
+                            # rewrite it in the logs either.
+                            proxy_headers=False)
     await uvicorn.Server(config).serve()
     return 0
 

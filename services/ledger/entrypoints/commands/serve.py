@@ -10,7 +10,10 @@ import uvicorn
 
 async def serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config("ledger.entrypoints.app:create_app", factory=True, host=args.host,
-                            port=args.port, log_level="info", access_log=False)
+                            port=args.port, log_level="info", access_log=False,
+                            # The ledger reads X-Forwarded-For itself, from TRUSTED_PROXIES
+                            # only; uvicorn's own handling would trust any loopback peer.
+                            proxy_headers=False)
     await uvicorn.Server(config).serve()
     return 0
 

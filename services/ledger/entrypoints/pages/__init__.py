@@ -29,6 +29,7 @@ from ledger.entrypoints.pages.codes import CodePages
 from ledger.entrypoints.pages.common import (
     Page,
     PageServices,
+    provide_attempts,
     provide_organisers,
     provide_page,
     provide_queries,
@@ -69,9 +70,11 @@ def csrf_refused(request: Request, _error: PermissionDeniedException) -> Respons
                              "text": t("csrf_failed"), "switch_url": ""})
 
 
-def build(secrets: page_secrets.PageSecrets | None = None) -> Pages:
+def build(secrets: page_secrets.PageSecrets | None = None, *, cookie_secure: bool = False,
+          trusted_proxies: tuple[str, ...] = ()) -> Pages:
     secrets = secrets or page_secrets.load()
-    services = PageServices(secrets)
+    services = PageServices(secrets, cookie_secure=cookie_secure,
+                            trusted_proxies=trusted_proxies)
     router = Router(
         path="/",
         route_handlers=[CheckInPage, MemberPages, OrganiserPages, RosterPages, CodePages,
@@ -81,6 +84,7 @@ def build(secrets: page_secrets.PageSecrets | None = None) -> Pages:
             "page": Provide(provide_page, sync_to_thread=False),
             "queries": Provide(provide_queries, sync_to_thread=False),
             "organisers": Provide(provide_organisers, sync_to_thread=False),
+            "attempts": Provide(provide_attempts, sync_to_thread=False),
             "organiser": Provide(provide_organiser),
             "reports": Provide(provide_reports, sync_to_thread=False),
         },
@@ -97,6 +101,7 @@ def build(secrets: page_secrets.PageSecrets | None = None) -> Pages:
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         csrf_config=CSRFConfig(
             secret=secrets.csrf, cookie_httponly=True, cookie_samesite="lax",
+            cookie_secure=cookie_secure,
             # The JSON API authenticates with bearer tokens, never cookies: no CSRF there.
             exclude=["^/api/", "^/health", "^/schema"]),
     )

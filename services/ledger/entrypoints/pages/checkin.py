@@ -22,15 +22,17 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 
 from contract.problems import Refusal
 from ledger import checkin_codes
+from ledger.adapters.attempts import Attempts
 from ledger.adapters.directory import MemberDirectory
 from ledger.adapters.event_store import PostgresEventStore
 from ledger.domain.activities import ActivityState, CheckIn, CheckOut
 from ledger.entrypoints.pages.common import (
+    Limited,
     MemberSession,
     Page,
     PageServices,
-    client_address,
     device_cookie,
+    limited_check,
     member_session,
 )
 from ledger.entrypoints.pages.views import member_status
@@ -102,13 +104,14 @@ class CheckInPage(Controller):
     def _pass_cookie(self, services: PageServices, tenant_id: str, activity_id: uuid.UUID,
                      page: Page) -> Cookie:
         value = services.signer.sign("pass", {"t": tenant_id, "a": str(activity_id)}, page.now)
-        return Cookie(key=PASS_COOKIE, value=value, path=checkin_path(tenant_id, activity_id),
-                      max_age=int(PASS_AGE.total_seconds()), httponly=True, samesite="lax")
+        return services.cookie(PASS_COOKIE, value, path=checkin_path(tenant_id, activity_id),
+                               max_age=int(PASS_AGE.total_seconds()))
 
     @get("/", operation_id="pageCheckIn", name="checkin")
     async def show(self, request: Request, ledger: NamedDependency[Ledger],
                    directory: NamedDependency[MemberDirectory],
                    page: NamedDependency[Page], pages: NamedDependency[PageServices],
+                   attempts: NamedDependency[Attempts],
                    tenant_id: FromPath[str], activity_id: FromPath[uuid.UUID],
                    c: FromQuery[str | None] = None, done: FromQuery[str | None] = None,
                    e: FromQuery[str | None] = None) -> Any:
@@ -117,15 +120,18 @@ class CheckInPage(Controller):
         if context is None:
             return page.render("message.html", status_code=404, heading=page.t("not_found"),
                                text=page.t("activity_missing"))
-        _device, new_device = device_cookie(request)
+        _device, new_device = device_cookie(pages, request)
         cookies = [new_device] if new_device else []
+        headers = None
         if c is not None:
-            verdict = _check_code(request, pages, tenant_id, activity_id, c, page)
-            if verdict == "ok":
+            verdict = await _check_code(request, pages, attempts, tenant_id, activity_id, c,
+                                        page)
+            if verdict is True:
                 # Drop the code from the address bar: a reload after it rotates still works.
                 cookies.append(self._pass_cookie(pages, tenant_id, activity_id, page))
                 return page.redirect(context["base"], cookies=cookies)
-            context.update(code_error=page.t(verdict), typed_code=c)
+            context.update(code_error=_code_error(page, verdict), typed_code=c)
+            headers = verdict.headers if isinstance(verdict, Limited) else None
         if done in ("in", "out"):
             context["notice"] = page.t("checked_in_ok" if done == "in" else "checked_out_ok")
         if e:
@@ -133,12 +139,13 @@ class CheckInPage(Controller):
             flash = pages.signer.unsign("flash", e, max_age=FLASH_AGE, now=page.now)
             if flash is not None:
                 context["error"] = str(flash.get("m", ""))[:300]
-        return page.render("checkin.html", cookies=cookies, **context)
+        return page.render("checkin.html", cookies=cookies, headers=headers, **context)
 
     @post("/code", operation_id="pageCheckInCode", status_code=303)
     async def enter_code(self, request: Request, ledger: NamedDependency[Ledger],
                          directory: NamedDependency[MemberDirectory],
                          page: NamedDependency[Page], pages: NamedDependency[PageServices],
+                         attempts: NamedDependency[Attempts],
                          tenant_id: FromPath[str], activity_id: FromPath[uuid.UUID],
                          data: URLEncodedBody[CodeForm]) -> Any:
         context = await self._context(ledger, directory, page, request, pages, tenant_id,
@@ -146,13 +153,16 @@ class CheckInPage(Controller):
         if context is None:
             return page.render("message.html", status_code=404, heading=page.t("not_found"),
                                text=page.t("activity_missing"))
-        verdict = _check_code(request, pages, tenant_id, activity_id, data.code, page)
-        if verdict == "ok":
+        verdict = await _check_code(request, pages, attempts, tenant_id, activity_id,
+                                    data.code, page)
+        if verdict is True:
             return page.redirect(context["base"],
                                  cookies=[self._pass_cookie(pages, tenant_id, activity_id, page)])
-        context.update(code_error=page.t(verdict), typed_code=data.code)
-        return page.render("checkin.html", status_code=429 if verdict == "too_many" else 422,
-                           **context)
+        context.update(code_error=_code_error(page, verdict), typed_code=data.code)
+        if isinstance(verdict, Limited):
+            return page.render("checkin.html", status_code=verdict.status,
+                               headers=verdict.headers, **context)
+        return page.render("checkin.html", status_code=422, **context)
 
     @post("/in", operation_id="pageCheckInTap", status_code=200)
     async def tap_in(self, request: Request, ledger: NamedDependency[Ledger],
@@ -200,7 +210,7 @@ class CheckInPage(Controller):
                 and not self._has_pass(pages, request, tenant_id, activity_id, page)
                 and not await store.command_events(tenant_id, command_id)):
             return refuse(403, "code_expired", page.t("pass_expired"))
-        device, _ = device_cookie(request)
+        device, _ = device_cookie(pages, request)
         try:
             if action == "in":
                 outcome = await ledger.activities.check_in(member.actor, activity_id, CheckIn(
@@ -223,19 +233,22 @@ class CheckInPage(Controller):
         }, status_code=200)
 
 
-def _check_code(request: Request, pages: PageServices, tenant_id: str,
-                activity_id: uuid.UUID, code: str, page: Page) -> str:
-    """"ok", "code_expired" (wrong or old: the same message) or "too_many" (guessing)."""
-    address, activity = client_address(request), f"{tenant_id}|{activity_id}"
-    if pages.code_failures_by_ip.blocked(address) or \
-            pages.code_failures_by_activity.blocked(activity):
-        return "too_many"
-    if checkin_codes.is_valid(pages.secrets.checkin_code, tenant_id, activity_id, code,
-                              page.now):
-        return "ok"
-    pages.code_failures_by_ip.record(address)
-    pages.code_failures_by_activity.record(activity)
-    return "code_expired"
+async def _check_code(request: Request, pages: PageServices, attempts: Attempts,
+                      tenant_id: str, activity_id: uuid.UUID, code: str,
+                      page: Page) -> bool | Limited | None:
+    """True for a valid code, None for a wrong or old one, `Limited` when guessing."""
+
+    async def valid() -> bool | None:
+        return checkin_codes.is_valid(pages.secrets.checkin_code, tenant_id, activity_id,
+                                      code, page.now) or None
+
+    return await limited_check(attempts, "code", tenant_id, str(activity_id),
+                               pages.client_address(request), page.now, valid)
+
+
+def _code_error(page: Page, verdict: bool | Limited | None) -> str:
+    # Wrong and expired codes get the same message.
+    return page.limited(verdict) if isinstance(verdict, Limited) else page.t("code_expired")
 
 
 def _client_time(text: str) -> datetime | None:

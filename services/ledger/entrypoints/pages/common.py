@@ -7,11 +7,14 @@ remembered identity lasts long (a phone is personal), the organiser's session 12
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import math
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from litestar import MediaType, Request
@@ -21,12 +24,12 @@ from litestar.response import Redirect, Template
 
 from contract.calendar import shanghai
 from contract.problems import Refusal
-from ledger.adapters.directory import Organisers
+from ledger.adapters.attempts import Attempts, Kind
+from ledger.adapters.directory import Argon2Busy, Organisers
 from ledger.adapters.page_queries import PageQueries
 from ledger.entrypoints.pages.messages import LANGS, Lang, translate
 from ledger.handlers import Actor, Ledger
 from ledger.page_secrets import PageSecrets
-from ledger.rate_limits import SlidingWindow
 from ledger.signed_values import Signer
 
 LANG_COOKIE = "lang"
@@ -37,28 +40,28 @@ MEMBER_AGE = timedelta(days=180)
 ORGANISER_AGE = timedelta(hours=12)
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_T = TypeVar("_T")
+# How long a phone is asked to wait when every argon2 thread is taken.
+BUSY_RETRY_SECONDS = 5
+
+
 @dataclass
 class PageServices:
-    """Created once per app: secrets and the in-memory rate limits."""
+    """Created once per app: secrets, the cookie setting, the trusted proxies."""
 
     secrets: PageSecrets
+    # `Secure` on every cookie the pages set (COOKIE_SECURE, behind TLS).
+    cookie_secure: bool = False
+    trusted_proxies: tuple[str, ...] = ()
     signer: Signer = field(init=False)
-    # Failed attempts only: a whole activity's phones may share one address (the
-    # community's Wi-Fi, a carrier's NAT), and they all succeed. Unknown member numbers
-    # always fail, so they are counted exactly like wrong PINs.
-    pin_failures_by_ip: SlidingWindow = field(default_factory=lambda: SlidingWindow(30, 900))
-    pin_failures_by_number: SlidingWindow = field(
-        default_factory=lambda: SlidingWindow(5, 900))
-    login_failures_by_ip: SlidingWindow = field(default_factory=lambda: SlidingWindow(30, 900))
-    login_failures_by_name: SlidingWindow = field(
-        default_factory=lambda: SlidingWindow(5, 900))
-    # Six-digit codes: two are valid at a time, so guessing must stay slow.
-    code_failures_by_ip: SlidingWindow = field(default_factory=lambda: SlidingWindow(30, 900))
-    code_failures_by_activity: SlidingWindow = field(
-        default_factory=lambda: SlidingWindow(300, 900))
 
     def __post_init__(self) -> None:
         self.signer = Signer(self.secrets.pages)
+        # Not a dataclass field: Litestar checks a dependency's fields against their types,
+        # and cannot check a union of two classes.
+        self._proxies: tuple[Network, ...] = tuple(
+            ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies)
 
     def device_hash(self, device: str | None) -> str | None:
         """What the ledger stores about the phone: a keyed hash, not the cookie itself."""
@@ -66,19 +69,84 @@ class PageServices:
             return None
         return hashlib.sha256(self.secrets.pages + b"device\0" + device.encode()).hexdigest()[:20]
 
+    def cookie(self, key: str, value: str, *, max_age: int, path: str = "/") -> Cookie:
+        """Every cookie the pages set: HttpOnly, SameSite=Lax, and Secure when configured."""
+        return Cookie(key=key, value=value, max_age=max_age, path=path, httponly=True,
+                      samesite="lax", secure=self.cookie_secure)
 
-def client_address(request: Request) -> str:
-    # The direct peer. Behind a reverse proxy, configure uvicorn's --forwarded-allow-ips so
-    # this is the real client, or every phone shares the proxy's limit.
-    return request.client.host if request.client else "unknown"
+    def expired(self, key: str, path: str = "/") -> Cookie:
+        return Cookie(key=key, value="", max_age=0, expires=0, path=path, httponly=True,
+                      samesite="lax", secure=self.cookie_secure)
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            parsed = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(parsed in network for network in self._proxies)
+
+    def client_address(self, request: Request) -> str:
+        """The direct peer, unless it is a trusted proxy: then the rightmost address in
+        X-Forwarded-For that is not one. Each proxy appends the address it saw, so only
+        what trusted proxies appended is believed; whatever the client sent is further
+        left. Run the server without its own proxy-header handling (see docs/SECURITY.md):
+        the peer must be the real one here."""
+        address = request.client.host if request.client else "unknown"
+        if not self._proxies or not self._trusted(address):
+            return address
+        hops = [hop.strip() for header in request.headers.getall("x-forwarded-for", [])
+                for hop in header.split(",")]
+        for hop in reversed(hops):
+            try:
+                ipaddress.ip_address(hop)
+            except ValueError:
+                # Not written by a trusted proxy: keep the last address one vouched for.
+                return address
+            address = hop
+            if not self._trusted(hop):
+                return hop
+        return address
+
+
+@dataclass(frozen=True)
+class Limited:
+    """An attempt refused before anything was checked: too many (429) or busy (503)."""
+
+    status: int
+    retry_after: int
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+async def limited_check(attempts: Attempts, kind: Kind, tenant_id: str, subject: str,
+                        address: str, now: datetime,
+                        check: Callable[[], Awaitable[_T | None]]) -> _T | Limited | None:
+    """Run `check` (None: wrong) if the attempt limits allow it, counting the attempt
+    (see `ledger.adapters.attempts`); a `Limited` when they don't or argon2 is busy."""
+    attempt = await attempts.begin(kind, tenant_id, subject, address, now)
+    if attempt.no_such_tenant:
+        return None  # wrong, like an unknown member number
+    if not attempt.allowed:
+        return Limited(429, attempt.retry_after)
+    try:
+        result = await check()
+    except Argon2Busy:
+        await attempt.abandoned()
+        return Limited(503, BUSY_RETRY_SECONDS)
+    if result is not None:
+        await attempt.succeeded(now)
+    return result
 
 
 class Page:
     """Per request: the language and a renderer that remembers a `?lang=` choice."""
 
-    def __init__(self, request: Request, now: datetime) -> None:
+    def __init__(self, request: Request, now: datetime, services: PageServices) -> None:
         self.request = request
         self.now = now
+        self._services = services
         chosen = request.query_params.get("lang")
         self._chosen: Lang | None = chosen if chosen in LANGS else None  # type: ignore[assignment]
         remembered = request.cookies.get(LANG_COOKIE)
@@ -91,21 +159,32 @@ class Page:
     def refusal(self, refusal: Refusal) -> str:
         return refusal.zh if self.lang == "zh" else refusal.en
 
+    def limited(self, limited: Limited) -> str:
+        """What a refused attempt says: how long to wait, or that the server is busy."""
+        if limited.status == 503:
+            return self.t("busy")
+        if limited.retry_after < 60:
+            wait = self.t("seconds").format(n=limited.retry_after)
+        else:
+            wait = self.t("minutes").format(n=math.ceil(limited.retry_after / 60))
+        return self.t("too_many").format(wait=wait)
+
     def _cookies(self, cookies: list[Cookie] | None) -> list[Cookie]:
         cookies = list(cookies or [])
         if self._chosen is not None:
-            cookies.append(Cookie(key=LANG_COOKIE, value=self._chosen, max_age=365 * 86400,
-                                  httponly=True, samesite="lax"))
+            cookies.append(self._services.cookie(LANG_COOKIE, self._chosen,
+                                                 max_age=365 * 86400))
         return cookies
 
     def render(self, template: str, *, status_code: int = 200,
-               cookies: list[Cookie] | None = None, **context: Any) -> Template:
+               cookies: list[Cookie] | None = None, headers: dict[str, str] | None = None,
+               **context: Any) -> Template:
         other = "en" if self.lang == "zh" else "zh"
         query = {**self.request.query_params.dict(), "lang": other}
         query = {k: v[-1] if isinstance(v, list) else v for k, v in query.items()}
         return Template(
             template_name=template, status_code=status_code, cookies=self._cookies(cookies),
-            media_type=MediaType.HTML,
+            headers=headers, media_type=MediaType.HTML,
             context={"t": self.t, "lang": self.lang, "now": self.now,
                      "switch_url": f"{self.request.url.path}?{urlencode(query)}",
                      "fmt_time": fmt_time, "fmt_day": fmt_day, "fmt_hours": fmt_hours,
@@ -183,22 +262,16 @@ def member_session(services: PageServices, request: Request, tenant_id: str,
 def member_cookie(services: PageServices, tenant_id: str, member_id: uuid.UUID,
                   now: datetime) -> Cookie:
     value = services.signer.sign("member", {"t": tenant_id, "m": str(member_id)}, now)
-    return Cookie(key=MEMBER_COOKIE, value=value, max_age=int(MEMBER_AGE.total_seconds()),
-                  httponly=True, samesite="lax", path="/")
+    return services.cookie(MEMBER_COOKIE, value, max_age=int(MEMBER_AGE.total_seconds()))
 
 
-def device_cookie(request: Request) -> tuple[str, Cookie | None]:
+def device_cookie(services: PageServices, request: Request) -> tuple[str, Cookie | None]:
     """The phone's random id, created on its first visit (a cookie, so a new one per browser)."""
     device = request.cookies.get(DEVICE_COOKIE)
     if device and len(device) <= 64:
         return device, None
     device = secrets.token_urlsafe(16)
-    return device, Cookie(key=DEVICE_COOKIE, value=device, max_age=5 * 365 * 86400,
-                          httponly=True, samesite="lax", path="/")
-
-
-def expired(key: str, path: str = "/") -> Cookie:
-    return Cookie(key=key, value="", max_age=0, expires=0, path=path, httponly=True)
+    return device, services.cookie(DEVICE_COOKIE, device, max_age=5 * 365 * 86400)
 
 
 def safe_next(target: str | None, prefix: str, default: str) -> str:
@@ -212,8 +285,9 @@ def safe_next(target: str | None, prefix: str, default: str) -> str:
 # --- dependency providers ----------------------------------------------------------------
 
 
-def provide_page(request: Request, ledger: NamedDependency[Ledger]) -> Page:
-    return Page(request, ledger.clock())
+def provide_page(request: Request, ledger: NamedDependency[Ledger],
+                 pages: NamedDependency[PageServices]) -> Page:
+    return Page(request, ledger.clock(), pages)
 
 
 def provide_queries(state: State) -> PageQueries:
@@ -222,3 +296,7 @@ def provide_queries(state: State) -> PageQueries:
 
 def provide_organisers(state: State) -> Organisers:
     return Organisers(state.pool)
+
+
+def provide_attempts(state: State, pages: NamedDependency[PageServices]) -> Attempts:
+    return Attempts(state.pool, pages.secrets.pages)

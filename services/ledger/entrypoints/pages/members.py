@@ -1,7 +1,8 @@
 """The member identifies (number + PIN, once per phone) and sees their own records.
 
 The identify answer is the same whether or not the number exists (`verify_pin` spends the
-same argon2 work either way) and attempts are limited per client address and per number.
+same argon2 work either way), and attempts are limited per number, per client address and
+per both (`ledger.adapters.attempts`), in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
 from contract.problems import Refusal
+from ledger.adapters.attempts import Attempts
 from ledger.adapters.directory import MemberDirectory
 from ledger.adapters.listings import Listings
 from ledger.domain.activities import RequestCorrection
 from ledger.entrypoints.pages.common import (
     MEMBER_COOKIE,
+    Limited,
     Page,
     PageServices,
-    client_address,
-    expired,
+    limited_check,
     member_cookie,
     member_session,
     parse_hours,
@@ -85,32 +87,34 @@ class MemberPages(Controller):
     @post("/identify", operation_id="pageIdentifySubmit", status_code=303)
     async def identify(self, request: Request, directory: NamedDependency[MemberDirectory],
                        page: NamedDependency[Page], pages: NamedDependency[PageServices],
-                       tenant_id: FromPath[str], data: URLEncodedBody[IdentifyForm]) -> Any:
+                       attempts: NamedDependency[Attempts], tenant_id: FromPath[str],
+                       data: URLEncodedBody[IdentifyForm]) -> Any:
         target = safe_next(data.next, f"/t/{tenant_id}/", f"/t/{tenant_id}/me")
         number = data.member_number.strip()[:64]
 
-        def again(message_key: str, status: int) -> Any:
-            return page.render("identify.html", status_code=status, tenant_id=tenant_id,
-                               next=target, typed_number=number, error=page.t(message_key))
+        def again(status: int, error: str, headers: dict[str, str] | None = None) -> Any:
+            return page.render("identify.html", status_code=status, headers=headers,
+                               tenant_id=tenant_id, next=target, typed_number=number,
+                               error=error)
 
         if not number or not data.pin:
-            return again("required", 422)
-        # Checked before the PIN, and counted on failure whether or not the number exists.
-        address, key = client_address(request), f"{tenant_id}|{number}"
-        if pages.pin_failures_by_ip.blocked(address) or \
-                pages.pin_failures_by_number.blocked(key):
-            return again("too_many", 429)
-        member_id = await directory.verify_pin(tenant_id, number, data.pin[:64])
+            return again(422, page.t("required"))
+        # Counted whether or not the number exists, so limits reveal nothing either.
+        member_id = await limited_check(
+            attempts, "pin", tenant_id, number, pages.client_address(request), page.now,
+            lambda: directory.verify_pin(tenant_id, number, data.pin[:64]))
+        if isinstance(member_id, Limited):
+            return again(member_id.status, page.limited(member_id), member_id.headers)
         if member_id is None:
-            pages.pin_failures_by_ip.record(address)
-            pages.pin_failures_by_number.record(key)
-            return again("identify_failed", 422)
+            return again(422, page.t("identify_failed"))
         return page.redirect(target, cookies=[member_cookie(pages, tenant_id, member_id,
                                                             page.now)])
 
     @post("/forget", operation_id="pageForgetMember", status_code=303)
-    async def forget(self, page: NamedDependency[Page], tenant_id: FromPath[str]) -> Any:
-        return page.redirect(f"/t/{tenant_id}/identify", cookies=[expired(MEMBER_COOKIE)])
+    async def forget(self, page: NamedDependency[Page], pages: NamedDependency[PageServices],
+                     tenant_id: FromPath[str]) -> Any:
+        return page.redirect(f"/t/{tenant_id}/identify",
+                             cookies=[pages.expired(MEMBER_COOKIE)])
 
     @get("/me", operation_id="pageMyRecords")
     async def my_records(self, request: Request, ledger: NamedDependency[Ledger],

@@ -18,13 +18,13 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect
 
 from contract.calendar import SHANGHAI
 from contract.problems import Refusal
+from ledger.adapters.attempts import Attempts
 from ledger.adapters.directory import Organisers
 from ledger.adapters.listings import ActivityFilter, ActivitySummary, InvalidCursor, Listings
 from ledger.domain.activities import ActivityState, ScheduleActivity
@@ -32,11 +32,11 @@ from ledger.domain.organisation import OrgTree
 from ledger.entrypoints.pages.common import (
     ORGANISER_AGE,
     ORGANISER_COOKIE,
+    Limited,
     OrganiserSession,
     Page,
     PageServices,
-    client_address,
-    expired,
+    limited_check,
     parse_hours,
     safe_next,
 )
@@ -152,33 +152,35 @@ class OrganiserPages(Controller):
     async def login(self, request: Request, page: NamedDependency[Page],
                     pages: NamedDependency[PageServices],
                     organisers: NamedDependency[Organisers],
+                    attempts: NamedDependency[Attempts],
                     data: URLEncodedBody[LoginForm]) -> Any:
         form = LoginForm(tenant=data.tenant.strip()[:64], login=data.login.strip()[:128],
                          next=data.next)
         if not form.tenant or not form.login or not data.password:
             return page.render("login.html", status_code=422, form=form,
                                error=page.t("required"))
-        address, key = client_address(request), f"{form.tenant}|{form.login}"
-        if pages.login_failures_by_ip.blocked(address) or \
-                pages.login_failures_by_name.blocked(key):
-            return page.render("login.html", status_code=429, form=form,
-                               error=page.t("too_many"))
-        account = await organisers.authenticate(form.tenant, form.login, data.password[:256])
+        account = await limited_check(
+            attempts, "password", form.tenant, form.login, pages.client_address(request),
+            page.now,
+            lambda: organisers.authenticate(form.tenant, form.login, data.password[:256]))
+        if isinstance(account, Limited):
+            return page.render("login.html", status_code=account.status,
+                               headers=account.headers, form=form,
+                               error=page.limited(account))
         if account is None:
-            pages.login_failures_by_ip.record(address)
-            pages.login_failures_by_name.record(key)
             return page.render("login.html", status_code=422, form=form,
                                error=page.t("login_failed"))
         value = pages.signer.sign("organiser", {"t": account.tenant_id,
                                                 "o": str(account.organiser_id)}, page.now)
-        cookie = Cookie(key=ORGANISER_COOKIE, value=value, httponly=True, samesite="lax",
-                        max_age=int(ORGANISER_AGE.total_seconds()), path="/")
+        cookie = pages.cookie(ORGANISER_COOKIE, value,
+                              max_age=int(ORGANISER_AGE.total_seconds()))
         return page.redirect(safe_next(form.next, "/organiser/", "/organiser/activities"),
                              cookies=[cookie])
 
     @post("/logout", operation_id="pageOrganiserLogout", status_code=303)
-    async def logout(self, page: NamedDependency[Page]) -> Any:
-        return page.redirect("/organiser/login", cookies=[expired(ORGANISER_COOKIE)])
+    async def logout(self, page: NamedDependency[Page],
+                     pages: NamedDependency[PageServices]) -> Any:
+        return page.redirect("/organiser/login", cookies=[pages.expired(ORGANISER_COOKIE)])
 
     @get("/activities", operation_id="pageOrganiserActivities")
     async def activities(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],

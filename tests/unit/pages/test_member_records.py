@@ -1,4 +1,4 @@
-"""Sliding-window limits; hours, months and stars on the member's page; overlaps; hours."""
+"""Hours, months and stars on the member's page; overlaps; hours."""
 
 from __future__ import annotations
 
@@ -20,41 +20,6 @@ from ledger.entrypoints.pages.common import fmt_hours, parse_hours
 from ledger.entrypoints.pages.honor_rolls import recent_months
 from ledger.entrypoints.pages.views import member_status, overlaps
 from ledger.member_records import stars_for, summarise
-from ledger.rate_limits import SlidingWindow
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_sliding_window_refuses_past_the_limit_then_recovers() -> None:
-    clock = FakeTime()
-    limit = SlidingWindow(3, 60, clock=clock)
-    assert [limit.allow("a") for _ in range(4)] == [True, True, True, False]
-    assert limit.allow("b")  # keys are independent
-    clock.now += 61
-    assert limit.allow("a")
-
-
-def test_blocked_checks_without_recording() -> None:
-    limit = SlidingWindow(2, 60, clock=FakeTime())
-    assert not limit.blocked("a") and not limit.blocked("a")
-    limit.record("a")
-    limit.record("a")
-    assert limit.blocked("a") and not limit.blocked("b")
-
-
-def test_sliding_window_memory_is_bounded() -> None:
-    clock = FakeTime()
-    limit = SlidingWindow(1, 60, clock=clock, max_keys=10)
-    for i in range(100):
-        limit.allow(f"k{i}")
-    assert len(limit._hits) <= 10
-
 
 MEMBER = uuid.uuid4()
 MARCH = datetime(2026, 3, 31, 15, 30, tzinfo=UTC)  # 23:30 on 31 March in Shanghai
