@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import httpx
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.problem_details import ProblemDetailsPlugin
 
+from contract import door
 from contract.guard import access_guard, check_routes, schema_router
 from contract.postgres import create_pool
 from ledger.adapters.event_store import PostgresEventStore
@@ -75,7 +75,9 @@ def create_app(settings: Settings | None = None,
         # One access rule on every route (contract.access); see check_routes below.
         guards=[access_guard],
         lifespan=[lifespan],
-        plugins=[ProblemDetailsPlugin(problems.CONFIG)],
+        # Every error a problem details document; strict input (contract.door).
+        exception_handlers=door.handlers(problems.PROBLEMS),
+        before_request=door.at_the_door,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="社区志愿服务台账 Ledger API", openapi_router=schema_router(),

@@ -15,14 +15,13 @@ import httpx
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.template.config import TemplateConfig
 
+from contract import door
 from contract.guard import access_guard, check_routes, schema_router
 from contract.postgres import create_pool
 from contract.tokens import TokenVerifier
 from reports.config import Settings
-from reports.entrypoints import problems
 from reports.entrypoints.access import ReportsScopes
 from reports.entrypoints.controllers.digest import DigestController
 from reports.entrypoints.controllers.honor_rolls import HonorRollController
@@ -76,7 +75,9 @@ def create_app(settings: Settings | None = None, *,
         dependencies=DEPENDENCIES,
         guards=[access_guard],
         lifespan=[lifespan],
-        plugins=[ProblemDetailsPlugin(problems.CONFIG)],
+        # Every error a problem details document; strict input (contract.door).
+        exception_handlers=door.handlers({}),
+        before_request=door.at_the_door,
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="社区志愿服务报表 — reports", version="1.0.0",
                                      openapi_router=schema_router()),
