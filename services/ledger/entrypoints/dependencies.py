@@ -8,6 +8,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from contract.access import Principal
+from contract.bounds import request_id
 from contract.guard import provide_principal
 from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.listings import Listings
@@ -32,8 +33,10 @@ def provide_notifier(state: State) -> FeedNotifier:
 
 
 def provide_actor(request: Request, principal: NamedDependency[Principal]) -> Actor:
-    return Actor.from_principal(principal, request.headers.get("x-request-id"),
-                                request.headers.get("x-correlation-id"))
+    # Both ids go into the events' metadata, which stays forever: bounded or refused.
+    return Actor.from_principal(
+        principal, request_id(request.headers.get("x-request-id"), "X-Request-Id"),
+        request_id(request.headers.get("x-correlation-id"), "X-Correlation-Id"))
 
 
 DEPENDENCIES = {

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from contract.access import ORGANISERS, write
+from contract.calendar import valid_month
 from ledger.domain.honor_rolls import PublishHonorRoll, RecordObjection
 from ledger.entrypoints.api.responses import command_response
 from ledger.handlers import Actor, Ledger, Outcome
@@ -24,10 +25,11 @@ class HonorRollController(Controller):
                       data: JSONBody[PublishHonorRoll]) -> Response[Outcome]:
         return command_response(await ledger.publish_honor_roll(actor, data))
 
-    @post("/{unit_id:uuid}/{month:str}/objections", operation_id="recordHonorRollObjection",
+    @post("/{unit_id:str}/{month:str}/objections", operation_id="recordHonorRollObjection",
           opt=write("unit_id", roles=ORGANISERS),
           summary="Record an objection during the publicity (公示) window")
     async def object_to(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                         unit_id: FromPath[uuid.UUID], month: FromPath[str],
                         data: JSONBody[RecordObjection]) -> Response[Outcome]:
+        valid_month(month, source="path")
         return command_response(await ledger.record_objection(actor, unit_id, month, data))

@@ -17,6 +17,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
+from contract.bounds import has_controls
 from contract.problems import Refusal
 from ledger.adapters.listings import Listings
 from ledger.domain.activities import RequestCorrection
@@ -92,6 +93,10 @@ class MemberPages(Controller):
             return page.render("identify.html", status_code=status, tenant_id=tenant_id,
                                next=target, typed_number=number, error=page.t(message_key))
 
+        # Not looked up, nor shown again: PostgreSQL cannot even hold a NUL (contract.bounds).
+        if has_controls(data.member_number):
+            number = ""
+            return again("control_characters", 422)
         if not number or not data.pin:
             return again("required", 422)
         # Checked before the PIN, and counted on failure whether or not the number exists.

@@ -14,7 +14,8 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from contract.access import Principal, read
-from contract.calendar import MONTH
+from contract.bounds import INT4_MAX
+from contract.calendar import valid_month
 from reports.adapters import honor_roll_store
 from reports.config import Settings
 from reports.domain.tables import honor_roll_table
@@ -22,29 +23,25 @@ from reports.domain.views import HonorRollView
 from reports.entrypoints import exports
 from reports.entrypoints.controllers.members import WaitFor
 from reports.entrypoints.dependencies import check_unit, fresh_enough, snapshot
-from reports.entrypoints.problems import invalid, problem
+from reports.entrypoints.problems import problem
 from reports.service import honor_rolls
 from reports.service.ports import Feed
 from reports.service.runner import Progress
 
-RuleSetName = Annotated[str, QueryParameter(description="Rule set name")]
-RuleVersion = Annotated[int | None, QueryParameter(ge=1, description="Default: the latest")]
+RuleSetName = Annotated[str, QueryParameter(max_length=50, description="Rule set name")]
+RuleVersion = Annotated[int | None, QueryParameter(ge=1, le=INT4_MAX,
+                                                   description="Default: the latest")]
 Draft = Annotated[bool, QueryParameter(
     description="Show the roll as computed now even when the month is published")]
 
 
-def _month(month: str) -> str:
-    if not MONTH.match(month):
-        raise invalid("month", "月份格式应为 YYYY-MM", "month must be YYYY-MM")
-    return month
-
-
 async def _view(pool: asyncpg.Pool, principal: Principal, unit_id: uuid.UUID, month: str,
                 rule_set: str, rule_version: int | None, draft: bool) -> HonorRollView:
+    valid_month(month, source="path")
     async with snapshot(pool) as connection:
         unit = await check_unit(connection, principal, unit_id)
         if not draft and (view := await honor_rolls.published(
-                connection, principal.tenant_id, unit_id, unit["name"], _month(month))):
+                connection, principal.tenant_id, unit_id, unit["name"], month)):
             return view
         rules = await honor_roll_store.rule_set(connection, principal.tenant_id, rule_set,
                                                 rule_version)
@@ -52,11 +49,11 @@ async def _view(pool: asyncpg.Pool, principal: Principal, unit_id: uuid.UUID, mo
             raise problem(404, "rule_set_not_found", "评选规则不存在", "no such rule set",
                           field="rule_set")
         return await honor_rolls.draft(connection, principal.tenant_id, unit_id, unit["name"],
-                                       _month(month), rules)
+                                       month, rules)
 
 
 class HonorRollController(Controller):
-    path = "/api/v1/units/{unit_id:uuid}/honor-rolls/{month:str}"
+    path = "/api/v1/units/{unit_id:str}/honor-rolls/{month:str}"
     tags = ("honor rolls",)
 
     @get("/", operation_id="getHonorRoll", opt=read("unit_id"),

@@ -7,11 +7,12 @@ and an unknown tenant all answer the same 404, so the page reveals nothing.
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import asyncpg
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, PathParameter
 from litestar.response import Template
 
 from contract.access import PUBLIC
@@ -21,6 +22,10 @@ from reports.domain.views import PublicHonorRoll
 from reports.entrypoints.dependencies import snapshot
 from reports.entrypoints.problems import not_found
 from reports.service import honor_rolls
+
+# Out of these bounds the path names nothing: 404 like any other unknown roll.
+Tenant = Annotated[str, PathParameter(max_length=64)]
+Month = Annotated[str, PathParameter(max_length=7, description="YYYY-MM")]
 
 
 async def _published(pool: asyncpg.Pool, tenant_id: str, unit_id: uuid.UUID, month: str):
@@ -34,19 +39,19 @@ async def _published(pool: asyncpg.Pool, tenant_id: str, unit_id: uuid.UUID, mon
 
 
 class PublicHonorRollController(Controller):
-    path = "/public/{tenant_id:str}/honor-rolls/{unit_id:uuid}/{month:str}"
+    path = "/public/{tenant_id:str}/honor-rolls/{unit_id:str}/{month:str}"
     tags = ("public",)
 
     @get("/", operation_id="getPublicHonorRoll",
          opt=PUBLIC.opt(), summary="A published roll, names masked")
-    async def view(self, pool: NamedDependency[asyncpg.Pool], tenant_id: FromPath[str],
-                   unit_id: FromPath[uuid.UUID], month: FromPath[str]) -> PublicHonorRoll:
+    async def view(self, pool: NamedDependency[asyncpg.Pool], tenant_id: Tenant,
+                   unit_id: FromPath[uuid.UUID], month: Month) -> PublicHonorRoll:
         return honor_rolls.public(await _published(pool, tenant_id, unit_id, month))
 
     @get("/page", operation_id="getPublicHonorRollPage", opt=PUBLIC.opt(), media_type="text/html",
          summary="The published roll as a printable A4 page, names masked")
-    async def page(self, pool: NamedDependency[asyncpg.Pool], tenant_id: FromPath[str],
-                   unit_id: FromPath[uuid.UUID], month: FromPath[str]) -> Template:
+    async def page(self, pool: NamedDependency[asyncpg.Pool], tenant_id: Tenant,
+                   unit_id: FromPath[uuid.UUID], month: Month) -> Template:
         view = await _published(pool, tenant_id, unit_id, month)
         headers, rows = honor_roll_table(view, mask=True)
         return Template("honor_roll.html", context={"view": view, "headers": headers,

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from contract.access import Principal, read
-from contract.calendar import MONTH
+from contract.calendar import MONTH, in_calendar, valid_month
 from reports.adapters import unit_reports
 from reports.config import Settings
 from reports.domain.views import CommunitySummary, UnitActivity
@@ -25,11 +25,14 @@ RequiredMonth = Annotated[str, QueryParameter(pattern=MONTH.pattern, description
 
 
 class UnitController(Controller):
-    path = "/api/v1/units/{unit_id:uuid}"
+    path = "/api/v1/units/{unit_id:str}"
     tags = ("units",)
 
     async def _activity(self, pool: asyncpg.Pool, principal: Principal, unit_id: uuid.UUID,
                         month: str, as_of: date | None) -> UnitActivity:
+        valid_month(month, source="query")
+        if as_of is not None:
+            in_calendar(as_of, "as_of", source="query")
         async with snapshot(pool) as connection:
             await check_unit(connection, principal, unit_id)
             report = await unit_reports.unit_activity(connection, principal.tenant_id, unit_id,
