@@ -89,6 +89,9 @@ async def test_bad_input_is_refused_with_a_problem_naming_the_field(history: His
         ("GET", f"{records}?wait_for=99999999999999999999", None, 422, "invalid_value",
          "wait_for"),
         ("GET", f"{records}?wait_for=1%00", None, 422, "control_characters", "wait_for"),
+        # A position no event has is never applied: refused after the (5 s) wait, not 503.
+        ("GET", f"{records}?wait_for=9223372036854775807", None, 422, "unknown_position",
+         "wait_for"),
         ("GET", "/api/v1/members/nope/hours", None, 404, "not_found", "member_id"),
         ("GET", "/api/v1/units/123/activity?month=2025-01", None, 404, "not_found", "unit_id"),
         ("GET", "/api/v1/nothing", None, 404, "not_found", None),

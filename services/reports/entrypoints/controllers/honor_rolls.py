@@ -65,6 +65,7 @@ class HonorRollController(Controller):
         unit_id: FromPath[uuid.UUID], month: FromPath[str], rule_set: RuleSetName = "standard",
         rule_version: RuleVersion = None, draft: Draft = False, wait_for: WaitFor = None,
     ) -> HonorRollView:
+        valid_month(month, source="path")  # refused before any wait for freshness
         await fresh_enough(pool, feed, principal.tenant_id, wait_for, progress, settings)
         return await _view(pool, principal, unit_id, month, rule_set, rule_version, draft)
 
