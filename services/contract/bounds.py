@@ -41,7 +41,6 @@ _TEXT = re.compile(f"[{_CONTROLS_BUT_LINES}]")
 INT4_MAX = 2**31 - 1
 INT8_MAX = 2**63 - 1
 
-CONTROL_CHARACTERS = "control_characters"
 _ZH = "不能含控制字符（如 NUL）"
 _EN = "must not contain control characters (such as NUL)"
 
@@ -67,8 +66,9 @@ def has_controls(value: str, *, multiline: bool = False) -> bool:
     return (_TEXT if multiline else _LINE).search(value) is not None
 
 
-def control_characters(field: str, source: str = "body") -> Refusal:
-    return invalid(CONTROL_CHARACTERS, _ZH, f"{field} {_EN}", field, source=source)
+def control_characters(field: str, source: str | None = None) -> Refusal:
+    """`source`: "query" or "path" when the field is not in the body."""
+    return invalid("control_characters", _ZH, f"{field} {_EN}", field, source=source)
 
 
 def clean(value: str, field: str, *, multiline: bool = False) -> str:
