@@ -5,8 +5,8 @@ it), `zh` and `en` for people, the `field` at fault when there is one, and the H
 Every error either service answers is a problem details document with `code`, and with
 `field` and `invalid_params` when an input is at fault:
 
-* 400 `invalid_request`: the request cannot be read as one (malformed or too deeply
-  nested JSON, an unknown or missing field or parameter, a body that is not an object);
+* 400 `invalid_request`: the request cannot be read as one (malformed JSON, an unknown or
+  missing field or parameter, a body that is not an object);
 * 404 `not_found`: no such route, or a path parameter that cannot name anything (an id
   that is not a UUID, a number out of range);
 * 422 `invalid_value` (or a more precise code, e.g. `control_characters`): a value that
