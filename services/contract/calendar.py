@@ -6,9 +6,12 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from contract.problems import invalid
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$")
+# `(?!\n)`: Python's `$` also matches before a final line feed (see contract.bounds).
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$(?!\n)")
+QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$(?!\n)")
 # The years the ledger can hold a record for: before the first volunteer records, or after
 # the calendar's end (9999-12-31 has no next day), is refused at the door.
 FIRST_YEAR, LAST_YEAR = 1949, 9998
@@ -61,6 +64,38 @@ def quarter_bounds(quarter: str) -> tuple[date, date]:
     start = date(year, 3 * number - 2, 1)
     end = date(year + 1, 1, 1) if number == 4 else date(year, 3 * number + 1, 1)
     return start, end
+
+
+def in_calendar(day: date, field: str, *, source: str | None = None) -> date:
+    """A date (or instant) a record may carry, or refused: outside these years the
+    calendar arithmetic (the next day, the UTC instant of a Shanghai time) overflows."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise invalid("out_of_calendar", f"年份须在{FIRST_YEAR}至{LAST_YEAR}之间",
+                      f"years {FIRST_YEAR}–{LAST_YEAR} only", field, source=source)
+    return day
+
+
+def valid_month(month: str, field: str = "month", *, source: str | None = None) -> str:
+    """A month 'YYYY-MM' a record may carry, or refused."""
+    try:
+        month_bounds(month)
+    except ValueError:
+        raise invalid("invalid_month", f"月份格式应为 YYYY-MM（{FIRST_YEAR}–{LAST_YEAR}年）",
+                      f"a month YYYY-MM, years {FIRST_YEAR}–{LAST_YEAR}", field,
+                      source=source) from None
+    return month
+
+
+def valid_quarter(quarter: str, field: str = "quarter", *,
+                  source: str | None = None) -> str:
+    """A quarter 'YYYYQn' (or 'YYYY-Qn') a record may carry, or refused."""
+    try:
+        quarter_bounds(quarter)
+    except ValueError:
+        raise invalid("invalid_quarter", f"季度格式应为 YYYYQn（{FIRST_YEAR}–{LAST_YEAR}年）",
+                      f"a quarter YYYYQn, years {FIRST_YEAR}–{LAST_YEAR}", field,
+                      source=source) from None
+    return quarter
 
 
 def end_of_day(day: date) -> datetime:

@@ -10,6 +10,8 @@ Cursor = tuple[int, int]  # (txid, position)
 START: Cursor = (0, 0)
 # Both halves are PostgreSQL bigints (xid8 and an identity column).
 _MAX = 2**63 - 1
+_DIGITS = len(str(_MAX))
+MAX_LENGTH = 2 * _DIGITS + 1
 
 
 def format_cursor(cursor: Cursor) -> str:
@@ -17,7 +19,7 @@ def format_cursor(cursor: Cursor) -> str:
 
 
 def _number(text: str) -> int | None:
-    if not text.isascii() or not text.isdigit() or len(text) > 19:
+    if not text.isascii() or not text.isdigit() or len(text) > _DIGITS:
         return None
     value = int(text)
     return value if value <= _MAX else None

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -60,6 +61,61 @@ async def serving(app: Litestar) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+class Relay:
+    """A TCP relay in front of PostgreSQL that a test cuts as a network outage or a server
+    restart would: the open connections drop and new ones are refused until `restore`."""
+
+    def __init__(self, database_url: str) -> None:
+        self._target = urlsplit(database_url)
+        self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        netloc = self._target.netloc.rsplit("@", 1)
+        host = f"127.0.0.1:{self.port}"
+        return urlunsplit(self._target._replace(
+            netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
+
+    async def restore(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._open):
+            writer.transport.abort()
+        await self._server.wait_closed()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream = await asyncio.open_connection(
+            self._target.hostname, self._target.port)
+        self._open |= {writer, upstream}
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except OSError:
+                pass
+            finally:
+                sink.transport.abort()
+                self._open.discard(sink)
+
+        await asyncio.gather(pipe(reader, upstream), pipe(upstream_reader, writer))
+
+
+@pytest.fixture
+async def relay(database_url: str) -> AsyncIterator[Relay]:
+    relay = Relay(database_url)
+    await relay.restore()
+    yield relay
+    await relay.cut()
 
 
 @pytest.fixture

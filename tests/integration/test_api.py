@@ -131,7 +131,7 @@ async def test_problem_details_name_the_field(ledger_client: httpx.AsyncClient,
 
     wrong_type = await ledger_client.post("/api/v1/members", headers=c.admin,
                                           json={"kind": "in_service", "registered_on": 5})
-    assert wrong_type.status_code == 400 and wrong_type.json()["field"]
+    assert wrong_type.status_code == 422 and wrong_type.json()["field"] == "registered_on"
 
 
 async def test_refusals_are_problems(ledger_client: httpx.AsyncClient, community: Community,

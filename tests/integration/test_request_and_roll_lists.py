@@ -195,11 +195,11 @@ async def test_bad_input_is_a_problem_naming_the_field(ledger_client: httpx.Asyn
                                                        community: Community) -> None:
     nul_month = encode_cursor(("\u0000", str(uuid.uuid4())))
     for path, params, status, field in [
-        (REQUESTS, {"status": "closed"}, 400, "status"),
-        (REQUESTS, {"activity_id": "act-1"}, 400, "activity_id"),
-        (REQUESTS, {"member_id": "1"}, 400, "member_id"),
+        (REQUESTS, {"status": "closed"}, 422, "status"),
+        (REQUESTS, {"activity_id": "act-1"}, 422, "activity_id"),
+        (REQUESTS, {"member_id": "1"}, 422, "member_id"),
         (REQUESTS, {"unit_id": str(uuid.uuid4())}, 404, "unit_id"),
-        (REQUESTS, {"limit": "0"}, 400, "limit"),
+        (REQUESTS, {"limit": "0"}, 422, "limit"),
         (REQUESTS, {"after": "WzFd"}, 422, "after"),
         (REQUESTS, {"after": "not a cursor"}, 422, "after"),
         (ROLLS, {"from": "2025-13"}, 422, "from"),
@@ -207,8 +207,8 @@ async def test_bad_input_is_a_problem_naming_the_field(ledger_client: httpx.Asyn
         (ROLLS, {"to": "0001-01"}, 422, "to"),
         (ROLLS, {"from": "2025-12-01"}, 422, "from"),
         (ROLLS, {"from": "2025-12", "to": "2025-11"}, 422, "from"),
-        (ROLLS, {"unit_id": "branch"}, 400, "unit_id"),
-        (ROLLS, {"limit": "201"}, 400, "limit"),
+        (ROLLS, {"unit_id": "branch"}, 422, "unit_id"),
+        (ROLLS, {"limit": "201"}, 422, "limit"),
         (ROLLS, {"after": "WzFd"}, 422, "after"),
         (ROLLS, {"after": nul_month}, 422, "after"),
     ]:

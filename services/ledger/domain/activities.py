@@ -14,9 +14,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Annotated
 
 import msgspec
 
+from contract.bounds import clean, integer, line, text
 from contract.calendar import whole_minutes
 from contract.events import (
     ActivityCancelled,
@@ -40,8 +42,17 @@ from ledger.domain.members import MemberState, active
 from ledger.domain.organisation import OrgTree
 
 MAX_DURATION = timedelta(hours=24)
+# No stay is longer than an activity, so no credited or requested minutes exceed this.
 MAX_CAP_MINUTES = 24 * 60
-MAX_BENEFICIARY = 200
+MAX_TITLE = MAX_PLACE = MAX_BENEFICIARY = 200
+MAX_REASON = 500
+MAX_CAPACITY = 100_000
+# The scheduling organiser plus co-organisers; a list, not a roster.
+MAX_ORGANISERS = 20
+# A device fingerprint (the pages send a hash).
+MAX_DEVICE = 128
+Minutes = integer(0, MAX_CAP_MINUTES)
+Reason = text(MAX_REASON)
 # Meetings (三会一课), forums (座谈会, 议事会) and classes are attended, not served: they never
 # earn volunteer hours, so they cannot be scheduled as service. Other kinds may be either.
 ATTENDANCE_KINDS = frozenset({"meeting", "forum", "lecture"})
@@ -197,26 +208,27 @@ class ScheduleActivity(Command, frozen=True, kw_only=True, forbid_unknown_fields
     kind: ActivityKind
     category: ActivityCategory
     host_unit_id: uuid.UUID
-    title: str
-    place: str
+    title: line(MAX_TITLE)
+    place: line(MAX_PLACE)
     starts_at: datetime
     ends_at: datetime
-    capacity: int | None = None
-    hours_cap_minutes: int | None = None
-    organiser_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
+    capacity: integer(1, MAX_CAPACITY) | None = None
+    hours_cap_minutes: Minutes | None = None
+    organiser_ids: Annotated[list[uuid.UUID], msgspec.Meta(max_length=MAX_ORGANISERS)] = \
+        msgspec.field(default_factory=list)
     # 服务对象/内容: whom or what it serves ("独居老人", "3号楼楼道"); optional.
-    beneficiary: str = ""
+    beneficiary: line(MAX_BENEFICIARY) = ""
 
 
 class RescheduleActivity(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
     starts_at: datetime
     ends_at: datetime
-    place: str | None = None
-    reason: str
+    place: line(MAX_PLACE) | None = None
+    reason: Reason
 
 
 class CancelActivity(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    reason: str
+    reason: Reason
 
 
 class CloseActivity(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -227,7 +239,7 @@ class CheckIn(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
     member_id: uuid.UUID
     method: CheckInMethod = "qr"
     client_time: datetime | None = None
-    device: str | None = None
+    device: line(MAX_DEVICE) | None = None
     # Only an organiser recording someone else may give the time; members check in "now".
     at: datetime | None = None
 
@@ -242,58 +254,58 @@ class CheckOut(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
 class ConfirmAttendance(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
     participation_id: uuid.UUID
     # None: credit what the rules allow (time present in the window, capped).
-    minutes: int | None = None
+    minutes: Minutes | None = None
 
 
 class CorrectParticipation(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
     participation_id: uuid.UUID
-    minutes: int
-    reason: str
+    minutes: Minutes
+    reason: Reason
     checked_in_at: datetime | None = None
     checked_out_at: datetime | None = None
 
 
 class RevokeParticipation(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
     participation_id: uuid.UUID
-    reason: str
+    reason: Reason
 
 
 class RequestCorrection(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
     participation_id: uuid.UUID
     member_id: uuid.UUID
-    reason: str
-    requested_minutes: int | None = None
+    reason: Reason
+    requested_minutes: Minutes | None = None
 
 
 # --- decisions ---------------------------------------------------------------------------
 
 
+# The text checks apply to commands however they came: the API's decoding already refused
+# what its types bound, the pages and imports build commands themselves.
+
+
 def _reason(reason: str) -> str:
-    reason = reason.strip()
-    if not reason or len(reason) > 500:
-        raise invalid("reason_required", "请填写原因（不超过500字）",
-                      "a reason of 1–500 characters is required", "reason")
+    reason = clean(reason, "reason", multiline=True)
+    if not reason or len(reason) > MAX_REASON:
+        raise invalid("reason_required", f"请填写原因（不超过{MAX_REASON}字）",
+                      f"a reason of 1–{MAX_REASON} characters is required", "reason")
     return reason
 
 
 def _place(place: str) -> str:
-    place = place.strip()
-    if not place or len(place) > 200:
-        raise invalid("invalid_place", "请填写活动地点（不超过200字）", "place: 1–200 characters",
-                      "place")
+    place = clean(place, "place")
+    if not place or len(place) > MAX_PLACE:
+        raise invalid("invalid_place", f"请填写活动地点（不超过{MAX_PLACE}字）",
+                      f"place: 1–{MAX_PLACE} characters", "place")
     return place
 
 
 def _beneficiary(beneficiary: str) -> str:
-    beneficiary = beneficiary.strip()
-    # Stored forever and printed on records: no NUL (PostgreSQL's jsonb refuses it), no
-    # line breaks or other control characters that would garble a printed or CSV record.
-    if len(beneficiary) > MAX_BENEFICIARY or any(
-            ord(c) < 32 or 127 <= ord(c) < 160 for c in beneficiary):
-        raise invalid("invalid_beneficiary",
-                      f"服务对象/内容不超过{MAX_BENEFICIARY}字，且不能含控制字符",
-                      f"beneficiary: at most {MAX_BENEFICIARY} characters, no control "
-                      "characters", "beneficiary")
+    # Printed on records: one line.
+    beneficiary = clean(beneficiary, "beneficiary")
+    if len(beneficiary) > MAX_BENEFICIARY:
+        raise invalid("invalid_beneficiary", f"服务对象/内容不超过{MAX_BENEFICIARY}字",
+                      f"beneficiary: at most {MAX_BENEFICIARY} characters", "beneficiary")
     return beneficiary
 
 
@@ -376,17 +388,17 @@ def schedule(tree: OrgTree, state: ActivityState | None, command: ScheduleActivi
     tree.active_unit(command.host_unit_id, "host_unit_id")
     if not tree.covers(organiser.scope_unit_id, command.host_unit_id):
         raise forbidden("您无权为该组织安排活动", "you may not schedule activities for that unit")
-    title, place = command.title.strip(), command.place.strip()
-    if not title or len(title) > 200:
-        raise invalid("invalid_title", "请填写活动名称（不超过200字）", "title: 1–200 characters",
-                      "title")
-    place = _place(place)
+    title = clean(command.title, "title")
+    if not title or len(title) > MAX_TITLE:
+        raise invalid("invalid_title", f"请填写活动名称（不超过{MAX_TITLE}字）",
+                      f"title: 1–{MAX_TITLE} characters", "title")
+    place = _place(command.place)
     _category(command.kind, command.category)
     beneficiary = _beneficiary(command.beneficiary)
     _window(command.starts_at, command.ends_at)
-    if command.capacity is not None and command.capacity < 1:
-        raise invalid("invalid_capacity", "人数上限至少为1", "capacity must be at least 1",
-                      "capacity")
+    if command.capacity is not None and not 1 <= command.capacity <= MAX_CAPACITY:
+        raise invalid("invalid_capacity", f"人数上限须在1至{MAX_CAPACITY}之间",
+                      f"capacity must be 1–{MAX_CAPACITY}", "capacity")
     cap = command.hours_cap_minutes
     if cap is not None and not 0 <= cap <= MAX_CAP_MINUTES:
         raise invalid("invalid_hours_cap", "每人时长上限须在0至1440分钟之间",
@@ -642,9 +654,10 @@ def request_correction(state: ActivityState | None, command: RequestCorrection,
     participation = _participation(activity, command.participation_id)
     if participation.member_id != command.member_id:
         raise forbidden("只能为自己的记录申请更正", "you can only ask to correct your own record")
-    if command.requested_minutes is not None and command.requested_minutes < 0:
-        raise invalid("invalid_minutes", "时长不能为负", "minutes cannot be negative",
-                      "requested_minutes")
+    if command.requested_minutes is not None and \
+            not 0 <= command.requested_minutes <= MAX_CAP_MINUTES:
+        raise invalid("invalid_minutes", f"时长须在0至{MAX_CAP_MINUTES}分钟之间",
+                      f"minutes must be 0–{MAX_CAP_MINUTES}", "requested_minutes")
     return [CorrectionRequested(
         activity_id=activity.activity_id, member_id=participation.member_id,
         participation_id=participation.participation_id, reason=_reason(command.reason),

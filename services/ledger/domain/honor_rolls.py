@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import msgspec
 
-from contract.calendar import local_date, month_of
+from contract.bounds import INT4_MAX, clean, integer, line, text
+from contract.calendar import local_date, month_of, valid_month
 from contract.events import Event, HonorRollEntry, HonorRollObjectionRecorded, HonorRollPublished
 from contract.problems import Refusal, forbidden, invalid, not_found
 from ledger.domain.command import Command
 from ledger.domain.organisation import OrgTree
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MIN_PUBLICITY_DAYS, MAX_PUBLICITY_DAYS = 7, 60
+MAX_OBJECTION = 1000
 # Nobody serves more than every minute of a month (31 days).
 MAX_MONTH_MINUTES = 31 * 24 * 60
 
@@ -51,11 +52,11 @@ class PublishHonorRoll(Command, frozen=True, kw_only=True, forbid_unknown_fields
     caller sends."""
 
     unit_id: uuid.UUID
-    month: str
-    rule_set: str = "standard"
+    month: line(7)
+    rule_set: line(50) = "standard"
     # None: the rule set's latest version.
-    rule_version: int | None = None
-    publicity_days: int = 7
+    rule_version: integer(1, INT4_MAX) | None = None
+    publicity_days: integer(MIN_PUBLICITY_DAYS, MAX_PUBLICITY_DAYS) = MIN_PUBLICITY_DAYS
 
 
 class ComputedRoll(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,7 +70,7 @@ class ComputedRoll(msgspec.Struct, frozen=True, kw_only=True):
 
 class RecordObjection(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
     member_id: uuid.UUID | None = None
-    objection: str
+    objection: text(MAX_OBJECTION)
 
 
 def check_publishable(tree: OrgTree, state: HonorRollState | None, command: PublishHonorRoll,
@@ -81,16 +82,17 @@ def check_publishable(tree: OrgTree, state: HonorRollState | None, command: Publ
     tree.active_unit(command.unit_id)
     if not tree.covers(scope_unit_id, command.unit_id):
         raise forbidden("您无权发布该组织的光荣榜", "you may not publish this unit's honor roll")
-    if not MONTH.match(command.month):
-        raise invalid("invalid_month", "月份格式应为 YYYY-MM", "month must be YYYY-MM", "month")
+    valid_month(command.month)
     # Publishing freezes the month: a month still running (in Shanghai time) would be
     # frozen with records still to come.
     if command.month >= month_of(now):
         raise invalid("month_not_over", "只能发布已结束月份的光荣榜",
                       "only a month that has ended can be published", "month")
-    if not 7 <= command.publicity_days <= 60:
-        raise invalid("invalid_publicity_days", "公示期须为7至60天",
-                      "publicity_days must be 7–60", "publicity_days")
+    if not MIN_PUBLICITY_DAYS <= command.publicity_days <= MAX_PUBLICITY_DAYS:
+        raise invalid("invalid_publicity_days",
+                      f"公示期须为{MIN_PUBLICITY_DAYS}至{MAX_PUBLICITY_DAYS}天",
+                      f"publicity_days must be {MIN_PUBLICITY_DAYS}–{MAX_PUBLICITY_DAYS}",
+                      "publicity_days")
 
 
 def publish(tree: OrgTree, state: HonorRollState | None, command: PublishHonorRoll,
@@ -131,10 +133,11 @@ def record_objection(state: HonorRollState | None, command: RecordObjection,
                         "no honor roll is published for that month")
     if local_date(now) > state.publicity_ends:
         raise Refusal("publicity_over", "公示期已结束", "the publicity period is over")
-    objection = command.objection.strip()
-    if not objection or len(objection) > 1000:
-        raise invalid("objection_required", "请填写异议内容（不超过1000字）",
-                      "an objection of 1–1000 characters is required", "objection")
+    objection = clean(command.objection, "objection", multiline=True)
+    if not objection or len(objection) > MAX_OBJECTION:
+        raise invalid("objection_required", f"请填写异议内容（不超过{MAX_OBJECTION}字）",
+                      f"an objection of 1–{MAX_OBJECTION} characters is required",
+                      "objection")
     return [HonorRollObjectionRecorded(
         unit_id=state.unit_id, month=state.month, member_id=command.member_id,
         objection=objection, recorded_by=recorded_by, recorded_at=now,

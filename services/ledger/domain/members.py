@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
+from contract.bounds import clean, line, text
 from contract.events import (
     Event,
     MemberDataErased,
@@ -25,6 +26,10 @@ REPORTING_KINDS = frozenset({"community", "branch", "group", "team"})
 # ASCII digits only: str.isdigit() also accepts "１２３４" and "²³⁴⁵", which a phone keypad
 # would never produce again at check-in.
 PIN = re.compile(r"[0-9]{4,8}")
+MAX_NAME = MAX_NUMBER = 50
+MAX_EMPLOYER = 100
+MAX_PHONE = 32
+MAX_REASON = 500
 
 
 STREAM_PREFIX = "member-"
@@ -78,14 +83,14 @@ def apply(state: MemberState | None, event: Event) -> MemberState | None:
 class RegisterMember(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
     member_id: uuid.UUID | None = None
     kind: MemberKind
-    employer: str | None = None
+    employer: line(MAX_EMPLOYER) | None = None
     registered_on: date
     # Directory data: stored outside the events (see ledger.adapters.directory).
-    member_number: str
-    name: str
-    phone: str | None = None
+    member_number: line(MAX_NUMBER)
+    name: line(MAX_NAME)
+    phone: line(MAX_PHONE) | None = None
     # The PIN the member uses on the check-in form; only its hash is kept.
-    pin: str | None = None
+    pin: line(8) | None = None
     # Report to a unit at once (the usual case for 双报到).
     unit_id: uuid.UUID | None = None
 
@@ -102,7 +107,7 @@ class TransferMember(Command, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 class MemberLeaves(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
     effective: date
-    reason: str
+    reason: text(MAX_REASON)
 
 
 # --- decisions ---------------------------------------------------------------------------
@@ -139,21 +144,30 @@ def register(tree: OrgTree, state: MemberState | None, command: RegisterMember,
     if state is not None:
         raise Refusal("member_exists", "成员已登记", "the member is already registered",
                       field="member_id")
-    if command.kind == "in_service" and not (command.employer or "").strip():
+    employer = clean(command.employer or "", "employer")
+    if command.kind == "in_service" and not employer:
         raise invalid("employer_required", "在职党员须填写工作单位",
                       "an in-service member needs an employer unit", "employer")
-    if not command.name.strip() or len(command.name.strip()) > 50:
-        raise invalid("invalid_name", "请填写姓名（不超过50字）", "name: 1–50 characters", "name")
-    if not command.member_number.strip() or len(command.member_number.strip()) > 50:
-        raise invalid("invalid_member_number", "请填写成员编号（不超过50字）",
-                      "member_number: 1–50 characters", "member_number")
+    if len(employer) > MAX_EMPLOYER:
+        raise invalid("invalid_employer", f"工作单位不超过{MAX_EMPLOYER}字",
+                      f"employer: at most {MAX_EMPLOYER} characters", "employer")
+    name = clean(command.name, "name")
+    if not name or len(name) > MAX_NAME:
+        raise invalid("invalid_name", f"请填写姓名（不超过{MAX_NAME}字）",
+                      f"name: 1–{MAX_NAME} characters", "name")
+    number = clean(command.member_number, "member_number")
+    if not number or len(number) > MAX_NUMBER:
+        raise invalid("invalid_member_number", f"请填写成员编号（不超过{MAX_NUMBER}字）",
+                      f"member_number: 1–{MAX_NUMBER} characters", "member_number")
+    phone = clean(command.phone or "", "phone")
+    if len(phone) > MAX_PHONE:
+        raise invalid("invalid_phone", f"电话不超过{MAX_PHONE}个字符",
+                      f"phone: at most {MAX_PHONE} characters", "phone")
     if command.pin is not None and not PIN.fullmatch(command.pin):
         raise invalid("invalid_pin", "PIN 须为4至8位数字", "the PIN must be 4–8 digits", "pin")
     # Only in-service members need an employer (双报到); for anyone else it is data the
     # ledger has no use for, so it is not kept (PIPL: collect the minimum).
-    employer = None
-    if command.kind == "in_service":
-        employer = (command.employer or "").strip() or None
+    employer = (employer or None) if command.kind == "in_service" else None
     events: list[Event] = [
         MemberRegistered(member_id=member_id, kind=command.kind, employer=employer,
                          registered_on=command.registered_on)
@@ -197,8 +211,10 @@ def transfer(tree: OrgTree, state: MemberState | None, command: TransferMember) 
 
 def leave(state: MemberState | None, command: MemberLeaves) -> list[Event]:
     member = active(state)
-    if not command.reason.strip():
-        raise invalid("reason_required", "请填写原因", "a reason is required", "reason")
+    reason = clean(command.reason, "reason", multiline=True)
+    if not reason or len(reason) > MAX_REASON:
+        raise invalid("reason_required", f"请填写原因（不超过{MAX_REASON}字）",
+                      f"a reason of 1–{MAX_REASON} characters is required", "reason")
     if command.effective < member.registered_on:
         raise invalid("before_registration", "离开日期早于登记日期",
                       "leaving date is before registration", "effective")
@@ -208,4 +224,4 @@ def leave(state: MemberState | None, command: MemberLeaves) -> list[Event]:
         raise invalid("before_reporting", "离开日期早于上次报到日期",
                       "leaving date is before the last reporting date", "effective")
     return [MemberLeft(member_id=member.member_id, effective=command.effective,
-                       reason=command.reason.strip())]
+                       reason=reason)]

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
+from contract.bounds import clean, line
 from contract.events import (
     Event,
     UnitDissolved,
@@ -24,6 +25,7 @@ from contract.vocabulary import UNIT_KINDS
 from ledger.domain.command import Command
 
 STREAM = "organisation"
+MAX_NAME = 100
 
 # Which kinds of unit may sit directly under which.
 ALLOWED_PARENTS: dict[str, frozenset[str]] = {
@@ -112,12 +114,12 @@ class EstablishUnit(Command, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     unit_id: uuid.UUID | None = None
     kind: UnitKind
     parent_id: uuid.UUID | None = None
-    name: str
+    name: line(MAX_NAME)
     effective: date
 
 
 class RenameUnit(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    name: str
+    name: line(MAX_NAME)
     effective: date
 
 
@@ -139,10 +141,10 @@ class DissolveUnit(Command, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
 
 def _check_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise invalid("invalid_name", "名称不能为空，且不超过100字",
-                      "name must be 1–100 characters", "name")
+    name = clean(name, "name")
+    if not name or len(name) > MAX_NAME:
+        raise invalid("invalid_name", f"名称不能为空，且不超过{MAX_NAME}字",
+                      f"name must be 1–{MAX_NAME} characters", "name")
     return name
 
 

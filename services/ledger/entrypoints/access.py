@@ -24,7 +24,7 @@ class LedgerScopes:
             return await self._covers_stream(principal, str(value))
         resource = as_uuid(value)
         if resource is None:
-            return False
+            return True  # names nothing: the route answers 404, as for anyone
         if target == "unit_id":
             return await self._covers_unit(principal, resource)
         if target == "activity_id":

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import httpx
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.problem_details import ProblemDetailsPlugin
 
+from contract import door
 from contract.guard import access_guard, check_routes, schema_router
 from contract.postgres import create_pool
 from contract.security_headers import security_headers
@@ -87,7 +87,9 @@ def create_app(settings: Settings | None = None,
         guards=[access_guard],
         before_send=[security_headers()],
         lifespan=[lifespan],
-        plugins=[ProblemDetailsPlugin(problems.CONFIG)],
+        # Every error a problem details document; strict input (contract.door).
+        exception_handlers=door.handlers(problems.PROBLEMS),
+        before_request=door.at_the_door,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="社区志愿服务台账 Ledger API", openapi_router=schema_router(),

@@ -7,13 +7,16 @@ from litestar import Request
 from litestar.di import NamedDependency, Provide
 
 from contract.access import Principal
+from contract.bounds import request_id
 from contract.dependencies import app_state
 from ledger.handlers import Actor
 
 
 def provide_actor(request: Request, principal: NamedDependency[Principal]) -> Actor:
-    return Actor.from_principal(principal, request.headers.get("x-request-id"),
-                                request.headers.get("x-correlation-id"))
+    # Both ids go into the events' metadata, which stays forever: bounded or refused.
+    return Actor.from_principal(
+        principal, request_id(request.headers.get("x-request-id"), "X-Request-Id"),
+        request_id(request.headers.get("x-correlation-id"), "X-Correlation-Id"))
 
 
 DEPENDENCIES = {

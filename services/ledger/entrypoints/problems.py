@@ -1,10 +1,10 @@
-"""Every error answers RFC 9457 problem details; validation problems name the field."""
+"""The ledger's own exceptions as RFC 9457 problem details (the rest: contract.problems)."""
 
 from __future__ import annotations
 
-from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
+from litestar.plugins.problem_details import ProblemDetailsException
 
-from contract.problems import COMMON_PROBLEMS, PROBLEM_BASE
+from contract.problems import PROBLEM_BASE, Converter
 from ledger.adapters.event_store import EventIdConflict, WrongExpectedVersion
 from ledger.handlers import TooBusy
 
@@ -36,11 +36,8 @@ def from_too_busy(_error: TooBusy) -> ProblemDetailsException:
     )
 
 
-CONFIG = ProblemDetailsConfig(
-    exception_to_problem_detail_map={
-        **COMMON_PROBLEMS,
-        WrongExpectedVersion: from_wrong_version,
-        EventIdConflict: from_event_id_conflict,
-        TooBusy: from_too_busy,
-    },
-)
+PROBLEMS: dict[type[Exception], Converter] = {
+    WrongExpectedVersion: from_wrong_version,
+    EventIdConflict: from_event_id_conflict,
+    TooBusy: from_too_busy,
+}

@@ -15,8 +15,10 @@ from typing import Any, Literal, get_args
 
 import msgspec
 
-from contract.calendar import SHANGHAI
+from contract.bounds import has_controls
+from contract.calendar import FIRST_YEAR, LAST_YEAR, SHANGHAI
 from contract.events import ActivityCategory, ActivityKind
+from ledger.domain.activities import MAX_CAP_MINUTES
 
 Format = Literal["csv", "ndjson"]
 
@@ -132,7 +134,7 @@ def _ndjson_records(text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[R
             continue
         try:
             value = msgspec.json.decode(raw)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # malformed, or nested too deeply
             value = None
         if not isinstance(value, dict):
             errors.append(RowError(row=line, field=None, code="invalid_json",
@@ -168,6 +170,11 @@ class _Fields:
         if len(text) > MAX_TEXT:
             self.fail(name, "too_long", f"{name} 不超过{MAX_TEXT}字",
                       f"{name}: at most {MAX_TEXT} characters")
+            return None
+        # One line, as everywhere (contract.bounds).
+        if has_controls(text):
+            self.fail(name, "control_characters", f"{name} 不能含控制字符（如 NUL）",
+                      f"{name} must not contain control characters (such as NUL)")
             return None
         return text
 
@@ -205,6 +212,10 @@ class _Fields:
         if number < 0:
             self.fail(name, "negative", f"{name} 不能为负", f"{name} cannot be negative")
             return None
+        if number > MAX_CAP_MINUTES:
+            self.fail(name, "too_large", f"{name} 不超过{MAX_CAP_MINUTES}分钟",
+                      f"{name}: at most {MAX_CAP_MINUTES} minutes")
+            return None
         return number
 
     def moment(self, name: str) -> datetime | None:
@@ -216,6 +227,10 @@ class _Fields:
         except ValueError:
             self.fail(name, "invalid_time", f"{name} 须为 ISO 8601 时间，如 2024-03-02T09:00+08:00",
                       f"{name} must be an ISO 8601 time, e.g. 2024-03-02T09:00+08:00")
+            return None
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            self.fail(name, "out_of_calendar", f"{name} 的年份须在{FIRST_YEAR}至{LAST_YEAR}之间",
+                      f"{name}: years {FIRST_YEAR}–{LAST_YEAR} only")
             return None
         # Local records rarely carry an offset; every time in the ledger is Shanghai's.
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=SHANGHAI)

@@ -17,6 +17,7 @@ import msgspec
 from contract.vocabulary import ACTIVITY_KINDS
 
 TieBreak = Literal["minutes", "activities", "first_check_in", "member_number"]
+MAX_TOP_N = 1000
 
 
 class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,12 +57,14 @@ def check_rule_set(rules: RuleSet) -> list[tuple[str, str]]:
         problems.append(("name", "规则名称须为1至50个字符"))
     if rules.min_minutes < 0:
         problems.append(("min_minutes", "最低时长不能为负数"))
-    if not 1 <= rules.top_n <= 1000:
-        problems.append(("top_n", "名额须在1至1000之间"))
+    if not 1 <= rules.top_n <= MAX_TOP_N:
+        problems.append(("top_n", f"名额须在1至{MAX_TOP_N}之间"))
     if len(set(rules.tie_break)) != len(rules.tie_break):
         problems.append(("tie_break", "排序规则不能重复"))
     if not rules.kinds or any(kind not in ACTIVITY_KINDS for kind in rules.kinds):
         problems.append(("kinds", "活动类型须为 " + "/".join(ACTIVITY_KINDS)))
+    elif len(set(rules.kinds)) != len(rules.kinds):
+        problems.append(("kinds", "活动类型不能重复"))
     return problems
 
 

@@ -22,7 +22,7 @@ class ReportsScopes:
         if principal.scope_unit_id is None:
             return True
         if resource is None:
-            return False
+            return True  # names nothing: the route answers 404, as for anyone
         async with self._pool.acquire() as connection:
             if target == "unit_id":
                 return await unit_reports.within(connection, principal.tenant_id,

@@ -17,16 +17,15 @@ from litestar import Litestar
 from litestar.datastructures import CacheControlHeader
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from contract import door
 from contract.access import PUBLIC
 from contract.guard import access_guard, check_routes, schema_router
 from contract.postgres import create_pool
 from contract.security_headers import security_headers
 from reports.config import Settings
-from reports.entrypoints import problems
 from reports.entrypoints.access import ReportsScopes
 from reports.entrypoints.controllers.digest import DigestController
 from reports.entrypoints.controllers.honor_rolls import HonorRollController
@@ -90,7 +89,9 @@ def create_app(settings: Settings | None = None, *,
         guards=[access_guard],
         before_send=[security_headers()],
         lifespan=[lifespan],
-        plugins=[ProblemDetailsPlugin(problems.CONFIG)],
+        # Every error a problem details document; strict input (contract.door).
+        exception_handlers=door.handlers({}),
+        before_request=door.at_the_door,
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="社区志愿服务报表 — reports", version="1.0.0",
                                      openapi_router=schema_router()),

@@ -17,7 +17,7 @@ from reports.adapters import unit_reports
 from reports.adapters.member_reports import member_exists
 from reports.config import Settings
 from reports.entrypoints.problems import invalid, problem
-from reports.service.freshness import NotReached, wait_until_applied
+from reports.service.freshness import NotReached, UnknownPosition, wait_until_applied
 from reports.service.ports import Feed
 from reports.service.runner import Progress, ProjectionRunner
 
@@ -52,6 +52,9 @@ async def fresh_enough(pool: asyncpg.Pool, feed: Feed, tenant_id: str, wait_for:
     except ValueError:
         raise invalid("wait_for", "wait_for 须为位置（如 1234）或游标（如 5678-1234）",
                       "wait_for must be a position or a feed cursor <txid>-<position>") from None
+    except UnknownPosition:
+        raise invalid("wait_for", "没有该位置的事件", "no event of this tenant has that position",
+                      code="unknown_position") from None
     except NotReached as error:
         raise problem(503, "not_yet_applied", "报表尚未更新到该位置，请稍后重试",
                       "the reports have not applied that position yet",

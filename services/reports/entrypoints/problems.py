@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar.plugins.problem_details import ProblemDetailsConfig
-
-from contract.problems import COMMON_PROBLEMS, Refusal
+from contract.problems import Refusal
 
 
 def problem(status: int, code: str, zh: str, en: str, *, field: str | None = None,
@@ -14,12 +12,11 @@ def problem(status: int, code: str, zh: str, en: str, *, field: str | None = Non
     return Refusal(code, zh, en, field=field, status=status, headers=headers, **extra)
 
 
-def invalid(field: str, zh: str, en: str) -> Refusal:
-    return problem(400, "invalid_request", zh, en, field=field)
+def invalid(field: str, zh: str, en: str, code: str = "invalid_value") -> Refusal:
+    """A value that can never be accepted (422)."""
+    return problem(422, code, zh, en, field=field)
 
 
 def not_found(what_zh: str, what_en: str) -> Refusal:
     return problem(404, "not_found", f"{what_zh}不存在", f"no such {what_en}")
 
-
-CONFIG = ProblemDetailsConfig(exception_to_problem_detail_map=COMMON_PROBLEMS)

@@ -26,9 +26,15 @@ class NotReached(Exception):
         self.reached = reached
 
 
+class UnknownPosition(Exception):
+    """No event of the tenant has that position (or that cursor): it will never be applied,
+    so waiting longer cannot help."""
+
+
 async def wait_until_applied(pool: asyncpg.Pool, feed: Feed, tenant_id: str, target: str,
                              progress: Progress | None, max_wait: float) -> Cursor:
-    """Raises ValueError for a malformed target, NotReached when max_wait runs out."""
+    """Raises ValueError for a malformed target, NotReached when max_wait runs out, and
+    UnknownPosition then if the ledger has no such event for the tenant."""
     wanted = parse_position(target)
     cursor = None if isinstance(wanted, int) else wanted
     deadline = asyncio.get_running_loop().time() + max_wait
@@ -42,6 +48,8 @@ async def wait_until_applied(pool: asyncpg.Pool, feed: Feed, tenant_id: str, tar
             return reached
         remaining = deadline - asyncio.get_running_loop().time()
         if remaining <= 0:
+            if cursor is None or await feed.cursor_of_position(tenant_id, cursor[1]) != cursor:
+                raise UnknownPosition(target)
             raise NotReached(reached)
         if progress is not None:
             await progress.wait(min(remaining, RECHECK_SECONDS))

@@ -163,8 +163,11 @@ class ProjectionRunner:
             if self._idle_wait:
                 # The long poll in the idle check was the wait: poll again at once.
                 continue
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # arrives as the wake-up completes, and `stop` then waits forever.
             try:
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                async with asyncio.timeout(self._poll_interval):
+                    await self._wake.wait()
                 poll_due = False
             except TimeoutError:
                 poll_due = True

@@ -132,7 +132,7 @@ async def test_rule_sets_are_versioned_and_drive_the_draft(history, pool, client
     assert (first.json()["version"], second.json()["version"]) == (1, 2)
     bad = await client.post("/api/v1/rule-sets", json={**body, "kinds": ["dancing"]},
                             headers=headers)
-    assert bad.status_code == 400 and bad.json()["field"] == "kinds"
+    assert bad.status_code == 422 and bad.json()["field"] == "kinds"
     scoped = await _headers(pool, history.tenant_id, scope_unit_id=district)
     assert (await client.post("/api/v1/rule-sets", json=body,
                               headers=scoped)).status_code == 403

@@ -295,5 +295,5 @@ async def test_wait_for_rejects_a_malformed_position(history, pool, database_url
         response = await client.get(
             f"/api/v1/members/{district_member}/hours", params={"wait_for": "abc"},
             headers={"Authorization": f"Bearer {minted.token}"})
-    assert response.status_code == 400 and response.json()["field"] == "wait_for"
+    assert response.status_code == 422 and response.json()["field"] == "wait_for"
 

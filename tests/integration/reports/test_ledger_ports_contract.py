@@ -273,7 +273,7 @@ async def test_names_are_scoped_like_the_other_reads(ledger_client: httpx.AsyncC
 
     too_many = {"member_ids": [str(uuid.uuid4()) for _ in range(1001)]}
     refused = await ledger_client.post("/api/v1/names", headers=c.reader, json=too_many)
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     unknown_field = await ledger_client.post("/api/v1/names", headers=c.reader,
                                              json={"members": []})
     assert unknown_field.status_code == 400

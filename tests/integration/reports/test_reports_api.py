@@ -138,7 +138,7 @@ async def test_scope_and_auth(history, pool, client):
     assert response.headers["content-type"].startswith("application/problem+json")
     bad = await client.get(f"/api/v1/units/{units['a']}/activity?month=2025-13",
                            headers=scoped)
-    assert bad.status_code == 400 and bad.json()["field"] == "month"
+    assert bad.status_code == 422 and bad.json()["field"] == "month"
 
 
 async def test_honor_roll_draft_exports_match_screen(history, pool, client):

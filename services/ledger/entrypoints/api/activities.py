@@ -131,7 +131,7 @@ class ActivityController(Controller):
             raise invalid_cursor() from None
         return ActivityList(items=items, next=following)
 
-    @get("/{activity_id:uuid}", operation_id="getActivity", opt=read("activity_id"),
+    @get("/{activity_id:str}", operation_id="getActivity", opt=read("activity_id"),
          summary="An activity with its participation records")
     async def get_activity(self, ledger: NamedDependency[Ledger],
                            principal: NamedDependency[Principal],
@@ -155,7 +155,7 @@ class ActivityController(Controller):
             ],
         )
 
-    @post("/{activity_id:uuid}/reschedule", operation_id="rescheduleActivity",
+    @post("/{activity_id:str}/reschedule", operation_id="rescheduleActivity",
           opt=write("activity_id", roles=ORGANISERS),
           summary="Move an activity's window or place (before anyone checked in)")
     async def reschedule(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
@@ -163,7 +163,7 @@ class ActivityController(Controller):
                          data: JSONBody[RescheduleActivity]) -> Response[Outcome]:
         return command_response(await ledger.activities.manage(actor, activity_id, data))
 
-    @post("/{activity_id:uuid}/cancel", operation_id="cancelActivity",
+    @post("/{activity_id:str}/cancel", operation_id="cancelActivity",
           opt=write("activity_id", roles=ORGANISERS),
           summary="Cancel an activity, with a reason")
     async def cancel(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
@@ -171,7 +171,7 @@ class ActivityController(Controller):
                      data: JSONBody[CancelActivity]) -> Response[Outcome]:
         return command_response(await ledger.activities.manage(actor, activity_id, data))
 
-    @post("/{activity_id:uuid}/close", operation_id="closeActivity",
+    @post("/{activity_id:str}/close", operation_id="closeActivity",
           opt=write("activity_id", roles=ORGANISERS),
           summary="Close an activity; forgotten check-outs are closed and flagged")
     async def close(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],

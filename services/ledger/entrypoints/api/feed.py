@@ -10,9 +10,11 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
 from contract.access import Principal, read
+from contract.bounds import INT4_MAX, INT8_MAX
+from contract.cursor import MAX_LENGTH as CURSOR_LENGTH
 from contract.cursor import parse_cursor
 from contract.problems import invalid, not_found
 from ledger.adapters.event_store import FeedPage, PostgresEventStore
@@ -20,6 +22,10 @@ from ledger.adapters.notifier import FeedNotifier
 from ledger.entrypoints.api.responses import EventList, event_out
 
 MAX_WAIT_SECONDS = 30.0
+# The longest stream id is an honor roll's: "honor-roll-<uuid>-<YYYY-MM>" (55 characters).
+MAX_STREAM_ID = 100
+Cursor = Annotated[str | None, QueryParameter(max_length=CURSOR_LENGTH,
+                                              description="<txid>-<position>")]
 # While a wake-up has arrived but the event is still behind the visibility horizon (an older
 # transaction is open), look again this often.
 RECHECK_SECONDS = 0.02
@@ -88,10 +94,11 @@ class FeedController(Controller):
         store: NamedDependency[PostgresEventStore],
         notifier: NamedDependency[FeedNotifier],
         principal: NamedDependency[Principal],
-        after: FromQuery[str | None] = None,
+        after: Cursor = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-        type: FromQuery[list[str] | None] = None,
-        stream_prefix: FromQuery[str | None] = None,
+        type: Annotated[list[str] | None, QueryParameter(
+            max_items=50, description="Event types (up to 50)")] = None,
+        stream_prefix: Annotated[str | None, QueryParameter(max_length=MAX_STREAM_ID)] = None,
         wait: Annotated[float, QueryParameter(ge=0, le=MAX_WAIT_SECONDS)] = 0,
     ) -> EventList:
         _checked_cursor(after)
@@ -110,17 +117,18 @@ class FeedController(Controller):
          summary="How far a reader at a cursor is behind: events after it and the oldest's age")
     async def feed_lag(self, store: NamedDependency[PostgresEventStore],
                        principal: NamedDependency[Principal],
-                       after: FromQuery[str | None] = None) -> FeedLag:
+                       after: Cursor = None) -> FeedLag:
         _checked_cursor(after)
         events, oldest = await store.feed_lag(principal.tenant_id, after)
         return FeedLag(events=events, oldest_recorded_at=oldest)
 
-    @get("/feed/cursors/{position:int}", operation_id="feedCursor",
+    @get("/feed/cursors/{position:str}", operation_id="feedCursor",
          opt=read(tenant_wide=True),
          summary="The feed cursor of a position (as an append returns it)")
     async def feed_cursor(self, store: NamedDependency[PostgresEventStore],
                           principal: NamedDependency[Principal],
-                          position: FromPath[int]) -> FeedCursor:
+                          position: Annotated[int, PathParameter(ge=1, le=INT8_MAX)]
+                          ) -> FeedCursor:
         cursor = await store.cursor_of_position(principal.tenant_id, position)
         if cursor is None:
             raise not_found("position_not_found", "没有该位置的事件", "no event at that position",
@@ -133,8 +141,8 @@ class FeedController(Controller):
         self,
         store: NamedDependency[PostgresEventStore],
         principal: NamedDependency[Principal],
-        stream_id: FromPath[str],
-        after_version: Annotated[int, QueryParameter(ge=0)] = 0,
+        stream_id: Annotated[str, PathParameter(max_length=MAX_STREAM_ID)],
+        after_version: Annotated[int, QueryParameter(ge=0, le=INT4_MAX)] = 0,
     ) -> EventList:
         events = await store.read_stream(principal.tenant_id, stream_id, after_version)
         return EventList(events=[event_out(e) for e in events])

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from contract.access import ORGANISERS, Principal, read, write
-from contract.calendar import month_bounds
+from contract.calendar import month_bounds, valid_month
 from contract.problems import invalid
 from ledger.adapters.listings import HonorRollFilter, HonorRollSummary, InvalidCursor, Listings
 from ledger.domain.honor_rolls import PublishHonorRoll, RecordObjection
@@ -87,11 +87,12 @@ class HonorRollController(Controller):
                       data: JSONBody[PublishHonorRoll]) -> Response[Outcome]:
         return command_response(await ledger.honor_rolls.publish(actor, data))
 
-    @post("/{unit_id:uuid}/{month:str}/objections", operation_id="recordHonorRollObjection",
+    @post("/{unit_id:str}/{month:str}/objections", operation_id="recordHonorRollObjection",
           opt=write("unit_id", roles=ORGANISERS),
           summary="Record an objection during the publicity (公示) window")
     async def object_to(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                         unit_id: FromPath[uuid.UUID], month: FromPath[str],
                         data: JSONBody[RecordObjection]) -> Response[Outcome]:
+        valid_month(month, source="path")
         return command_response(
             await ledger.honor_rolls.record_objection(actor, unit_id, month, data))

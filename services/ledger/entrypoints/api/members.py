@@ -80,7 +80,7 @@ class MemberController(Controller):
                        data: JSONBody[RegisterMember]) -> Response[Outcome]:
         return command_response(await ledger.members.register(actor, data))
 
-    @get("/{member_id:uuid}", operation_id="getMember", opt=read("member_id"),
+    @get("/{member_id:str}", operation_id="getMember", opt=read("member_id"),
          summary="A member and their directory entry")
     async def get_member(self, ledger: NamedDependency[Ledger],
                          directory: NamedDependency[MemberDirectory],
@@ -102,28 +102,28 @@ class MemberController(Controller):
             name=entry.name if entry else None, erased=state.erased,
         )
 
-    @post("/{member_id:uuid}/report", operation_id="reportMember", opt=write("member_id"),
+    @post("/{member_id:str}/report", operation_id="reportMember", opt=write("member_id"),
           summary="The member reports (报到) to a unit")
     async def report(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                      member_id: FromPath[uuid.UUID],
                      data: JSONBody[ReportMember]) -> Response[Outcome]:
         return command_response(await ledger.members.change(actor, member_id, data))
 
-    @post("/{member_id:uuid}/transfer", operation_id="transferMember", opt=write("member_id"),
+    @post("/{member_id:str}/transfer", operation_id="transferMember", opt=write("member_id"),
           summary="Transfer the member to another unit")
     async def transfer(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                        member_id: FromPath[uuid.UUID],
                        data: JSONBody[TransferMember]) -> Response[Outcome]:
         return command_response(await ledger.members.change(actor, member_id, data))
 
-    @post("/{member_id:uuid}/leave", operation_id="memberLeaves",
+    @post("/{member_id:str}/leave", operation_id="memberLeaves",
           opt=write("member_id"), summary="The member leaves")
     async def leave(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                     member_id: FromPath[uuid.UUID],
                     data: JSONBody[MemberLeaves]) -> Response[Outcome]:
         return command_response(await ledger.members.change(actor, member_id, data))
 
-    @post("/{member_id:uuid}/erasure", operation_id="eraseMember",
+    @post("/{member_id:str}/erasure", operation_id="eraseMember",
           opt=write("member_id"),
           summary="Erase the member's personal data; records stay, unnamed")
     async def erase(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],

@@ -21,7 +21,7 @@ from ledger.handlers import Actor, ConfirmMany, Ledger, Outcome
 
 
 class ParticipationController(Controller):
-    path = "/api/v1/activities/{activity_id:uuid}"
+    path = "/api/v1/activities/{activity_id:str}"
     tags = ("participation",)
 
     @post("/check-ins", operation_id="checkIn",

@@ -122,7 +122,7 @@ class UnitController(Controller):
             items.append(unit_out(tree, unit))
         return UnitList(items=items, next=following)
 
-    @get("/{unit_id:uuid}", operation_id="getUnit", opt=read("unit_id"),
+    @get("/{unit_id:str}", operation_id="getUnit", opt=read("unit_id"),
          summary="A unit, its ancestors and children",
          description="403 for a unit outside the token's scope, 404 for an unknown one.")
     async def get_unit(self, ledger: NamedDependency[Ledger],
@@ -140,25 +140,25 @@ class UnitController(Controller):
                         data: JSONBody[EstablishUnit]) -> Response[Outcome]:
         return command_response(await ledger.units.establish(actor, data))
 
-    @post("/{unit_id:uuid}/rename", operation_id="renameUnit",
+    @post("/{unit_id:str}/rename", operation_id="renameUnit",
           opt=write("unit_id"), summary="Rename a unit")
     async def rename(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                      unit_id: FromPath[uuid.UUID], data: JSONBody[RenameUnit]) -> Response[Outcome]:
         return command_response(await ledger.units.change(actor, unit_id, data))
 
-    @post("/{unit_id:uuid}/move", operation_id="moveUnit",
+    @post("/{unit_id:str}/move", operation_id="moveUnit",
           opt=write("unit_id"), summary="Move a unit to a new parent")
     async def move(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                    unit_id: FromPath[uuid.UUID], data: JSONBody[MoveUnit]) -> Response[Outcome]:
         return command_response(await ledger.units.change(actor, unit_id, data))
 
-    @post("/{unit_id:uuid}/merge", operation_id="mergeUnit",
+    @post("/{unit_id:str}/merge", operation_id="mergeUnit",
           opt=write("unit_id"), summary="Merge into another unit")
     async def merge(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                     unit_id: FromPath[uuid.UUID], data: JSONBody[MergeUnit]) -> Response[Outcome]:
         return command_response(await ledger.units.change(actor, unit_id, data))
 
-    @post("/{unit_id:uuid}/dissolve", operation_id="dissolveUnit",
+    @post("/{unit_id:str}/dissolve", operation_id="dissolveUnit",
           opt=write("unit_id"), summary="Dissolve a unit")
     async def dissolve(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                        unit_id: FromPath[uuid.UUID],

@@ -23,10 +23,10 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
-from contract.calendar import local_date, month_of
+from contract.calendar import MONTH, local_date, month_of
 from contract.problems import Refusal, not_found
 from ledger.adapters.reports_client import ReportsClient
-from ledger.domain.honor_rolls import MONTH, PublishHonorRoll
+from ledger.domain.honor_rolls import PublishHonorRoll
 from ledger.entrypoints.pages.common import OrganiserSession, Page
 from ledger.handlers import Ledger
 

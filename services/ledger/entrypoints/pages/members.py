@@ -18,6 +18,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
+from contract.bounds import has_controls
 from contract.problems import Refusal
 from ledger.adapters.attempts import Attempts
 from ledger.adapters.directory import MemberDirectory
@@ -97,6 +98,10 @@ class MemberPages(Controller):
                                tenant_id=tenant_id, next=target, typed_number=number,
                                error=error)
 
+        # Not looked up, nor shown again: PostgreSQL cannot even hold a NUL (contract.bounds).
+        if has_controls(data.member_number):
+            number = ""
+            return again(422, page.t("control_characters"))
         if not number or not data.pin:
             return again(422, page.t("required"))
         # Counted whether or not the number exists, so limits reveal nothing either.

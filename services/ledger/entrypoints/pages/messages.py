@@ -120,6 +120,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "schedule_submit": ("安排活动", "Schedule"),
     "scheduled_ok": ("活动已安排", "Activity scheduled"),
     "required": ("请填写此项", "Required"),
+    "control_characters": ("输入中含有不允许的控制字符，请重新输入",
+                           "The input holds control characters; please type it again"),
     "bad_number": ("请填写数字", "Enter a number"),
     "bad_time": ("时间格式应为 时:分，如 09:00", "Use HH:MM, e.g. 09:00"),
     "bad_date": ("日期格式应为 年-月-日", "Use YYYY-MM-DD"),

@@ -22,6 +22,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect
 
+from contract.bounds import has_controls
 from contract.calendar import SHANGHAI
 from contract.problems import Refusal
 from ledger.adapters.attempts import Attempts
@@ -156,6 +157,10 @@ class OrganiserPages(Controller):
                     data: URLEncodedBody[LoginForm]) -> Any:
         form = LoginForm(tenant=data.tenant.strip()[:64], login=data.login.strip()[:128],
                          next=data.next)
+        # Not looked up, nor shown again: PostgreSQL cannot even hold a NUL (contract.bounds).
+        if has_controls(data.tenant) or has_controls(data.login):
+            return page.render("login.html", status_code=422, form=LoginForm(next=form.next),
+                               error=page.t("control_characters"))
         if not form.tenant or not form.login or not data.password:
             return page.render("login.html", status_code=422, form=form,
                                error=page.t("required"))

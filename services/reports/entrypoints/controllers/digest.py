@@ -10,7 +10,8 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from contract.access import Principal, read
-from contract.calendar import QUARTER
+from contract.bounds import INT4_MAX
+from contract.calendar import QUARTER, valid_quarter
 from reports.adapters import digest_reports
 from reports.domain.tables import digest_table
 from reports.domain.views import EmployerDigest
@@ -21,11 +22,12 @@ from reports.service.ports import Directory
 Employer = Annotated[str, QueryParameter(min_length=1, max_length=200)]
 Quarter = Annotated[str, QueryParameter(pattern=QUARTER.pattern, description="e.g. 2026Q1")]
 Limit = Annotated[int, QueryParameter(ge=1, le=5000)]
-Offset = Annotated[int, QueryParameter(ge=0)]
+Offset = Annotated[int, QueryParameter(ge=0, le=INT4_MAX)]
 
 
 async def _digest(pool: asyncpg.Pool, directory: Directory, principal: Principal,
                   employer: str, quarter: str, limit: int, offset: int) -> EmployerDigest:
+    valid_quarter(quarter, source="query")
     async with snapshot(pool) as connection:
         return await digest_reports.employer_digest(
             connection, directory, principal.tenant_id, employer, quarter,

@@ -14,7 +14,8 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from contract.access import Principal, read
-from contract.calendar import MONTH
+from contract.bounds import INT4_MAX
+from contract.calendar import valid_month
 from reports.adapters import honor_roll_store
 from reports.config import Settings
 from reports.domain.tables import honor_roll_table
@@ -22,31 +23,26 @@ from reports.domain.views import HonorRollView
 from reports.entrypoints import exports
 from reports.entrypoints.controllers.members import WaitFor
 from reports.entrypoints.dependencies import check_unit, fresh_enough, snapshot
-from reports.entrypoints.problems import invalid, problem
+from reports.entrypoints.problems import problem
 from reports.service import honor_rolls
 from reports.service.ports import Directory, Feed
 from reports.service.runner import Progress
 
-RuleSetName = Annotated[str, QueryParameter(description="Rule set name")]
-RuleVersion = Annotated[int | None, QueryParameter(ge=1, description="Default: the latest")]
+RuleSetName = Annotated[str, QueryParameter(max_length=50, description="Rule set name")]
+RuleVersion = Annotated[int | None, QueryParameter(ge=1, le=INT4_MAX,
+                                                   description="Default: the latest")]
 Draft = Annotated[bool, QueryParameter(
     description="Show the roll as computed now even when the month is published")]
-
-
-def _month(month: str) -> str:
-    if not MONTH.match(month):
-        raise invalid("month", "月份格式应为 YYYY-MM", "month must be YYYY-MM")
-    return month
 
 
 async def _view(pool: asyncpg.Pool, directory: Directory, principal: Principal,
                 unit_id: uuid.UUID, month: str, rule_set: str, rule_version: int | None,
                 draft: bool) -> HonorRollView:
+    valid_month(month, source="path")
     async with snapshot(pool) as connection:
         unit = await check_unit(connection, principal, unit_id)
         if not draft and (view := await honor_rolls.published(
-                connection, directory, principal.tenant_id, unit_id, unit["name"],
-                _month(month))):
+                connection, directory, principal.tenant_id, unit_id, unit["name"], month)):
             return view
         rules = await honor_roll_store.rule_set(connection, principal.tenant_id, rule_set,
                                                 rule_version)
@@ -54,11 +50,11 @@ async def _view(pool: asyncpg.Pool, directory: Directory, principal: Principal,
             raise problem(404, "rule_set_not_found", "评选规则不存在", "no such rule set",
                           field="rule_set")
         return await honor_rolls.draft(connection, directory, principal.tenant_id, unit_id,
-                                       unit["name"], _month(month), rules)
+                                       unit["name"], month, rules)
 
 
 class HonorRollController(Controller):
-    path = "/api/v1/units/{unit_id:uuid}/honor-rolls/{month:str}"
+    path = "/api/v1/units/{unit_id:str}/honor-rolls/{month:str}"
     tags = ("honor rolls",)
 
     @get("/", operation_id="getHonorRoll", opt=read("unit_id"),
@@ -70,6 +66,7 @@ class HonorRollController(Controller):
         unit_id: FromPath[uuid.UUID], month: FromPath[str], rule_set: RuleSetName = "standard",
         rule_version: RuleVersion = None, draft: Draft = False, wait_for: WaitFor = None,
     ) -> HonorRollView:
+        valid_month(month, source="path")  # refused before any wait for freshness
         await fresh_enough(pool, feed, principal.tenant_id, wait_for, progress, settings)
         return await _view(pool, directory, principal, unit_id, month, rule_set, rule_version,
                            draft)

@@ -12,7 +12,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from contract.access import Principal, read
-from contract.calendar import MONTH
+from contract.bounds import INT4_MAX
+from contract.calendar import MONTH, in_calendar, valid_month
+from contract.cursor import MAX_LENGTH as CURSOR_LENGTH
+from contract.problems import invalid
 from reports.adapters import member_reports
 from reports.config import Settings
 from reports.domain.views import MemberHours, MemberRecords
@@ -22,11 +25,23 @@ from reports.service.runner import Progress
 
 Month = Annotated[str | None, QueryParameter(pattern=MONTH.pattern, description="YYYY-MM")]
 WaitFor = Annotated[str | None, QueryParameter(
+    max_length=CURSOR_LENGTH,
     description="Wait (bounded) until this position or feed cursor is applied")]
+Offset = Annotated[int, QueryParameter(ge=0, le=INT4_MAX)]
+
+
+def months(from_month: str | None, to_month: str | None) -> None:
+    """A month range that can hold a record, first month first."""
+    for name, month in (("from_month", from_month), ("to_month", to_month)):
+        if month is not None:
+            valid_month(month, name, source="query")
+    if from_month is not None and to_month is not None and from_month > to_month:
+        raise invalid("invalid_range", "开始月份晚于结束月份", "from_month is after to_month",
+                      "from_month", source="query")
 
 
 class MemberController(Controller):
-    path = "/api/v1/members/{member_id:uuid}"
+    path = "/api/v1/members/{member_id:str}"
     tags = ("members",)
 
     @get("/hours", operation_id="getMemberHours", opt=read("member_id"),
@@ -38,6 +53,9 @@ class MemberController(Controller):
         member_id: FromPath[uuid.UUID], from_month: Month = None, to_month: Month = None,
         as_of: FromQuery[date | None] = None, wait_for: WaitFor = None,
     ) -> MemberHours:
+        months(from_month, to_month)
+        if as_of is not None:
+            in_calendar(as_of, "as_of", source="query")
         await fresh_enough(pool, feed, principal.tenant_id, wait_for, progress, settings)
         async with snapshot(pool) as connection:
             await check_member(connection, principal, member_id)
@@ -53,7 +71,7 @@ class MemberController(Controller):
         feed: NamedDependency[Feed], directory: NamedDependency[Directory],
         member_id: FromPath[uuid.UUID],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0, wait_for: WaitFor = None,
+        offset: Offset = 0, wait_for: WaitFor = None,
     ) -> MemberRecords:
         await fresh_enough(pool, feed, principal.tenant_id, wait_for, progress, settings)
         async with snapshot(pool) as connection:

@@ -7,11 +7,12 @@ and an unknown tenant all answer the same 404, so the page reveals nothing.
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import asyncpg
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, PathParameter
 from litestar.response import Template
 
 from contract.access import PUBLIC
@@ -22,6 +23,10 @@ from reports.entrypoints.dependencies import snapshot
 from reports.entrypoints.problems import not_found
 from reports.service import honor_rolls
 from reports.service.ports import Directory
+
+# Out of these bounds the path names nothing: 404 like any other unknown roll.
+Tenant = Annotated[str, PathParameter(max_length=64)]
+Month = Annotated[str, PathParameter(max_length=7, description="YYYY-MM")]
 
 
 async def _published(pool: asyncpg.Pool, directory: Directory, tenant_id: str,
@@ -36,21 +41,21 @@ async def _published(pool: asyncpg.Pool, directory: Directory, tenant_id: str,
 
 
 class PublicHonorRollController(Controller):
-    path = "/public/{tenant_id:str}/honor-rolls/{unit_id:uuid}/{month:str}"
+    path = "/public/{tenant_id:str}/honor-rolls/{unit_id:str}/{month:str}"
     tags = ("public",)
 
     @get("/", operation_id="getPublicHonorRoll",
          opt=PUBLIC.opt(), summary="A published roll, names masked")
     async def view(self, pool: NamedDependency[asyncpg.Pool],
-                   directory: NamedDependency[Directory], tenant_id: FromPath[str],
-                   unit_id: FromPath[uuid.UUID], month: FromPath[str]) -> PublicHonorRoll:
+                   directory: NamedDependency[Directory], tenant_id: Tenant,
+                   unit_id: FromPath[uuid.UUID], month: Month) -> PublicHonorRoll:
         return honor_rolls.public(await _published(pool, directory, tenant_id, unit_id, month))
 
     @get("/page", operation_id="getPublicHonorRollPage", opt=PUBLIC.opt(), media_type="text/html",
          summary="The published roll as a printable A4 page, names masked")
     async def page(self, pool: NamedDependency[asyncpg.Pool],
-                   directory: NamedDependency[Directory], tenant_id: FromPath[str],
-                   unit_id: FromPath[uuid.UUID], month: FromPath[str]) -> Template:
+                   directory: NamedDependency[Directory], tenant_id: Tenant,
+                   unit_id: FromPath[uuid.UUID], month: Month) -> Template:
         view = await _published(pool, directory, tenant_id, unit_id, month)
         headers, rows = honor_roll_table(view, mask=True)
         return Template("honor_roll.html", context={"view": view, "headers": headers,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import asyncpg
 import msgspec
 from litestar import Controller, get, post
@@ -9,17 +11,20 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from contract.access import Principal, read, write
+from contract.bounds import integer, line
+from contract.vocabulary import ACTIVITY_KINDS
 from reports.adapters import honor_roll_store
-from reports.domain.honor_roll_rules import RuleSet, TieBreak, check_rule_set
+from reports.domain.honor_roll_rules import MAX_TOP_N, RuleSet, TieBreak, check_rule_set
 from reports.entrypoints.problems import invalid
 
 
 class NewRuleSet(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    name: str
-    min_minutes: int
-    top_n: int
-    tie_break: list[TieBreak]
-    kinds: list[str]
+    name: line(50)
+    # Up to every minute of a month (31 days).
+    min_minutes: integer(0, 31 * 24 * 60)
+    top_n: integer(1, MAX_TOP_N)
+    tie_break: Annotated[list[TieBreak], msgspec.Meta(max_length=4)]
+    kinds: Annotated[list[line(20)], msgspec.Meta(max_length=len(ACTIVITY_KINDS))]
 
 
 class RuleSetList(msgspec.Struct, frozen=True, kw_only=True):

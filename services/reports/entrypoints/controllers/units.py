@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from contract.access import Principal, read
-from contract.calendar import MONTH
+from contract.calendar import MONTH, in_calendar, valid_month
 from reports.adapters import unit_reports
 from reports.config import Settings
 from reports.domain.views import CommunitySummary, UnitActivity
@@ -24,8 +24,15 @@ from reports.service.runner import Progress
 RequiredMonth = Annotated[str, QueryParameter(pattern=MONTH.pattern, description="YYYY-MM")]
 
 
+def _check(month: str, as_of: date | None) -> None:
+    """Refused before any wait for freshness."""
+    valid_month(month, source="query")
+    if as_of is not None:
+        in_calendar(as_of, "as_of", source="query")
+
+
 class UnitController(Controller):
-    path = "/api/v1/units/{unit_id:uuid}"
+    path = "/api/v1/units/{unit_id:str}"
     tags = ("units",)
 
     async def _activity(self, pool: asyncpg.Pool, principal: Principal, unit_id: uuid.UUID,
@@ -46,6 +53,7 @@ class UnitController(Controller):
         unit_id: FromPath[uuid.UUID], month: RequiredMonth,
         as_of: FromQuery[date | None] = None, wait_for: WaitFor = None,
     ) -> UnitActivity:
+        _check(month, as_of)
         await fresh_enough(pool, feed, principal.tenant_id, wait_for, progress, settings)
         return await self._activity(pool, principal, unit_id, month, as_of)
 
@@ -57,6 +65,7 @@ class UnitController(Controller):
         feed: NamedDependency[Feed],
         unit_id: FromPath[uuid.UUID], month: RequiredMonth, wait_for: WaitFor = None,
     ) -> CommunitySummary:
+        _check(month, None)
         await fresh_enough(pool, feed, principal.tenant_id, wait_for, progress, settings)
         report = await self._activity(pool, principal, unit_id, month, None)
         return unit_reports.community_summary(report)
