@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 
 from contract import door
 from contract.guard import access_guard, check_routes, schema_router
+from contract.openapi import document
 from contract.postgres import create_pool
 from contract.security_headers import security_headers
 from ledger.adapters.directory import MemberDirectory
@@ -100,4 +101,5 @@ def create_app(settings: Settings | None = None,
         ),
     )
     check_routes(app)
+    document(app)
     return app

@@ -23,6 +23,7 @@ from litestar.template.config import TemplateConfig
 from contract import door
 from contract.access import PUBLIC
 from contract.guard import access_guard, check_routes, schema_router
+from contract.openapi import document
 from contract.postgres import create_pool
 from contract.security_headers import security_headers
 from reports.config import Settings
@@ -97,4 +98,5 @@ def create_app(settings: Settings | None = None, *,
                                      openapi_router=schema_router()),
     )
     check_routes(app)
+    document(app)
     return app
