@@ -28,12 +28,19 @@ class FeedNotifier:
         self._pending: set[str] = set()
         self._flush: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
+        self._relisten: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> None:
-        self._listener = await self._pool.acquire()
-        await self._listener.add_listener(CHANNEL, self._heard)
+        self._stopping = False
+        await self._listen()
 
     async def stop(self) -> None:
+        self._stopping = True
+        if self._relisten is not None:
+            self._relisten.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relisten
         if self._flush is not None:
             await self._flush
         if self._listener is not None:
@@ -41,6 +48,41 @@ class FeedNotifier:
                 await self._listener.remove_listener(CHANNEL, self._heard)
             await self._pool.release(self._listener)
             self._listener = None
+
+    @property
+    def listening(self) -> bool:
+        return self._listener is not None
+
+    async def _listen(self) -> None:
+        listener = await self._pool.acquire()
+        await listener.add_listener(CHANNEL, self._heard)
+        listener.add_termination_listener(self._lost)
+        self._listener = listener
+
+    def _lost(self, _connection: object) -> None:
+        """The LISTEN connection died (PostgreSQL restarted, the backend was killed): listen
+        again once it is back. Meanwhile readers poll, so nothing is missed, only later."""
+        if self._stopping or self._listener is None:
+            return
+        dead, self._listener = self._listener, None
+        self._relisten = asyncio.get_running_loop().create_task(self._reconnect(dead))
+
+    async def _reconnect(self, dead: asyncpg.Connection) -> None:
+        with contextlib.suppress(Exception):
+            await self._pool.release(dead)
+        delay = 0.2
+        while not self._stopping:
+            try:
+                await self._listen()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            log.info("listening on %s again", CHANNEL)
+            # Whatever was notified while deaf: every waiter reads the table once more.
+            for tenant_id in list(self._signals):
+                self._wake(tenant_id)
+            return
 
     def appended(self, tenant_id: str) -> None:
         """Called after an append commits."""
