@@ -78,7 +78,9 @@ async def test_network_lost_mid_check_in_lands_exactly_once(
     await page.goto(live_url(base, c, activity, clock))
     await page.get_by_label("党员编号").fill("XH-0102")
     await page.get_by_label("密码（PIN）").fill("1234")
-    await page.get_by_role("button", name="验证").click()
+    # Loaded, so that its script catches the tap (as in the pending-tap case below).
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="验证").click()
     await expect(page.get_by_role("button", name="签到")).to_be_visible()
 
     # The worst case: the ledger appends, then the network drops before the answer arrives.
