@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
+from functools import partial
 
 import asyncpg
 import pytest
 
-from contract.events import UnitRenamed, canonical_json, decode_data, encode_data
+from contract.events import canonical_json, decode_data, encode_data
 from ledger import seal_keys
 from ledger.adapters.bulk_append import CHANNEL, bulk_append
 from ledger.adapters.chain import CHAIN_VERSION, GENESIS_HASH, link
@@ -17,19 +18,14 @@ from ledger.adapters.event_store import (
     ANY,
     NO_STREAM,
     EventIdConflict,
-    Metadata,
     NewEvent,
     PostgresEventStore,
     WrongExpectedVersion,
 )
+from tests.new_events import renamed
 
-
-def _renamed(name: str, event_id: uuid.UUID | None = None) -> NewEvent:
-    return NewEvent(
-        event_id=event_id or uuid.uuid4(),
-        event=UnitRenamed(unit_id=uuid.UUID(int=1), name=name, effective=date(2026, 1, 1)),
-        metadata=Metadata(actor="test", source="import"),
-    )
+# Written as an import would write them.
+_renamed = partial(renamed, source="import")
 
 
 @pytest.fixture

@@ -4,30 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date
 
 import asyncpg
 import pytest
 
-from contract.events import UnitRenamed
 from ledger.adapters.event_store import (
     _COLUMNS,
     ANY,
     NO_STREAM,
-    Metadata,
-    NewEvent,
     PostgresEventStore,
     first_broken_link,
     stored_event,
 )
-
-
-def _renamed(name: str, event_id: uuid.UUID | None = None) -> NewEvent:
-    return NewEvent(
-        event_id=event_id or uuid.uuid4(),
-        event=UnitRenamed(unit_id=uuid.UUID(int=1), name=name, effective=date(2026, 1, 1)),
-        metadata=Metadata(actor="test"),
-    )
+from tests.new_events import renamed
 
 
 async def read_visible(store: PostgresEventStore, tenant: str, count: int, **filters: object
@@ -63,7 +52,7 @@ def store(pool: asyncpg.Pool) -> PostgresEventStore:
 )
 async def test_events_cannot_be_updated_or_deleted(store: PostgresEventStore, tenant: str,
                                                    pool: asyncpg.Pool, statement: str) -> None:
-    await store.append(tenant, "s", NO_STREAM, [_renamed("a")])
+    await store.append(tenant, "s", NO_STREAM, [renamed("a")])
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
         await pool.execute(statement, tenant)
     assert len(await store.read_stream(tenant, "s")) == 1
@@ -80,7 +69,7 @@ class _Rollback(Exception):
 
 async def test_hash_chain_detects_tampering(store: PostgresEventStore, tenant: str,
                                             pool: asyncpg.Pool) -> None:
-    await store.append(tenant, "s", NO_STREAM, [_renamed("a"), _renamed("b"), _renamed("c")])
+    await store.append(tenant, "s", NO_STREAM, [renamed("a"), renamed("b"), renamed("c")])
     assert await store.verify_chain(tenant, "s") is None
     # Forging a row needs the trigger disabled (only the table owner can); roll it back after.
     with pytest.raises(_Rollback):
@@ -103,7 +92,7 @@ async def test_hash_chain_detects_tampering(store: PostgresEventStore, tenant: s
 
 async def test_feed_pages_in_order_with_filters(store: PostgresEventStore, tenant: str) -> None:
     for i in range(5):
-        await store.append(tenant, f"activity-{i % 2}", ANY, [_renamed(f"n{i}")])
+        await store.append(tenant, f"activity-{i % 2}", ANY, [renamed(f"n{i}")])
     await read_visible(store, tenant, 5)
     page = await store.read_feed(tenant, limit=3)
     assert len(page.events) == 3
@@ -122,7 +111,7 @@ async def test_feed_never_passes_a_transaction_that_commits_late(
     store: PostgresEventStore, tenant: str, pool: asyncpg.Pool
 ) -> None:
     """An append whose transaction stays open while later appends commit is not skipped."""
-    await store.append(tenant, "before", NO_STREAM, [_renamed("before")])
+    await store.append(tenant, "before", NO_STREAM, [renamed("before")])
     cursor = (await read_visible(store, tenant, 1))[-1].cursor
 
     slow = await pool.acquire()
@@ -141,7 +130,7 @@ async def test_feed_never_passes_a_transaction_that_commits_late(
     try:
         # ... then later appends commit with higher positions.
         for i in range(3):
-            await store.append(tenant, f"fast-{i}", NO_STREAM, [_renamed(f"fast{i}")])
+            await store.append(tenant, f"fast-{i}", NO_STREAM, [renamed(f"fast{i}")])
         held = await store.read_feed(tenant, after=cursor)
         assert held.events == [], "the feed must wait for the open transaction"
         status = await store.feed_status(tenant)
@@ -164,7 +153,7 @@ async def test_feed_skips_nothing_under_concurrent_writers(store: PostgresEventS
 
     async def writer(w: int) -> None:
         for i in range(total // 8):
-            await store.append(tenant, f"w{w}-{i}", NO_STREAM, [_renamed(f"{w}-{i}")])
+            await store.append(tenant, f"w{w}-{i}", NO_STREAM, [renamed(f"{w}-{i}")])
 
     async def reader() -> None:
         cursor = None

@@ -12,17 +12,18 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
-from contract.events import ActivityScheduled, UnitRenamed
+from contract.events import ActivityScheduled
 from contract.postgres import create_pool
 from ledger.adapters.bulk_append import bulk_append
 from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent, PostgresEventStore
 from ledger.config import DATABASE_ROLE
+from tests.new_events import renamed
 
 REFUSED = [
     "UPDATE ledger.events SET type = 'x' WHERE tenant_id = $1",
@@ -40,10 +41,6 @@ REFUSED = [
     "CREATE TABLE ledger.shadow (x int)",
 ]
 
-
-def _renamed(name: str) -> NewEvent:
-    return NewEvent(event_id=uuid.uuid4(), metadata=Metadata(actor="test"), event=UnitRenamed(
-        unit_id=uuid.UUID(int=1), name=name, effective=date(2026, 1, 1)))
 
 
 def _as_login(url: str, user: str, password: str) -> str:
@@ -77,7 +74,7 @@ async def service_pool(request: pytest.FixtureRequest, database_url: str,
 @pytest.mark.parametrize("statement", REFUSED)
 async def test_the_service_role_cannot_change_events_or_their_guards(
         service_pool: asyncpg.Pool, pool: asyncpg.Pool, tenant: str, statement: str) -> None:
-    await PostgresEventStore(service_pool).append(tenant, "s", NO_STREAM, [_renamed("a")])
+    await PostgresEventStore(service_pool).append(tenant, "s", NO_STREAM, [renamed("a")])
     args = [tenant] if "$1" in statement else []
     with pytest.raises(asyncpg.InsufficientPrivilegeError,
                        match=r"permission denied|must be owner"):
@@ -92,8 +89,8 @@ async def test_the_service_role_cannot_change_events_or_their_guards(
 async def test_the_service_role_appends_and_keeps_the_lists(service_pool: asyncpg.Pool,
                                                             tenant: str) -> None:
     store = PostgresEventStore(service_pool)
-    first = await store.append(tenant, "s", NO_STREAM, [_renamed("a"), _renamed("b")])
-    await store.append(tenant, "s", 2, [_renamed("c")], previous_hash=first.last_hash)
+    first = await store.append(tenant, "s", NO_STREAM, [renamed("a"), renamed("b")])
+    await store.append(tenant, "s", 2, [renamed("c")], previous_hash=first.last_hash)
     activity = uuid.uuid4()
     starts = datetime(2026, 12, 5, 1, tzinfo=UTC)
     scheduled = NewEvent(event_id=uuid.uuid4(), metadata=Metadata(actor="test"),

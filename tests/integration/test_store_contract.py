@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contract.events import CheckedIn, UnitRenamed, decode_data
+from contract.events import CheckedIn, decode_data
 from ledger.adapters.event_store import (
     ANY,
     NO_STREAM,
@@ -24,14 +24,7 @@ from ledger.adapters.event_store import (
 )
 from ledger.handlers.ports import EventStore
 from tests.fakes import InMemoryEventStore
-
-
-def _renamed(name: str, event_id: uuid.UUID | None = None) -> NewEvent:
-    return NewEvent(
-        event_id=event_id or uuid.uuid4(),
-        event=UnitRenamed(unit_id=uuid.UUID(int=1), name=name, effective=date(2026, 1, 1)),
-        metadata=Metadata(actor="test"),
-    )
+from tests.new_events import renamed
 
 
 def _checked_in(member_id: uuid.UUID, activity_id: uuid.UUID, at: datetime) -> NewEvent:
@@ -53,9 +46,9 @@ def _names(events: list) -> list[str]:
 
 
 async def test_append_and_read_stream_in_order(store: EventStore, tenant: str) -> None:
-    result = await store.append(tenant, "s", NO_STREAM, [_renamed("a"), _renamed("b")])
+    result = await store.append(tenant, "s", NO_STREAM, [renamed("a"), renamed("b")])
     assert (result.first_version, result.last_version) == (1, 2)
-    await store.append(tenant, "s", 2, [_renamed("c")])
+    await store.append(tenant, "s", 2, [renamed("c")])
     events = await store.read_stream(tenant, "s")
     assert _names(events) == ["a", "b", "c"]
     assert [e.version for e in events] == [1, 2, 3]
@@ -64,36 +57,36 @@ async def test_append_and_read_stream_in_order(store: EventStore, tenant: str) -
 
 
 async def test_streams_are_per_tenant(store: EventStore, tenant: str) -> None:
-    await store.append(tenant, "s", NO_STREAM, [_renamed("a")])
+    await store.append(tenant, "s", NO_STREAM, [renamed("a")])
     assert await store.read_stream(f"{tenant}-other", "s") == []
 
 
 async def test_appended_events_chain_their_hashes(store: EventStore, tenant: str) -> None:
-    first = await store.append(tenant, "s", NO_STREAM, [_renamed("a"), _renamed("b")])
+    first = await store.append(tenant, "s", NO_STREAM, [renamed("a"), renamed("b")])
     stream = await store.read_stream(tenant, "s")
     assert first.last_hash.hex() == stream[-1].hash
     # A caller passing the head's hash (a cached state) gets the same chain as one that
     # let the store read it.
-    await store.append(tenant, "s", 2, [_renamed("c")], previous_hash=first.last_hash)
-    await store.append(tenant, "s", ANY, [_renamed("d")])
+    await store.append(tenant, "s", 2, [renamed("c")], previous_hash=first.last_hash)
+    await store.append(tenant, "s", ANY, [renamed("d")])
     assert first_broken_link(await store.read_stream(tenant, "s")) is None
 
 
 async def test_wrong_expected_version_reports_current(store: EventStore, tenant: str) -> None:
-    await store.append(tenant, "s", NO_STREAM, [_renamed("a")])
+    await store.append(tenant, "s", NO_STREAM, [renamed("a")])
     with pytest.raises(WrongExpectedVersion) as caught:
-        await store.append(tenant, "s", NO_STREAM, [_renamed("b")])
+        await store.append(tenant, "s", NO_STREAM, [renamed("b")])
     assert caught.value.current == 1
     with pytest.raises(WrongExpectedVersion):
-        await store.append(tenant, "s", 5, [_renamed("b")])
+        await store.append(tenant, "s", 5, [renamed("b")])
     assert len(await store.read_stream(tenant, "s")) == 1
 
 
 async def test_concurrent_appends_at_same_version_one_wins(store: EventStore,
                                                            tenant: str) -> None:
-    await store.append(tenant, "s", NO_STREAM, [_renamed("a")])
+    await store.append(tenant, "s", NO_STREAM, [renamed("a")])
     outcomes = await asyncio.gather(
-        *(store.append(tenant, "s", 1, [_renamed(f"n{i}")]) for i in range(8)),
+        *(store.append(tenant, "s", 1, [renamed(f"n{i}")]) for i in range(8)),
         return_exceptions=True,
     )
     winners = [o for o in outcomes if not isinstance(o, BaseException)]
@@ -104,13 +97,13 @@ async def test_concurrent_appends_at_same_version_one_wins(store: EventStore,
 
 async def test_concurrent_appends_with_any_version_all_land(store: EventStore,
                                                             tenant: str) -> None:
-    await asyncio.gather(*(store.append(tenant, "s", ANY, [_renamed(f"n{i}")]) for i in range(6)))
+    await asyncio.gather(*(store.append(tenant, "s", ANY, [renamed(f"n{i}")]) for i in range(6)))
     events = await store.read_stream(tenant, "s")
     assert [e.version for e in events] == [1, 2, 3, 4, 5, 6]
 
 
 async def test_retry_with_same_event_id_appends_nothing(store: EventStore, tenant: str) -> None:
-    event = _renamed("a")
+    event = renamed("a")
     first = await store.append(tenant, "s", NO_STREAM, [event])
     again = await store.append(tenant, "s", NO_STREAM, [event])
     assert again.replayed and again.positions == first.positions
@@ -122,18 +115,18 @@ async def test_retry_with_same_event_id_appends_nothing(store: EventStore, tenan
 async def test_same_event_id_with_other_content_is_a_conflict(store: EventStore,
                                                               tenant: str) -> None:
     event_id = uuid.uuid4()
-    await store.append(tenant, "s", NO_STREAM, [_renamed("a", event_id)])
+    await store.append(tenant, "s", NO_STREAM, [renamed("a", event_id)])
     with pytest.raises(EventIdConflict):
-        await store.append(tenant, "s", ANY, [_renamed("other", event_id)])
+        await store.append(tenant, "s", ANY, [renamed("other", event_id)])
     with pytest.raises(EventIdConflict):
-        await store.append(tenant, "elsewhere", NO_STREAM, [_renamed("a", event_id)])
+        await store.append(tenant, "elsewhere", NO_STREAM, [renamed("a", event_id)])
 
 
 async def test_command_events_are_those_appended_together(store: EventStore,
                                                           tenant: str) -> None:
-    together = [_renamed("a"), _renamed("b")]
+    together = [renamed("a"), renamed("b")]
     await store.append(tenant, "s", NO_STREAM, together)
-    await store.append(tenant, "s", 2, [_renamed("c")])
+    await store.append(tenant, "s", 2, [renamed("c")])
     found = await store.command_events(tenant, together[0].event_id)
     assert [e.event_id for e in found] == [e.event_id for e in together]
     assert await store.command_events(tenant, uuid.uuid4()) == []

@@ -13,14 +13,14 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import msgspec
 import pytest
 
-from contract.events import UnitRenamed, canonical_json, encode_data
+from contract.events import canonical_json, encode_data
 from ledger.adapters.chain import (
     CHAIN_VERSION,
     GENESIS_HASH,
@@ -31,8 +31,9 @@ from ledger.adapters.chain import (
     encode_checkpoint,
     sign_checkpoint,
 )
-from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent, PostgresEventStore
+from ledger.adapters.event_store import NO_STREAM, PostgresEventStore
 from ledger.entrypoints.cli import build_parser
+from tests.new_events import renamed
 
 # ledger verify's exit status when something is broken, and when a checkpoint is refused.
 BROKEN, REFUSED = 1, 2
@@ -40,10 +41,6 @@ OLD_KEY = "the-retired-seal-key-0123456789abcdef"
 
 Cli = Callable[..., Awaitable[tuple[int, str, str]]]
 
-
-def _renamed(name: str) -> NewEvent:
-    return NewEvent(event_id=uuid.uuid4(), metadata=Metadata(actor="test"), event=UnitRenamed(
-        unit_id=uuid.UUID(int=1), name=name, effective=date(2026, 1, 1)))
 
 
 @pytest.fixture
@@ -64,9 +61,9 @@ def ledger(capsys: pytest.CaptureFixture[str], database_url: str) -> Cli:
 async def stream(pool: asyncpg.Pool, tenant: str) -> list[uuid.UUID]:
     """Stream "s" of five sealed events, and one other stream; the event ids of "s"."""
     store = PostgresEventStore(pool)
-    events = [_renamed(f"n{i}") for i in range(1, 6)]
+    events = [renamed(f"n{i}") for i in range(1, 6)]
     await store.append(tenant, "s", NO_STREAM, events)
-    await store.append(tenant, "other", NO_STREAM, [_renamed("x")])
+    await store.append(tenant, "other", NO_STREAM, [renamed("x")])
     return [e.event_id for e in events]
 
 
@@ -177,7 +174,7 @@ async def test_dropped_events_and_streams_are_found_against_a_checkpoint(
     status, out, _ = await ledger("verify", "--tenant", tenant, "--checkpoint", str(checkpoint))
     assert status == 0 and "nothing dropped since the checkpoint" in out
     # Appending after the checkpoint is what a ledger does: still intact.
-    await PostgresEventStore(pool).append(tenant, "s", 5, [_renamed("n6")])
+    await PostgresEventStore(pool).append(tenant, "s", 5, [renamed("n6")])
     status, _, _ = await ledger("verify", "--tenant", tenant, "--checkpoint", str(checkpoint))
     assert status == 0
 
@@ -240,7 +237,7 @@ async def _insert_legacy(connection: asyncpg.Connection, tenant: str, stream_id:
     ids = []
     for name in names:
         version += 1
-        new = _renamed(name)
+        new = renamed(name)
         data = encode_data(new.event)
         previous = chain_hash(previous, new.event_id, stream_id, version, "UnitRenamed", 1,
                               data, chain_version=LEGACY_CHAIN)
@@ -259,7 +256,7 @@ async def test_events_stored_before_the_seals_still_verify(
         await _insert_legacy(connection, tenant, "old-then-new", ["a", "b"])
         await _insert_legacy(connection, tenant, "old-only", ["c", "d"])
     store = PostgresEventStore(pool)
-    await store.append(tenant, "old-then-new", 2, [_renamed("sealed")])
+    await store.append(tenant, "old-then-new", 2, [renamed("sealed")])
     stored = await store.read_stream(tenant, "old-then-new")
     assert [e.chain_version for e in stored] == [LEGACY_CHAIN, LEGACY_CHAIN, CHAIN_VERSION]
     assert [e.seal is None for e in stored] == [True, True, False]
@@ -287,7 +284,7 @@ async def test_unsealed_events_cannot_be_slipped_in(ledger: Cli, pool: asyncpg.P
         await _insert_legacy(connection, tenant, "old-only", ["a", "b"])
         legacy = await _insert_legacy(connection, tenant, "legacy", ["c"])
     store = PostgresEventStore(pool)
-    await store.append(tenant, "sealed", NO_STREAM, [_renamed("x")])
+    await store.append(tenant, "sealed", NO_STREAM, [renamed("x")])
     checkpoint = tmp_path / "checkpoint.json"
     assert (await ledger("seal", "--out", str(checkpoint), "--tenant", tenant))[0] == 0
 
@@ -324,9 +321,9 @@ async def test_keys_rotate(ledger: Cli, pool: asyncpg.Pool, tenant: str, tmp_pat
     """Events sealed with a retired key verify while that key is listed as retired, and
     through a checkpoint signed with the new key once it is dropped altogether."""
     old = PostgresEventStore(pool, sealer=Sealer(OLD_KEY.encode()))
-    await old.append(tenant, "s", NO_STREAM, [_renamed("a"), _renamed("b")])
+    await old.append(tenant, "s", NO_STREAM, [renamed("a"), renamed("b")])
     monkeypatch.setenv("LEDGER_SEAL_RETIRED_KEYS", OLD_KEY)
-    await PostgresEventStore(pool).append(tenant, "s", 2, [_renamed("c")])
+    await PostgresEventStore(pool).append(tenant, "s", 2, [renamed("c")])
     status, out, _ = await ledger("verify", "--tenant", tenant)
     assert status == 0, out
     checkpoint = tmp_path / "checkpoint.json"
@@ -338,7 +335,7 @@ async def test_keys_rotate(ledger: Cli, pool: asyncpg.Pool, tenant: str, tmp_pat
     status, out, _ = await ledger("verify", "--tenant", tenant, "--checkpoint", str(checkpoint))
     assert status == 0, out
     # Whoever still has the dropped key cannot add to what the checkpoint vouches for.
-    await old.append(tenant, "s", 3, [_renamed("d")])
+    await old.append(tenant, "s", 3, [renamed("d")])
     status, out, _ = await ledger("verify", "--tenant", tenant, "--checkpoint", str(checkpoint))
     assert status == BROKEN and "at version 4" in out and "unknown seal key" in out
 

@@ -7,14 +7,14 @@ import hmac
 import json
 import stat
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
 
-from contract.events import UnitRenamed, canonical_json
+from contract.events import canonical_json
 from ledger import seal_keys
 from ledger.adapters.chain import (
     CHAIN_VERSION,
@@ -30,8 +30,9 @@ from ledger.adapters.chain import (
     sign_checkpoint,
     tenant_heads,
 )
-from ledger.adapters.event_store import Metadata, NewEvent, StoredEvent
+from ledger.adapters.event_store import Metadata, StoredEvent
 from tests.fakes import InMemoryEventStore
+from tests.new_events import renamed
 
 KEY = b"unit-test-seal-key-0123456789abcdef"
 OTHER = b"another-seal-key-0123456789abcdef-xyz"
@@ -39,14 +40,10 @@ EVENT_ID = uuid.UUID(int=42)
 WHEN = datetime(2026, 12, 2, 8, 30, 15, 123456, tzinfo=UTC)
 
 
-def _renamed(name: str) -> NewEvent:
-    return NewEvent(event_id=uuid.uuid4(), metadata=Metadata(actor="test"), event=UnitRenamed(
-        unit_id=uuid.UUID(int=1), name=name, effective=date(2026, 1, 1)))
-
 
 async def _stream(count: int = 4) -> list[StoredEvent]:
     store = InMemoryEventStore()
-    await store.append("t", "s", 0, [_renamed(f"n{i}") for i in range(count)])
+    await store.append("t", "s", 0, [renamed(f"n{i}") for i in range(count)])
     return await store.read_stream("t", "s")
 
 

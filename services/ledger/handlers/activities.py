@@ -152,10 +152,9 @@ class ActivityHandlers:
         require_self_or_writer(actor, command.member_id)
         participation_id = created_id(command, "participation")
         moment = command.at or self._executor.clock()
-        scoped = actor.organiser is not None or actor.scope_unit_id is not None
         # Independent reads, issued together: each is a round trip to PostgreSQL.
         tree, member, busy = await asyncio.gather(
-            self._state.tree(actor.tenant_id) if scoped else _none(),
+            self._state.tree(actor.tenant_id) if actor.scoped else _none(),
             self._state.member(actor.tenant_id, command.member_id),
             self._state.busy(actor.tenant_id, command.member_id, activity_id, moment),
         )
@@ -173,8 +172,7 @@ class ActivityHandlers:
     async def check_out(self, actor: Actor, activity_id: uuid.UUID,
                         command: activities.CheckOut) -> Outcome:
         require_self_or_writer(actor, command.member_id)
-        scoped = actor.organiser is not None or actor.scope_unit_id is not None
-        tree = await self._state.tree(actor.tenant_id) if scoped else None
+        tree = await self._state.tree(actor.tenant_id) if actor.scoped else None
         # Only a back-filled time can reach into the member's other activities.
         busy = (await self._state.busy(actor.tenant_id, command.member_id, activity_id,
                                        command.at)

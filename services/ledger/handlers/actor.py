@@ -44,6 +44,11 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
                    correlation_id=correlation_id or request_id)
 
     @property
+    def scoped(self) -> bool:
+        """An organiser or a subtree's token: what it records is checked against the tree."""
+        return self.organiser_id is not None or self.scope_unit_id is not None
+
+    @property
     def organiser(self) -> Organiser | None:
         if self.organiser_id is None:
             return None
