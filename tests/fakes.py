@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 import msgspec
@@ -138,6 +138,15 @@ class InMemoryDirectory:
         self.entries[(tenant_id, member_id)] = DirectoryEntry(
             member_id=member_id, member_number=None, name=None, phone=None, erased=True)
         return True
+
+
+class InMemoryOrganisers:
+    def __init__(self) -> None:
+        self.accounts: set[tuple[str, uuid.UUID]] = set()
+
+    async def known(self, tenant_id: str,
+                    organiser_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        return {i for i in organiser_ids if (tenant_id, i) in self.accounts}
 
 
 class FixedRolls:

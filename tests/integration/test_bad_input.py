@@ -174,6 +174,9 @@ def cases(c: Community, clock: Clock) -> list[Case]:
         Case("1,500 organiser ids", "POST", "/api/v1/activities", 422, "invalid_value",
              "organiser_ids", json=activity_body(
                  c, clock, organiser_ids=[str(uuid.uuid4()) for _ in range(1500)])),
+        Case("a co-organiser who is no organiser", "POST", "/api/v1/activities", 422,
+             "unknown_organiser", "organiser_ids",
+             json=activity_body(c, clock, organiser_ids=[str(uuid.uuid4())])),
         Case("reason 501", "POST", f"{a}/cancel", 422, "invalid_value", "reason",
              json={"reason": "因" * 501}),
         Case("unit name 101", "POST", "/api/v1/units", 422, "invalid_value", "name",

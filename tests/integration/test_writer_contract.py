@@ -30,7 +30,7 @@ from infra.demo.generator.plan import build
 from ledger import seal_keys
 from ledger.adapters.bulk_append import StreamEntry, bulk_append
 from ledger.adapters.chain import CHAIN_VERSION
-from ledger.adapters.directory import MemberDirectory
+from ledger.adapters.directory import MemberDirectory, Organisers
 from ledger.adapters.event_store import (
     ANY,
     Metadata,
@@ -124,7 +124,7 @@ async def write_by_bulk_append(pool: asyncpg.Pool) -> Written:
 async def write_by_import(pool: asyncpg.Pool) -> Written:
     """A community with members set up through the use cases, then a file of activities."""
     tenant, started = await new_tenant(pool), datetime.now(UTC)
-    ledger = Ledger(PostgresEventStore(pool), MemberDirectory(pool))
+    ledger = Ledger(PostgresEventStore(pool), MemberDirectory(pool), Organisers(pool))
     admin = Actor(tenant_id=tenant, name="admin", can_write=True)
     unit = None
     for kind, name in (("district", "新罗区"), ("street", "东城街道"),

@@ -14,7 +14,7 @@ import asyncio
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -201,6 +201,15 @@ class Organisers:
                 or row is None:
             return None
         return OrganiserAccount(**{k: row[k] for k in OrganiserAccount.__struct_fields__})
+
+    async def known(self, tenant_id: str,
+                    organiser_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        rows = await self._pool.fetch(
+            """SELECT organiser_id FROM ledger.organisers
+               WHERE tenant_id = $1 AND organiser_id = ANY($2::uuid[])""",
+            tenant_id, list(organiser_ids),
+        )
+        return {row["organiser_id"] for row in rows}
 
     async def get(self, tenant_id: str, organiser_id: uuid.UUID) -> OrganiserAccount | None:
         row = await self._pool.fetchrow(

@@ -11,7 +11,7 @@ The rules of the national volunteer-record regulations live here:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -381,7 +381,10 @@ def authorise(tree: OrgTree, activity: ActivityState, organiser: Organiser) -> N
 
 
 def schedule(tree: OrgTree, state: ActivityState | None, command: ScheduleActivity,
-             activity_id: uuid.UUID, organiser: Organiser) -> list[Event]:
+             activity_id: uuid.UUID, organiser: Organiser, *,
+             known_organisers: Collection[uuid.UUID] = ()) -> list[Event]:
+    """`known_organisers`: which of the command's `organiser_ids` are the tenant's
+    organisers; any other id is refused (the scheduling organiser is always one)."""
     if state is not None:
         raise Refusal("activity_exists", "活动已存在", "the activity exists already",
                       field="activity_id")
@@ -403,6 +406,11 @@ def schedule(tree: OrgTree, state: ActivityState | None, command: ScheduleActivi
     if cap is not None and not 0 <= cap <= MAX_CAP_MINUTES:
         raise invalid("invalid_hours_cap", "每人时长上限须在0至1440分钟之间",
                       "hours_cap_minutes must be 0–1440", "hours_cap_minutes")
+    unknown = [i for i in command.organiser_ids
+               if i != organiser.organiser_id and i not in known_organisers]
+    if unknown:
+        raise invalid("unknown_organiser", f"组织者不存在：{unknown[0]}",
+                      f"no organiser {unknown[0]} in this tenant", "organiser_ids")
     organisers = list(dict.fromkeys([organiser.organiser_id, *command.organiser_ids]))
     return [ActivityScheduled(
         activity_id=activity_id, kind=command.kind, category=command.category,

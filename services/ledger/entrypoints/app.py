@@ -15,7 +15,7 @@ from contract.guard import access_guard, check_routes, schema_router
 from contract.openapi import document
 from contract.postgres import create_pool
 from contract.security_headers import security_headers
-from ledger.adapters.directory import MemberDirectory
+from ledger.adapters.directory import MemberDirectory, Organisers
 from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.listings import Listings
 from ledger.adapters.names import Names
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None,
         tokens = TokenStore(pool)
         reports = ReportsClient(tokens, transport=reports_transport)
         directory = MemberDirectory(pool)
-        ledger = Ledger(store, directory, rolls=reports,
+        ledger = Ledger(store, directory, Organisers(pool), rolls=reports,
                         checkin_grace=timedelta(minutes=settings.checkin_grace_minutes),
                         **({"clock": clock} if clock else {}))
         app.state.update(pool=pool, notifier=notifier, store=store, tokens=tokens,

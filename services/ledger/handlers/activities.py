@@ -23,6 +23,7 @@ from ledger.handlers.actor import (
     require_self_or_writer,
 )
 from ledger.handlers.executor import CommandExecutor, Context, Decide, created_id
+from ledger.handlers.ports import OrganiserAccounts
 from ledger.handlers.state import CurrentState
 
 Management = (activities.RescheduleActivity | activities.CancelActivity
@@ -44,9 +45,10 @@ class ConfirmMany(Command, frozen=True, kw_only=True, forbid_unknown_fields=True
 
 class ActivityHandlers:
     def __init__(self, executor: CommandExecutor, state: CurrentState,
-                 checkin_grace: timedelta) -> None:
+                 organisers: OrganiserAccounts, checkin_grace: timedelta) -> None:
         self._executor = executor
         self._state = state
+        self._organisers = organisers
         self._grace = checkin_grace
 
     async def _execute(self, actor: Actor, activity_id: uuid.UUID, command: Command,
@@ -60,9 +62,13 @@ class ActivityHandlers:
         organiser = require_organiser(actor)
         activity_id = command.activity_id or created_id(command, "activity")
         tree = await self._state.tree(actor.tenant_id)
+        # Co-organisers are named in the event for ever: only accounts that exist.
+        known = (await self._organisers.known(actor.tenant_id, command.organiser_ids)
+                 if command.organiser_ids else set())
 
         def decide(state: ActivityState | None, _: Context) -> list[Event]:
-            return activities.schedule(tree, state, command, activity_id, organiser)
+            return activities.schedule(tree, state, command, activity_id, organiser,
+                                       known_organisers=known)
 
         return await self._execute(actor, activity_id, command, decide, created=activity_id,
                                    new_stream=True)

@@ -10,7 +10,7 @@ from ledger.handlers.executor import CommandExecutor
 from ledger.handlers.honor_rolls import HonorRollHandlers
 from ledger.handlers.members import MemberHandlers
 from ledger.handlers.organisation import UnitHandlers
-from ledger.handlers.ports import Directory, EventStore, RollSource
+from ledger.handlers.ports import Directory, EventStore, OrganiserAccounts, RollSource
 from ledger.handlers.state import CurrentState
 from ledger.handlers.state_cache import StateCache
 
@@ -19,8 +19,8 @@ class Ledger:
     """`state` is what decisions consult (also read by the guard and the pages); the four
     groups are the use cases by aggregate. `clock` is injectable so tests can fix "now"."""
 
-    def __init__(self, store: EventStore, directory: Directory, *,
-                 rolls: RollSource | None = None,
+    def __init__(self, store: EventStore, directory: Directory,
+                 organisers: OrganiserAccounts, *, rolls: RollSource | None = None,
                  checkin_grace: timedelta = timedelta(minutes=30),
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.clock = clock
@@ -30,5 +30,5 @@ class Ledger:
         executor = CommandExecutor(store, cache, clock)
         self.units = UnitHandlers(executor, self.state)
         self.members = MemberHandlers(executor, self.state, directory)
-        self.activities = ActivityHandlers(executor, self.state, checkin_grace)
+        self.activities = ActivityHandlers(executor, self.state, organisers, checkin_grace)
         self.honor_rolls = HonorRollHandlers(executor, self.state, rolls)

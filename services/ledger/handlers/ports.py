@@ -4,7 +4,7 @@ and so do the in-memory fakes of the handler tests (tests/unit/handlers/fakes.py
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -37,6 +37,15 @@ class Directory(Protocol):
     async def get(self, tenant_id: str, member_id: uuid.UUID) -> DirectoryEntry | None: ...
 
     async def erase(self, tenant_id: str, member_id: uuid.UUID) -> bool: ...
+
+
+class OrganiserAccounts(Protocol):
+    """The organisers' login accounts (kept beside the events, like the directory)."""
+
+    async def known(self, tenant_id: str,
+                    organiser_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these ids are organisers of the tenant."""
+        ...
 
 
 class RollSource(Protocol):

@@ -70,12 +70,19 @@ def test_an_organiser_schedules_an_activity_and_is_its_first_organiser(org: Org)
     organiser, helper = org.organiser(org.branch), new_id()
     activity_id = new_id()
     events = schedule(org.tree, None, plan(org, organiser_ids=[helper, organiser.organiser_id]),
-                      activity_id, organiser)
+                      activity_id, organiser, known_organisers={helper})
     assert events == [ActivityScheduled(
         activity_id=activity_id, kind="patrol", category="service", host_unit_id=org.branch,
         title="红袖章巡逻", place="一号院东门", starts_at=START, ends_at=END, capacity=10,
         hours_cap_minutes=90, organiser_ids=[organiser.organiser_id, helper],
     )]
+
+
+def test_a_co_organiser_must_be_an_organiser_of_the_tenant(org: Org) -> None:
+    organiser, helper, stranger = org.organiser(org.branch), new_id(), new_id()
+    with refused("unknown_organiser", field="organiser_ids", status=422):
+        schedule(org.tree, None, plan(org, organiser_ids=[helper, stranger]), new_id(),
+                 organiser, known_organisers={helper})
 
 
 @pytest.mark.parametrize("scope", ["branch", "community", "street", "district", None])

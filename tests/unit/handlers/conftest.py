@@ -11,7 +11,7 @@ import pytest
 from ledger.domain import activities, members, organisation
 from ledger.domain.honor_rolls import ComputedRoll
 from ledger.handlers import Actor, Ledger
-from tests.fakes import FixedRolls, InMemoryDirectory, InMemoryEventStore
+from tests.fakes import FixedRolls, InMemoryDirectory, InMemoryEventStore, InMemoryOrganisers
 
 TENANT = "t-handlers"
 START = datetime(2026, 3, 14, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
@@ -30,6 +30,7 @@ class World:
     ledger: Ledger
     store: InMemoryEventStore
     directory: InMemoryDirectory
+    organisers: InMemoryOrganisers
     rolls: FixedRolls
     clock: Clock
     admin: Actor
@@ -70,12 +71,13 @@ class World:
 
 @pytest.fixture
 async def world() -> World:
-    store, directory, clock = InMemoryEventStore(), InMemoryDirectory(), Clock()
+    store, directory, organisers = InMemoryEventStore(), InMemoryDirectory(), InMemoryOrganisers()
+    clock = Clock()
     rolls = FixedRolls(ComputedRoll(rule_set="standard", rule_version=1,
                                     computed_at_position="1-1", entries=[]))
-    ledger = Ledger(store, directory, rolls=rolls, clock=clock)
+    ledger = Ledger(store, directory, organisers, rolls=rolls, clock=clock)
     admin = Actor(tenant_id=TENANT, name="admin", can_write=True)
-    w = World(ledger, store, directory, rolls, clock, admin, *([uuid.UUID(int=0)] * 4))
+    w = World(ledger, store, directory, organisers, rolls, clock, admin, *([uuid.UUID(int=0)] * 4))
     w.district = await w.unit("district", None, "新罗区")
     street = await w.unit("street", w.district, "东城街道")
     w.community = await w.unit("community", street, "兴华南里社区")

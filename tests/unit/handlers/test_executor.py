@@ -89,7 +89,7 @@ async def test_a_stream_that_never_stops_moving_answers_too_busy(world: World) -
     stream = activities.stream_id(activity)
     # Another process over the same store (its own cache and locks) moves the stream
     # before every attempt of ours.
-    elsewhere = Ledger(world.store, world.directory, clock=world.clock)
+    elsewhere = Ledger(world.store, world.directory, world.organisers, clock=world.clock)
     moves = 0
 
     async def always_moving(tenant_id: str, stream_id: str) -> None:

@@ -4,7 +4,7 @@ where, what reaches the directory, and where a published roll comes from."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -125,3 +125,27 @@ async def test_check_in_refusals_append_nothing(world: World) -> None:
     await _refused(404, world.ledger.activities.check_in(
         world.admin, activity, activities.CheckIn(member_id=uuid.uuid4())))
     assert len(world.store.events) == before
+
+
+async def test_only_the_tenants_organisers_can_be_named_co_organisers(world: World) -> None:
+    organiser = world.organiser(world.community)
+    colleague, stranger = uuid.uuid4(), uuid.uuid4()
+    world.organisers.accounts.add((TENANT, colleague))
+    world.organisers.accounts.add(("another-tenant", stranger))
+
+    def plan(*named: uuid.UUID) -> activities.ScheduleActivity:
+        return activities.ScheduleActivity(
+            kind="cleanup", category="service", host_unit_id=world.branch, title="楼道清理",
+            place="3号楼", starts_at=world.clock.now,
+            ends_at=world.clock.now + timedelta(hours=2), organiser_ids=list(named))
+
+    written = len(world.store.events)
+    refused = await _refused(422, world.ledger.activities.schedule(
+        organiser, plan(colleague, stranger)))
+    assert (refused.code, refused.field) == ("unknown_organiser", "organiser_ids")
+    assert len(world.store.events) == written
+    outcome = await world.ledger.activities.schedule(organiser, plan(colleague))
+    assert outcome.created_id is not None
+    state = await world.ledger.state.activity(TENANT, outcome.created_id)
+    assert state is not None
+    assert state.organiser_ids == [organiser.organiser_id, colleague]
