@@ -8,7 +8,10 @@ import asyncio
 import os
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from infra.migrations.ownership import HAND_OVER
 
 
 def _sqlalchemy_url() -> str:
@@ -23,6 +26,7 @@ def _migrate(connection) -> None:
     context.configure(connection=connection, target_metadata=None, transaction_per_migration=True)
     with context.begin_transaction():
         context.run_migrations()
+    connection.execute(text(HAND_OVER))
 
 
 async def _run() -> None:

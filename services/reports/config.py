@@ -8,6 +8,11 @@ import msgspec
 
 from contract.postgres import require_database_url
 
+# The database role every connection of the reports service (server and commands) runs as:
+# owner of the read-model schemas, no privilege on the ledger's tables, which it reads
+# through the ledger's published functions only (revision r0008, docs/SECURITY.md).
+DATABASE_ROLE = "reports_writer"
+
 
 class RemoteFeed(msgspec.Struct, frozen=True, kw_only=True):
     """The ledger's HTTP API, for a ledger in another database: its feed, and also the

@@ -26,7 +26,7 @@ from contract.guard import access_guard, check_routes, schema_router
 from contract.openapi import document
 from contract.postgres import create_pool
 from contract.security_headers import security_headers
-from reports.config import Settings
+from reports.config import DATABASE_ROLE, Settings
 from reports.entrypoints.access import ReportsScopes
 from reports.entrypoints.controllers.digest import DigestController
 from reports.entrypoints.controllers.honor_rolls import HonorRollController
@@ -52,7 +52,8 @@ def create_app(settings: Settings | None = None, *,
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        pool = await create_pool(settings.database_url, application_name="reports")
+        pool = await create_pool(settings.database_url, application_name="reports",
+                                 role=DATABASE_ROLE)
         try:
             async with open_feed(settings, pool, transport=ledger_transport) as feed, \
                     open_ledger_access(settings, pool, transport=ledger_transport) as ledger:

@@ -18,7 +18,7 @@ from contract.cursor import format_cursor
 from contract.postgres import create_pool
 from reports.adapters import checkpoints
 from reports.adapters.schema import LIVE
-from reports.config import Settings
+from reports.config import DATABASE_ROLE, Settings
 from reports.entrypoints.feeds import open_feed, open_remote_feed
 from reports.service.projections import NAMES
 from reports.service.rebuild import REBUILD_BATCH, RebuildProgress, rebuild
@@ -75,7 +75,7 @@ async def _rebuild(args: argparse.Namespace) -> int:
 async def _status(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     pool = await create_pool(settings.database_url, application_name="reports-status",
-                             min_size=1, max_size=1)
+                             min_size=1, max_size=1, role=DATABASE_ROLE)
     try:
         async with pool.acquire() as connection, open_feed(settings, connection) as feed:
             for tenant_id in await feed.tenant_ids():

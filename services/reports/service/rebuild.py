@@ -30,6 +30,7 @@ from contract.cursor import Cursor, format_cursor
 from contract.postgres import create_pool
 from reports.adapters import checkpoints, schema
 from reports.adapters.database_feed import DatabaseFeed
+from reports.config import DATABASE_ROLE
 from reports.service.batches import DecodedBatch, apply_decoded, decode_batch
 from reports.service.ports import Feed
 from reports.service.runner import catch_up
@@ -74,7 +75,8 @@ async def rebuild(dsn: str, *, feed: Feed | None = None, batch_size: int = REBUI
                   progress_every: float = 1.0) -> RebuildProgress:
     """`feed`: where to read the events; by default the ledger's functions in `dsn`, on a
     connection of the rebuild's own."""
-    pool = await create_pool(dsn, application_name="reports-rebuild", min_size=2, max_size=2)
+    pool = await create_pool(dsn, application_name="reports-rebuild", min_size=2, max_size=2,
+                             role=DATABASE_ROLE)
     try:
         async with pool.acquire() as writer, pool.acquire() as reader:
             with _collector_paused():

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 import asyncpg
 
 from contract.cursor import Cursor
+from contract.postgres import set_role
 from reports.adapters import checkpoints
 from reports.adapters.schema import LIVE
+from reports.config import DATABASE_ROLE
 from reports.service.batches import apply_batch, decode_batch
 from reports.service.ports import Feed, FeedUnavailable
 from reports.service.projections import PROJECTIONS, Projection
@@ -135,6 +137,7 @@ class ProjectionRunner:
         """LISTEN on a connection of its own; without it the runner still polls."""
         try:
             self._listener = await asyncpg.connect(self._dsn)
+            await set_role(self._listener, DATABASE_ROLE)
             await self._listener.add_listener(CHANNEL, self._notified)
         except (OSError, asyncpg.PostgresError) as error:
             log.warning("LISTEN %s failed (%s); polling only", CHANNEL, error)
