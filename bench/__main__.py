@@ -19,6 +19,7 @@ BENCHMARKS = {
     "bulk": "bench.bulk_bench",        # bulk_append (COPY) vs raw COPY
     "import": "bench.import_bench",    # CSV import end to end vs raw COPY
     "reports": "bench.reports_bench",  # rebuild, lag and HTTP latency on a large district
+    "feed": "bench.feed_bench",        # long-poll fan-out: 1, 200, 500 waiters, one commit
 }
 
 

@@ -26,6 +26,13 @@ class HttpConnection:
         head = (f"POST {path} HTTP/1.1\r\n{self._fixed}Content-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n")
         self._writer.write(head.encode() + body)
+        return await self.answer()
+
+    def send_get(self, path: str) -> None:
+        """Send a GET; `answer()` reads its response (e.g. a long poll's, much later)."""
+        self._writer.write(f"GET {path} HTTP/1.1\r\n{self._fixed}\r\n".encode())
+
+    async def answer(self) -> tuple[int, bytes]:
         status_line = await self._reader.readuntil(b"\r\n")
         status = int(status_line.split(b" ", 2)[1])
         length = 0

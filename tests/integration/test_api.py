@@ -226,6 +226,33 @@ async def test_long_poll_hands_over_a_new_event(ledger_client: httpx.AsyncClient
     assert [e["type"] for e in page["events"]] == ["MemberRegistered", "MemberReported"]
 
 
+async def test_many_waiters_at_the_head_are_all_handed_the_new_event(
+        ledger_client: httpx.AsyncClient, community: Community) -> None:
+    """They share one read (feed_waiting.SharedFeedReads); each still gets the whole page,
+    and one that gives up early does not take the others' answer with it."""
+    c = community
+    head = (await ledger_client.get("/api/v1/feed/status", headers=c.reader)).json()
+    cursor, seen = None, 0
+    while seen < head["head_position"]:
+        page = (await ledger_client.get("/api/v1/feed", headers=c.reader,
+                                        params={"after": cursor, "wait": 5})).json()
+        cursor = page["next_cursor"]
+        seen = max([seen] + [e["position"] for e in page["events"]])
+    params = {"after": cursor, "wait": 10}
+    waiters = [asyncio.create_task(ledger_client.get("/api/v1/feed", headers=c.reader,
+                                                     params=params)) for _ in range(60)]
+    impatient = asyncio.create_task(ledger_client.get(
+        "/api/v1/feed", headers=c.reader, params={**params, "wait": 0.3}))
+    await asyncio.sleep(0.5)
+    assert (await impatient).json()["events"] == []
+    assert not any(w.done() for w in waiters)
+    await register(ledger_client, c, "XH-0016")
+    pages = [(await asyncio.wait_for(w, 10)).json() for w in waiters]
+    assert {len(p["events"]) for p in pages} == {2}
+    assert len({tuple(e["event_id"] for e in p["events"]) for p in pages}) == 1
+    assert {p["next_cursor"] for p in pages} == {pages[0]["events"][-1]["cursor"]}
+
+
 async def test_erasure_keeps_the_records(ledger_client: httpx.AsyncClient,
                                          community: Community) -> None:
     c = community

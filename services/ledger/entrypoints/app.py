@@ -28,6 +28,7 @@ from ledger.entrypoints.access import LedgerScopes
 from ledger.entrypoints.api.activities import ActivityController
 from ledger.entrypoints.api.correction_requests import CorrectionRequestController
 from ledger.entrypoints.api.feed import FeedController
+from ledger.entrypoints.api.feed_waiting import SharedFeedReads
 from ledger.entrypoints.api.health import health
 from ledger.entrypoints.api.honor_rolls import HonorRollController
 from ledger.entrypoints.api.imports import ImportController
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None,
                         **({"clock": clock} if clock else {}))
         app.state.update(pool=pool, notifier=notifier, store=store, tokens=tokens,
                          reports=reports, ledger=ledger, directory=directory,
+                         feed_reads=SharedFeedReads(store),
                          scopes=LedgerScopes(ledger), listings=Listings(pool),
                          names=Names(pool))
         try:

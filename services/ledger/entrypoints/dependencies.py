@@ -20,6 +20,7 @@ def provide_actor(request: Request, principal: NamedDependency[Principal]) -> Ac
 
 
 DEPENDENCIES = {
-    **app_state("ledger", "store", "directory", "listings", "notifier", "tokens", "names"),
+    **app_state("ledger", "store", "directory", "listings", "notifier", "feed_reads",
+                 "tokens", "names"),
     "actor": Provide(provide_actor, sync_to_thread=False),
 }

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import datetime
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, MediaType, Response, get
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
@@ -17,8 +15,9 @@ from contract.bounds import INT4_MAX, INT8_MAX
 from contract.cursor import MAX_LENGTH as CURSOR_LENGTH
 from contract.cursor import parse_cursor
 from contract.problems import invalid, not_found
-from ledger.adapters.event_store import FeedPage, PostgresEventStore
+from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.notifier import FeedNotifier
+from ledger.entrypoints.api.feed_waiting import SharedFeedReads, feed_query, wait_for_page
 from ledger.entrypoints.api.responses import EventList, event_out
 
 MAX_WAIT_SECONDS = 30.0
@@ -26,13 +25,6 @@ MAX_WAIT_SECONDS = 30.0
 MAX_STREAM_ID = 100
 Cursor = Annotated[str | None, QueryParameter(max_length=CURSOR_LENGTH,
                                               description="<txid>-<position>")]
-# While a wake-up has arrived but the event is still behind the visibility horizon (an older
-# transaction is open), look again this often.
-RECHECK_SECONDS = 0.02
-# Without any wake-up, look anyway this often: a lost NOTIFY delays, never loses, an event.
-POLL_SECONDS = 1.0
-
-
 class FeedStatus(msgspec.Struct, frozen=True, kw_only=True):
     head_position: int
     # Committed events not yet readable because an older transaction is still open.
@@ -58,29 +50,6 @@ def _checked_cursor(after: str | None) -> None:
         raise invalid("invalid_cursor", "游标格式错误", "not a feed cursor", "after") from None
 
 
-async def wait_for_page(store: PostgresEventStore, notifier: FeedNotifier, tenant_id: str,
-                        after: str | None, limit: int, types: list[str] | None,
-                        stream_prefix: str | None, wait: float) -> FeedPage:
-    """Read a page; if it is empty, wait up to `wait` seconds for one that is not."""
-    deadline = time.monotonic() + wait
-    while True:
-        signal = notifier.signal(tenant_id)
-        page = await store.read_feed(tenant_id, after, limit, types, stream_prefix)
-        remaining = deadline - time.monotonic()
-        if page.events or remaining <= 0:
-            return page
-        try:
-            await asyncio.wait_for(signal.wait(), min(remaining, POLL_SECONDS))
-        except TimeoutError:
-            continue
-        # Woken: the new event may still sit behind an open transaction for a moment.
-        for _ in range(10):
-            page = await store.read_feed(tenant_id, after, limit, types, stream_prefix)
-            if page.events or time.monotonic() >= deadline:
-                return page
-            await asyncio.sleep(RECHECK_SECONDS)
-
-
 class FeedController(Controller):
     path = "/api/v1"
     tags = ("feed",)
@@ -91,7 +60,7 @@ class FeedController(Controller):
                      "30) an empty page waits for the next event (long poll).")
     async def read_feed(
         self,
-        store: NamedDependency[PostgresEventStore],
+        feed_reads: NamedDependency[SharedFeedReads],
         notifier: NamedDependency[FeedNotifier],
         principal: NamedDependency[Principal],
         after: Cursor = None,
@@ -100,12 +69,13 @@ class FeedController(Controller):
             max_items=50, description="Event types (up to 50)")] = None,
         stream_prefix: Annotated[str | None, QueryParameter(max_length=MAX_STREAM_ID)] = None,
         wait: Annotated[float, QueryParameter(ge=0, le=MAX_WAIT_SECONDS)] = 0,
-    ) -> EventList:
+    ) -> Response[EventList]:
         _checked_cursor(after)
-        page = await wait_for_page(store, notifier, principal.tenant_id, after, limit, type,
-                                   stream_prefix, wait)
-        return EventList(events=[event_out(e) for e in page.events],
-                         next_cursor=page.next_cursor)
+        page = await wait_for_page(
+            feed_reads, notifier, feed_query(principal.tenant_id, after, limit, type,
+                                             stream_prefix), wait)
+        # Encoded once for all the waiters that shared the read.
+        return Response(page.body, media_type=MediaType.JSON)
 
     @get("/feed/status", operation_id="feedStatus",
          opt=read(tenant_wide=True), summary="Feed head and lag")
