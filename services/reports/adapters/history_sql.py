@@ -57,10 +57,13 @@ known_parents AS MATERIALIZED (
           ORDER BY unit_id, effective, position DESC) latest
 )"""
 
-# The whole tenant's memberships as then known, derived once (MATERIALIZED), like the tree:
-# tens of thousands of rows. Narrowing it to the subtree's members first made PostgreSQL,
-# which cannot estimate a recursive CTE's size, join it to the subtree by nested loop:
-# seconds for a district.
+# The memberships as then known of the members ever recorded in a unit of the subtree by
+# then (found by the index membership_changes_unit), each with their whole history (by the
+# key), derived once (MATERIALIZED). The members come as an array so that the plan is index
+# scans whatever PostgreSQL guesses of the recursive subtree's size: joining the changes to
+# the subtree directly made it choose a nested loop over the whole table, and deriving the
+# whole tenant's memberships cost most of a community's answer (25,000 rows sorted for a
+# few hundred members).
 _KNOWN_MEMBERSHIPS = """
 known_memberships AS MATERIALIZED (
     SELECT tenant_id, member_id, effective AS valid_from,
@@ -70,6 +73,10 @@ known_memberships AS MATERIALIZED (
     FROM (SELECT DISTINCT ON (member_id, effective) tenant_id, member_id, effective, unit_id
           FROM {s}.membership_changes
           WHERE tenant_id = $1 AND known_from < AS_OF
+            AND member_id = ANY (ARRAY(
+                SELECT DISTINCT c.member_id FROM {s}.membership_changes c
+                WHERE c.tenant_id = $1 AND c.unit_id IN (SELECT unit_id FROM subtree)
+                  AND c.known_from < AS_OF))
           ORDER BY member_id, effective, position DESC) latest
 )"""
 
