@@ -17,6 +17,8 @@ the `reports` schema, and with it any default privileges a revision could have s
 
 Revision ID: r0008
 Revises: r0004
+Depends on: 0002 (which creates reports_reader: on a fresh cluster the grant below would
+otherwise find no such role)
 Create Date: 2026-12-02
 """
 
@@ -25,7 +27,7 @@ from alembic import op
 revision = "r0008"
 down_revision = "r0004"
 branch_labels = None
-depends_on = None
+depends_on = "0002"
 
 _ROLE = """
 DO $$ BEGIN
@@ -46,7 +48,7 @@ DO $$ BEGIN
     EXECUTE format('GRANT CREATE ON DATABASE %I TO reports_writer', current_database());
     BEGIN
         GRANT reports_reader TO reports_writer;
-    EXCEPTION WHEN insufficient_privilege OR undefined_object THEN
+    EXCEPTION WHEN insufficient_privilege THEN
         RAISE NOTICE 'reports_reader not granted to reports_writer: %', SQLERRM;
     END;
 END $$
