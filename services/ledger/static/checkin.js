@@ -30,6 +30,7 @@
     var field = document.querySelector("[name=_csrf_token]");
     var body = new URLSearchParams({ command_id: p.id, client_time: p.clientTime,
                                      _csrf_token: field ? field.value : p.csrf });
+    if (p.code) body.set("code", p.code); // the typed live code: checked, then checked in
     say(box.dataset.msgSending);
     fetch(p.url, { method: "POST", body: body, credentials: "same-origin",
                    headers: { "Accept": "application/json" } })
@@ -53,8 +54,10 @@
       event.preventDefault();
       var existing = load();
       if (existing) { send(existing); return; } // a tap still in flight: resend, never a new id
-      var p = { id: uuid4(), action: form.dataset.action, url: form.action,
-                clientTime: new Date().toISOString(),
+      var typed = form.querySelector("[name=code]");
+      var p = { id: uuid4(),
+                action: form.dataset.action, url: form.action,
+                clientTime: new Date().toISOString(), code: typed ? typed.value : "",
                 csrf: form.querySelector("[name=_csrf_token]").value };
       save(p);
       form.querySelector("button").disabled = true;

@@ -42,7 +42,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "请扫描现场屏幕上的最新二维码，或输入屏幕上的6位签到码。",
                      "The code has expired or is wrong. Scan the latest QR code on the on-site "
                      "screen, or type the 6-digit code it shows."),
-    "code_submit": ("确认签到码", "Use this code"),
+    "code_submit": ("凭签到码签到", "Check in with this code"),
+    "poster_invalid": ("海报二维码无效：请扫描本次活动现场张贴的海报，"
+                       "或输入现场屏幕上的6位签到码。",
+                       "This poster's QR code is not valid: scan the poster at this activity's "
+                       "site, or type the 6-digit code from the on-site screen."),
+    "opens_at": ("签到将于 {when}（北京时间）开放", "Check-in opens at {when} (Beijing time)"),
+    "opens_help": ("现在可以先验证身份；开放后再扫一次码，点一次“签到”即可。",
+                   "You can identify yourself now; once it opens, scan again and one tap "
+                   "checks you in."),
+    "checkin_over": ("活动已结束，不能再签到", "The activity is over: check-in has closed"),
+    "finished": ("本次服务已完成，感谢参与！时长将由组织者确认。",
+                 "Done, thank you! An organiser will confirm the hours."),
+    "check_in_again": ("中途离开后又回来了？再次签到", "Came back after leaving? Check in again"),
+    "offline_page": ("当前没有网络：显示的是上次打开时的页面，状态可能不是最新。"
+                     "签到、签退会先记在手机上，恢复网络后自动提交。",
+                     "You are offline: this is the page as last opened and may be out of "
+                     "date. Check-ins and check-outs are kept on this phone and sent once "
+                     "you are online."),
     "code_ok": ("签到码有效", "Code accepted"),
     "pass_expired": ("签到码已过期，请重新扫描现场屏幕上的二维码",
                      "Your code has expired: scan the on-site screen again"),
@@ -178,9 +195,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "Scan with a phone, or type the 6 digits below on the check-in page. The "
                   "code changes every 3 minutes."),
     "changes_at": ("下次更换", "Changes at"),
-    "poster_help": ("扫码打开签到页，再输入现场屏幕上的6位签到码",
-                    "Scan to open the check-in page, then type the 6-digit code from the "
-                    "on-site screen"),
+    "poster_help": ("微信或手机相机扫码签到；首次使用需输入党员编号和密码",
+                    "Scan with WeChat or the phone's camera to check in; the first time, "
+                    "enter your member number and PIN"),
+    "poster_window": ("本二维码仅在 {opens}–{ends} 签到时段内有效，请勿转发到群里",
+                      "This QR code works only from {opens} to {ends}; please do not forward "
+                      "it to group chats"),
+    "flag_poster_only": ("仅凭海报签到（未用现场码）", "poster only (no live code)"),
     "print": ("打印", "Print"),
     "back": ("返回", "Back"),
     "csrf_failed": ("页面已过期或来源不明，请返回刷新页面后再提交。",
