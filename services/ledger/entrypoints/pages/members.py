@@ -37,6 +37,7 @@ from ledger.entrypoints.pages.common import (
     safe_next,
 )
 from ledger.handlers import Ledger
+from ledger.hours_chart import month_bars
 from ledger.member_records import summarise
 
 PERSONAL_CODE_PREFIX = "M1."
@@ -152,11 +153,12 @@ class MemberPages(Controller):
             return page.redirect(f"/t/{tenant_id}/identify?next=/t/{tenant_id}/me")
         ids = await listings.member_activity_ids(tenant_id, member.member_id)
         states = [s for s in [await ledger.state.activity(tenant_id, i) for i in ids] if s]
-        summary = summarise(member.member_id, states)
+        summary = summarise(member.member_id, states, page.now)
         entry = await directory.get(tenant_id, member.member_id)
         qr = segno.make(personal_code(pages, tenant_id, member.member_id), error="m")
         return page.render(
             "me.html", status_code=status_code, tenant_id=tenant_id, summary=summary,
+            chart=month_bars(summary.months, page.t("chart_label")),
             entry=entry, personal_qr=qr.svg_inline(scale=4, dark="#000", light="#fff",
                                                    omitsize=True),
             command_id=uuid.uuid4, **extra)
