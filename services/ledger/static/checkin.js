@@ -23,6 +23,10 @@
   function load() { try { return JSON.parse(localStorage.getItem(key)); } catch (e) { return null; } }
   function save(p) { localStorage.setItem(key, JSON.stringify(p)); }
   function done() { localStorage.removeItem(key); }
+  function enable(on) {
+    Array.prototype.forEach.call(document.querySelectorAll("form.tap-form button"),
+                                 function (b) { b.disabled = !on; });
+  }
 
   function send(p) {
     // This page's CSRF token, not the one saved with the tap: after a browser restart the
@@ -39,6 +43,12 @@
         return r.json().then(function (answer) {
           done(); // acknowledged or refused for good: either way, stop retrying
           if (answer.ok) { location.replace(location.pathname + "?done=" + p.action); return; }
+          if (p.code && answer.code === "code_expired") {
+            // A mistyped or rotated code: say so and keep what was typed, to fix it.
+            say(answer.message);
+            enable(true);
+            return;
+          }
           location.replace(location.pathname + "?e=" + encodeURIComponent(answer.flash || ""));
         });
       })
@@ -73,8 +83,7 @@
   var pending = load();
   if (pending) {
     // The page was reloaded (or the phone slept) before the ledger answered: carry on.
-    Array.prototype.forEach.call(document.querySelectorAll("form.tap-form button"),
-                                 function (b) { b.disabled = true; });
+    enable(false);
     send(pending);
   }
 })();
