@@ -84,5 +84,8 @@ def poster_token(secret: bytes, tenant_id: str, activity_id: uuid.UUID, day: dat
 def poster_valid(secret: bytes, tenant_id: str, activity_id: uuid.UUID, token: str,
                  day: date) -> bool:
     """True if `token` is this activity's poster for `day` (the activity's current day)."""
-    return hmac.compare_digest(poster_token(secret, tenant_id, activity_id, day),
-                               token.strip()[:64])
+    token = token.strip()
+    # compare_digest refuses non-ASCII text; such a token is simply not ours.
+    if len(token) > 64 or not token.isascii():
+        return False
+    return hmac.compare_digest(poster_token(secret, tenant_id, activity_id, day), token)

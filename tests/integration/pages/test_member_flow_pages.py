@@ -61,6 +61,9 @@ async def test_the_poster_alone_checks_in_during_the_window_flagged_poster_only(
         forged = await phone.get(f"{base}?p={token[:-2]}00")
         assert "海报二维码无效" in forged.text and "pass=" not in forged.headers.get(
             "set-cookie", "")
+        for junk in ("%E7%AD%BE%E5%88%B0", "x" * 500, ""):
+            odd = await phone.get(f"{base}?p={junk}")
+            assert odd.status_code == 200 and "海报二维码无效" in odd.text
         scanned = await phone.get(f"{base}?p={token}")
         assert scanned.status_code == 303 and scanned.headers["location"] == base
         page = await phone.get(base)

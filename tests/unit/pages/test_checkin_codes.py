@@ -63,4 +63,5 @@ def test_the_poster_token_is_bound_to_tenant_activity_and_day() -> None:
                                           ACTIVITY, token, day)
     assert not checkin_codes.poster_valid(SECRET, "t-1", ACTIVITY, token[:-1] + "0"
                                           if token[-1] != "0" else token[:-1] + "1", day)
-    assert not checkin_codes.poster_valid(SECRET, "t-1", ACTIVITY, "", day)
+    for junk in ("", "签到", token + "x" * 100, "\x00"):
+        assert not checkin_codes.poster_valid(SECRET, "t-1", ACTIVITY, junk, day)
