@@ -164,7 +164,8 @@ class CheckedIn(Event, frozen=True, kw_only=True, tag=True):
     # A hash of the device that sent it, to spot one phone checking in many members.
     device: str | None = None
     # Reasons a person should look at this record: "early" (in the grace period before the
-    # start), "shared_device" (this phone checked in another member here).
+    # start), "shared_device" (this phone checked in another member here), "poster_only"
+    # (the phone scanned the printed poster, not the live screen's rotating code).
     flags: list[str] = []
 
 

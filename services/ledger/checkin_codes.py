@@ -6,6 +6,15 @@ the window just before is still accepted (the grace), so a member who scanned a 
 before the change is not turned away. A valid code earns the phone a signed *presence pass*
 for the activity, so a check-in that is retried over a poor network is judged by when the
 member scanned, not by when the network finally let the request through.
+
+The printed poster cannot rotate. Its QR carries a *poster token*: an HMAC of (tenant,
+activity, the activity's Shanghai day) under the same secret, accepted only while the
+activity's check-in is open (from the grace before the start to the end) and only for
+that day, so a poster photographed into a group chat is useless before and after the
+activity and for any other activity or a rescheduled day. Inside the window a photo does
+work from anywhere: check-ins made with the poster alone are flagged `poster_only` for the
+organiser who confirms who really served, while the live screen's rotating code (scanned
+or typed) proves presence within minutes and carries no flag (docs/SECURITY.md).
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 PERIOD = timedelta(minutes=3)
 # Windows before the current one whose codes are still accepted.
@@ -63,3 +72,20 @@ def is_valid(secret: bytes, tenant_id: str, activity_id: uuid.UUID, code: str,
     matches = [hmac.compare_digest(_code(secret, tenant_id, activity_id, w), code)
                for w in range(window - GRACE_WINDOWS, window + 1)]
     return any(matches)
+
+
+def poster_token(secret: bytes, tenant_id: str, activity_id: uuid.UUID, day: date) -> str:
+    """What the poster's QR carries: fixed for the day, so reprinting gives the same poster."""
+    digest = hmac.new(secret, f"poster|{tenant_id}|{activity_id}|{day.isoformat()}".encode(),
+                      hashlib.sha256).hexdigest()
+    return f"{day:%Y%m%d}.{digest[:32]}"
+
+
+def poster_valid(secret: bytes, tenant_id: str, activity_id: uuid.UUID, token: str,
+                 day: date) -> bool:
+    """True if `token` is this activity's poster for `day` (the activity's current day)."""
+    token = token.strip()
+    # compare_digest refuses non-ASCII text; such a token is simply not ours.
+    if len(token) > 64 or not token.isascii():
+        return False
+    return hmac.compare_digest(poster_token(secret, tenant_id, activity_id, day), token)

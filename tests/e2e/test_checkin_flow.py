@@ -58,7 +58,7 @@ async def test_check_in_and_out_on_a_phone(ledger_client: httpx.AsyncClient,
 
     clock.advance(minutes=95)
     await page.reload()
-    await expect(page.locator("#state")).to_contain_text("1.58")  # 95 minutes so far
+    await expect(page.locator("#state")).to_contain_text("1 小时 35 分钟")  # so far
     await page.get_by_role("button", name="签退").click()
     await expect(page.get_by_text("签退成功")).to_be_visible()
     await expect(page.locator("#state")).to_contain_text("已签退")
@@ -138,16 +138,15 @@ async def test_an_expired_code_is_refused_with_a_clear_message(
     await expect(page.get_by_label("现场签到码（6位数字）")).to_be_visible()
     await expect(page.get_by_role("button", name="签到", exact=True)).to_have_count(0)
     await page.get_by_label("现场签到码（6位数字）").fill(photo.rsplit("=", 1)[1])
-    await page.get_by_role("button", name="确认签到码").click()
+    await page.get_by_role("button", name="凭签到码签到").click()
     await expect(page.get_by_text("签到码已过期或不正确")).to_be_visible()
     await expect(page.get_by_label("现场签到码（6位数字）")).to_have_value(photo.rsplit("=", 1)[1])
     await screenshot(page, "06-checkin-code-expired")
 
-    # Typing the current code from the screen works.
+    # Typing the current code from the screen checks in with that one tap.
     current = live_url(base, c, activity, clock).rsplit("=", 1)[1]
     await page.get_by_label("现场签到码（6位数字）").fill(current)
-    await page.get_by_role("button", name="确认签到码").click()
-    await page.get_by_role("button", name="签到").click()
+    await page.get_by_role("button", name="凭签到码签到").click()
     await expect(page.get_by_text("签到成功")).to_be_visible()
     assert await events_of(pool, c.tenant, activity) == ["ActivityScheduled", "CheckedIn"]
 

@@ -69,7 +69,7 @@ async def test_member_page_hours_stars_and_a_correction_request(
     await expect(page.get_by_role("heading", name="我的服务记录")).to_be_visible()
     await expect(page.locator("#total-hours")).to_have_text("1.67")
     await expect(page.get_by_text("尚未达到一星")).to_be_visible()
-    await expect(page.locator("table.compact tbody tr")).to_have_count(1)
+    await expect(page.locator("#months tbody tr")).to_have_count(1)
     await expect(page.locator(".personal svg")).to_be_visible()
     await screenshot(page, "20-member-records")
 
@@ -126,14 +126,20 @@ async def test_a_refused_tap_is_explained_and_not_retried(
     c = community
     base = str(ledger_client.base_url).rstrip("/")
     await register(ledger_client, c, "XH-0503")
-    activity = await schedule(ledger_client, c, clock.now + timedelta(hours=2))
+    first = await register(ledger_client, c, "XH-0504")
+    activity = await schedule(ledger_client, c, clock.now - timedelta(minutes=5), capacity=1)
     page = await phone.new_page()
     await page.goto(live_url(base, c, activity, clock))
     await page.get_by_label("党员编号").fill("XH-0503")
     await page.get_by_label("密码（PIN）").fill("1234")
-    await page.get_by_role("button", name="验证").click()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="验证").click()
+    # The last place is taken while the page is open.
+    taken = await ledger_client.post(f"/api/v1/activities/{activity}/check-ins",
+                                     headers=c.admin, json={"member_id": str(first)})
+    assert taken.status_code == 201, taken.text
     await page.get_by_role("button", name="签到").click()
-    await expect(page.get_by_role("alert")).to_contain_text("活动尚未开始签到")
+    await expect(page.get_by_role("alert")).to_contain_text("活动人数已满")
     assert await page.evaluate(f"localStorage.getItem('pending-tap:{activity}')") is None
     await screenshot(page, "07-checkin-refused")
-    assert await events_of(pool, c.tenant, activity) == ["ActivityScheduled"]
+    assert await events_of(pool, c.tenant, activity) == ["ActivityScheduled", "CheckedIn"]

@@ -192,7 +192,10 @@ async def test_schedule_live_code_and_poster(ledger_client: httpx.AsyncClient,
     await screenshot(page, "14-live-code")
     await page.go_back()
     await page.get_by_role("link", name="打印海报").first.click()
-    await expect(page.get_by_text("扫码打开签到页")).to_be_visible()
+    await expect(page.get_by_text("扫码签到；首次使用需输入党员编号和密码")).to_be_visible()
+    # The poster says when its QR code works (the check-in window of the activity's day).
+    await expect(page.get_by_text("签到时段内有效，请勿转发到群里")).to_be_visible()
+    assert "?p=" in (await page.locator(".url").inner_text())
     await screenshot(page, "15-poster")
 
 

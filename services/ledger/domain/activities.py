@@ -76,8 +76,11 @@ class Participation:
     minutes: int | None = None  # credited, once confirmed
     revoked: bool = False
     # What the check-in and check-out recorded for a person to look at ("early", "late",
-    # "shared_device", "auto_closed").
+    # "shared_device", "poster_only", "auto_closed").
     flags: set[str] = field(default_factory=set)
+    # Every organiser's correction of this record, oldest first: each names the figure it
+    # replaced and why, so the member's page can say that (and why) it was corrected.
+    corrections: list[ParticipationCorrected] = field(default_factory=list)
 
     @property
     def open(self) -> bool:
@@ -173,6 +176,7 @@ def apply(state: ActivityState | None, event: Event) -> ActivityState | None:
         case ParticipationCorrected():
             participation = state.participations[event.participation_id]
             participation.minutes = event.minutes
+            participation.corrections.append(event)
             if event.checked_in_at is not None:
                 participation.checked_in_at = event.checked_in_at
             if event.checked_out_at is not None:
@@ -242,6 +246,10 @@ class CheckIn(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
     device: line(MAX_DEVICE) | None = None
     # Only an organiser recording someone else may give the time; members check in "now".
     at: datetime | None = None
+    # The phone showed only the printed poster's QR, not the live screen's rotating code:
+    # weaker evidence of presence (a photo of the poster works anywhere while check-in is
+    # open), so the record is flagged for the organiser who confirms it.
+    poster_only: bool = False
 
 
 class CheckOut(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -518,6 +526,8 @@ def check_in(state: ActivityState | None, member_state: MemberState | None, comm
         flags.append("early")
     if command.device and activity.devices.get(command.device, set()) - {member.member_id}:
         flags.append("shared_device")
+    if command.poster_only:
+        flags.append("poster_only")
     return [CheckedIn(
         activity_id=activity.activity_id, member_id=member.member_id,
         participation_id=participation_id, at=at, method=command.method,

@@ -23,6 +23,10 @@
   function load() { try { return JSON.parse(localStorage.getItem(key)); } catch (e) { return null; } }
   function save(p) { localStorage.setItem(key, JSON.stringify(p)); }
   function done() { localStorage.removeItem(key); }
+  function enable(on) {
+    Array.prototype.forEach.call(document.querySelectorAll("form.tap-form button"),
+                                 function (b) { b.disabled = !on; });
+  }
 
   function send(p) {
     // This page's CSRF token, not the one saved with the tap: after a browser restart the
@@ -30,6 +34,7 @@
     var field = document.querySelector("[name=_csrf_token]");
     var body = new URLSearchParams({ command_id: p.id, client_time: p.clientTime,
                                      _csrf_token: field ? field.value : p.csrf });
+    if (p.code) body.set("code", p.code); // the typed live code: checked, then checked in
     say(box.dataset.msgSending);
     fetch(p.url, { method: "POST", body: body, credentials: "same-origin",
                    headers: { "Accept": "application/json" } })
@@ -38,6 +43,12 @@
         return r.json().then(function (answer) {
           done(); // acknowledged or refused for good: either way, stop retrying
           if (answer.ok) { location.replace(location.pathname + "?done=" + p.action); return; }
+          if (p.code && answer.code === "code_expired") {
+            // A mistyped or rotated code: say so and keep what was typed, to fix it.
+            say(answer.message);
+            enable(true);
+            return;
+          }
           location.replace(location.pathname + "?e=" + encodeURIComponent(answer.flash || ""));
         });
       })
@@ -53,8 +64,10 @@
       event.preventDefault();
       var existing = load();
       if (existing) { send(existing); return; } // a tap still in flight: resend, never a new id
-      var p = { id: uuid4(), action: form.dataset.action, url: form.action,
-                clientTime: new Date().toISOString(),
+      var typed = form.querySelector("[name=code]");
+      var p = { id: uuid4(),
+                action: form.dataset.action, url: form.action,
+                clientTime: new Date().toISOString(), code: typed ? typed.value : "",
                 csrf: form.querySelector("[name=_csrf_token]").value };
       save(p);
       form.querySelector("button").disabled = true;
@@ -70,8 +83,7 @@
   var pending = load();
   if (pending) {
     // The page was reloaded (or the phone slept) before the ledger answered: carry on.
-    Array.prototype.forEach.call(document.querySelectorAll("form.tap-form button"),
-                                 function (b) { b.disabled = true; });
+    enable(false);
     send(pending);
   }
 })();

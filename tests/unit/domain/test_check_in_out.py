@@ -578,3 +578,13 @@ def test_check_ins_and_outs_never_credit_the_same_minute_twice(
     )
     for (_, earlier_end), (later_start, _) in itertools.pairwise(credited):
         assert earlier_end <= later_start
+
+
+def test_a_check_in_with_the_poster_alone_is_flagged_poster_only(org: Org) -> None:
+    state, poster, live = activity(org.branch), member(), member()
+    [flagged] = check_in(state, poster, CheckIn(member_id=poster.member_id, poster_only=True),
+                         new_id(), now=START, grace=GRACE, busy=[])
+    [plain] = check_in(state, live, CheckIn(member_id=live.member_id), new_id(), now=START,
+                       grace=GRACE, busy=[])
+    assert isinstance(flagged, CheckedIn) and isinstance(plain, CheckedIn)
+    assert (flagged.flags, plain.flags) == (["poster_only"], [])

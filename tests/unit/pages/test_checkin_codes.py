@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from ledger import checkin_codes
 from ledger.checkin_codes import PERIOD
@@ -47,3 +47,21 @@ def test_the_previous_window_is_grace_and_older_codes_are_refused() -> None:
 def test_malformed_codes_are_refused() -> None:
     for bad in ("", "12345", "1234567", "abcdef", "１２３４５６", "12 456"):
         assert not checkin_codes.is_valid(SECRET, "t-1", ACTIVITY, bad, START)
+
+
+def test_the_poster_token_is_bound_to_tenant_activity_and_day() -> None:
+    day = date(2026, 3, 1)
+    token = checkin_codes.poster_token(SECRET, "t-1", ACTIVITY, day)
+    assert token == checkin_codes.poster_token(SECRET, "t-1", ACTIVITY, day)  # reprintable
+    assert checkin_codes.poster_valid(SECRET, "t-1", ACTIVITY, token, day)
+    assert checkin_codes.poster_valid(SECRET, "t-1", ACTIVITY, f" {token} ", day)
+    # Rescheduled to another day, another activity or tenant, another secret, tampered.
+    assert not checkin_codes.poster_valid(SECRET, "t-1", ACTIVITY, token, day + timedelta(1))
+    assert not checkin_codes.poster_valid(SECRET, "t-1", uuid.UUID(int=7), token, day)
+    assert not checkin_codes.poster_valid(SECRET, "t-2", ACTIVITY, token, day)
+    assert not checkin_codes.poster_valid(b"another-secret-another-secret-xx", "t-1",
+                                          ACTIVITY, token, day)
+    assert not checkin_codes.poster_valid(SECRET, "t-1", ACTIVITY, token[:-1] + "0"
+                                          if token[-1] != "0" else token[:-1] + "1", day)
+    for junk in ("", "签到", token + "x" * 100, "\x00"):
+        assert not checkin_codes.poster_valid(SECRET, "t-1", ACTIVITY, junk, day)

@@ -13,13 +13,15 @@ from contract.events import (
     CheckedIn,
     CheckedOut,
     Event,
+    ParticipationCorrected,
     ParticipationRevoked,
 )
 from ledger.domain.activities import ActivityState
 from ledger.entrypoints.pages.common import fmt_hours, parse_hours
 from ledger.entrypoints.pages.honor_rolls import recent_months
 from ledger.entrypoints.pages.views import member_status, overlaps
-from ledger.member_records import stars_for, summarise
+from ledger.hours_chart import month_bars
+from ledger.member_records import Period, months_between, stars_for, summarise
 
 MEMBER = uuid.uuid4()
 MARCH = datetime(2026, 3, 31, 15, 30, tzinfo=UTC)  # 23:30 on 31 March in Shanghai
@@ -27,7 +29,8 @@ MARCH = datetime(2026, 3, 31, 15, 30, tzinfo=UTC)  # 23:30 on 31 March in Shangh
 
 def activity(start: datetime, minutes: int | None, *, category: str = "service",
              revoked: bool = False, member: uuid.UUID = MEMBER,
-             out: datetime | None = None) -> ActivityState:
+             out: datetime | None = None,
+             corrections: tuple[tuple[int, str], ...] = ()) -> ActivityState:
     """An activity with one participation, folded from events as the ledger does."""
     activity_id, participation_id, organiser = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     ids = {"activity_id": activity_id, "member_id": member, "participation_id": participation_id}
@@ -41,6 +44,13 @@ def activity(start: datetime, minutes: int | None, *, category: str = "service",
     if minutes is not None:
         events.append(AttendanceConfirmed(**ids, minutes=minutes, confirmed_by=organiser,
                                           confirmed_at=start + timedelta(hours=3)))
+    previous = minutes
+    for i, (corrected, reason) in enumerate(corrections):
+        assert previous is not None
+        events.append(ParticipationCorrected(
+            **ids, minutes=corrected, previous_minutes=previous, reason=reason,
+            corrected_by=organiser, corrected_at=start + timedelta(days=1 + i)))
+        previous = corrected
     if revoked:
         events.append(ParticipationRevoked(**ids, reason="代签", revoked_by=organiser,
                                            revoked_at=start + timedelta(hours=4)))
@@ -57,11 +67,57 @@ def test_hours_by_shanghai_month_stars_and_what_does_not_count() -> None:
         activity(MARCH, 60, category="attendance"),             # attendance: no hours
         activity(MARCH, 600, revoked=True),                     # revoked
         activity(MARCH, 999, member=uuid.uuid4()),              # someone else
-    ])
-    assert summary.months == [("2026-04", 6000, 1), ("2026-03", 120, 3)]
+    ], now=MARCH + timedelta(days=3))
+    assert summary.months == [Period("2026-04", 6000, 1), Period("2026-03", 120, 3)]
     assert summary.total_minutes == 6120
-    assert (summary.stars, summary.next_star_hours) == (1, 300)
+    assert (summary.stars, summary.next_star_hours, summary.to_next_star) == (1, 300, 11880)
     assert len(summary.records) == 5
+
+
+def test_every_month_from_the_first_to_now_has_a_row_and_years_add_up() -> None:
+    november = datetime(2025, 11, 10, 2, 0, tzinfo=UTC)
+    summary = summarise(MEMBER, [activity(november, 90), activity(MARCH, 30),
+                                 activity(MARCH, 60, revoked=True)],
+                        now=datetime(2026, 5, 20, tzinfo=UTC))
+    assert [m.label for m in summary.months] == [
+        "2026-05", "2026-04", "2026-03", "2026-02", "2026-01", "2025-12", "2025-11"]
+    assert [(m.minutes, m.activities) for m in summary.months] == [
+        (0, 0), (0, 0), (30, 1), (0, 0), (0, 0), (0, 0), (90, 1)]
+    assert summary.years == [Period("2026", 30, 1), Period("2025", 90, 1)]
+    assert summary.total_minutes == sum(y.minutes for y in summary.years)
+
+
+def test_no_records_means_no_months_and_a_revoked_only_record_starts_none() -> None:
+    now = datetime(2026, 5, 20, tzinfo=UTC)
+    assert summarise(MEMBER, [], now=now).months == []
+    assert summarise(MEMBER, [activity(MARCH, 60, revoked=True)], now=now).months == []
+
+
+def test_months_between_crosses_the_year_and_includes_both_ends() -> None:
+    assert months_between("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert months_between("2026-03", "2026-03") == ["2026-03"]
+
+
+def test_a_corrected_record_keeps_the_original_figure_and_every_reason() -> None:
+    summary = summarise(MEMBER, [activity(MARCH, 120, corrections=(
+        (150, "签退过早，实际服务至11点"), (180, "复核后补记")))], now=MARCH)
+    [record] = summary.records
+    assert record.minutes == 180 and record.original_minutes == 120
+    assert [(c.previous_minutes, c.minutes, c.reason) for c in record.corrections] == [
+        (120, 150, "签退过早，实际服务至11点"), (150, 180, "复核后补记")]
+    assert summary.total_minutes == 180
+    assert summarise(MEMBER, [activity(MARCH, 120)], now=MARCH).records[0].corrections == ()
+
+
+def test_the_chart_has_a_bar_per_month_oldest_first_and_no_inline_style() -> None:
+    months = [Period("2026-03", 90, 1), Period("2026-02", 0, 0), Period("2026-01", 180, 2)]
+    svg = str(month_bars(months, "每月时长 <>"))
+    assert svg.count("<rect") == 3 and "style" not in svg and "<script" not in svg
+    assert svg.index("1月") < svg.index("2月") < svg.index("3月")
+    assert "每月时长 &lt;&gt;" in svg
+    heights = [float(part.split('"')[0]) for part in svg.split('height="')[1:]]
+    assert heights[1] == 0 and heights[2] == heights[0] / 2  # scaled to the busiest month
+    assert str(month_bars([], "x")) == ""
 
 
 @pytest.mark.parametrize(("hours", "stars", "next_star"), [

@@ -2,8 +2,10 @@
 
 The live screen refreshes itself (a meta refresh timed to the next rotation: no JS needed);
 its QR carries the current code, so scanning it checks the code in one step. The printed
-poster cannot rotate, so its QR opens the check-in page without a code and the member
-types the six digits from the screen: a photo of the poster alone checks nobody in.
+poster cannot rotate: its QR carries the activity's poster token (`ledger.checkin_codes`),
+accepted only on the activity's day while its check-in is open, so the poster works on
+its own where there is no screen; check-ins made with it alone are flagged for the
+organiser, and a live screen, where there is one, gives the stronger proof.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from contract.calendar import shanghai
 from ledger import checkin_codes
 from ledger.entrypoints.pages.checkin import checkin_path
 from ledger.entrypoints.pages.common import OrganiserSession, Page, PageServices
@@ -61,12 +64,17 @@ class CodePages(Controller):
 
     @get("/poster", operation_id="pagePoster")
     async def poster(self, request: Request, ledger: NamedDependency[Ledger],
-                     page: NamedDependency[Page], organiser: NamedDependency[OrganiserSession],
+                     page: NamedDependency[Page], pages: NamedDependency[PageServices],
+                     organiser: NamedDependency[OrganiserSession],
                      activity_id: FromPath[uuid.UUID]) -> Any:
         activity, host = await self._activity(ledger, organiser, activity_id)
         if activity is None:
             return page.render("message.html", status_code=404, heading=page.t("not_found"),
                                text=page.t("activity_missing"))
-        url = f"{public_base(request)}{checkin_path(organiser.tenant_id, activity_id)}"
+        token = checkin_codes.poster_token(pages.secrets.checkin_code, organiser.tenant_id,
+                                           activity_id, shanghai(activity.starts_at).date())
+        url = (f"{public_base(request)}{checkin_path(organiser.tenant_id, activity_id)}"
+               f"?p={token}")
         qr = segno.make(url, error="q").svg_inline(scale=10, border=2, omitsize=True)
-        return page.render("poster.html", activity=activity, host=host, qr=qr, url=url)
+        return page.render("poster.html", activity=activity, host=host, qr=qr, url=url,
+                           opens_at=activity.starts_at - ledger.checkin_grace)

@@ -169,6 +169,13 @@ class Page:
             wait = self.t("minutes").format(n=math.ceil(limited.retry_after / 60))
         return self.t("too_many").format(wait=wait)
 
+    def duration(self, minutes: int) -> str:
+        """A stay as a person says it: "25 分钟", "1 小时 35 分钟", "2 小时"."""
+        hours, rest = divmod(max(minutes, 0), 60)
+        parts = ([f"{hours} {self.t('hours_unit')}"] if hours else []) + \
+            ([f"{rest} {self.t('minutes_unit')}"] if rest or not hours else [])
+        return " ".join(parts)
+
     def _cookies(self, cookies: list[Cookie] | None) -> list[Cookie]:
         cookies = list(cookies or [])
         if self._chosen is not None:
@@ -188,7 +195,7 @@ class Page:
             context={"t": self.t, "lang": self.lang, "now": self.now,
                      "switch_url": f"{self.request.url.path}?{urlencode(query)}",
                      "fmt_time": fmt_time, "fmt_day": fmt_day, "fmt_hours": fmt_hours,
-                     **context},
+                     "fmt_duration": self.duration, **context},
         )
 
     def redirect(self, path: str, *, cookies: list[Cookie] | None = None) -> Redirect:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import segno
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
@@ -36,9 +37,13 @@ from ledger.entrypoints.pages.common import (
     safe_next,
 )
 from ledger.handlers import Ledger
+from ledger.hours_chart import month_bars
 from ledger.member_records import summarise
 
 PERSONAL_CODE_PREFIX = "M1."
+# Served under /t/<tenant>/ rather than /static/: a service worker's scope is the folder
+# it is served from, and it must cover that tenant's check-in and records pages.
+SERVICE_WORKER = (Path(__file__).resolve().parents[2] / "static" / "sw.js").read_text()
 
 
 class IdentifyForm(msgspec.Struct, kw_only=True):
@@ -118,8 +123,17 @@ class MemberPages(Controller):
     @post("/forget", operation_id="pageForgetMember", status_code=303)
     async def forget(self, page: NamedDependency[Page], pages: NamedDependency[PageServices],
                      tenant_id: FromPath[str]) -> Any:
-        return page.redirect(f"/t/{tenant_id}/identify",
-                             cookies=[pages.expired(MEMBER_COOKIE)])
+        answer = page.redirect(f"/t/{tenant_id}/identify",
+                               cookies=[pages.expired(MEMBER_COOKIE)])
+        # The pages the service worker kept (names, records) and any tap still queued
+        # belong to the member leaving this phone, not to whoever identifies next.
+        answer.headers["Clear-Site-Data"] = '"cache", "storage"'
+        return answer
+
+    @get("/sw.js", operation_id="pageServiceWorker")
+    async def service_worker(self) -> Response[str]:
+        return Response(SERVICE_WORKER, media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache"})
 
     @get("/me", operation_id="pageMyRecords")
     async def my_records(self, request: Request, ledger: NamedDependency[Ledger],
@@ -139,11 +153,12 @@ class MemberPages(Controller):
             return page.redirect(f"/t/{tenant_id}/identify?next=/t/{tenant_id}/me")
         ids = await listings.member_activity_ids(tenant_id, member.member_id)
         states = [s for s in [await ledger.state.activity(tenant_id, i) for i in ids] if s]
-        summary = summarise(member.member_id, states)
+        summary = summarise(member.member_id, states, page.now)
         entry = await directory.get(tenant_id, member.member_id)
         qr = segno.make(personal_code(pages, tenant_id, member.member_id), error="m")
         return page.render(
             "me.html", status_code=status_code, tenant_id=tenant_id, summary=summary,
+            chart=month_bars(summary.months, page.t("chart_label")),
             entry=entry, personal_qr=qr.svg_inline(scale=4, dark="#000", light="#fff",
                                                    omitsize=True),
             command_id=uuid.uuid4, **extra)

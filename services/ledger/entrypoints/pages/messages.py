@@ -42,7 +42,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "请扫描现场屏幕上的最新二维码，或输入屏幕上的6位签到码。",
                      "The code has expired or is wrong. Scan the latest QR code on the on-site "
                      "screen, or type the 6-digit code it shows."),
-    "code_submit": ("确认签到码", "Use this code"),
+    "code_submit": ("凭签到码签到", "Check in with this code"),
+    "poster_invalid": ("海报二维码无效：请扫描本次活动现场张贴的海报，"
+                       "或输入现场屏幕上的6位签到码。",
+                       "This poster's QR code is not valid: scan the poster at this activity's "
+                       "site, or type the 6-digit code from the on-site screen."),
+    "opens_at": ("签到将于 {when}（北京时间）开放", "Check-in opens at {when} (Beijing time)"),
+    "opens_help": ("现在可以先验证身份；开放后再扫一次码，点一次“签到”即可。",
+                   "You can identify yourself now; once it opens, scan again and one tap "
+                   "checks you in."),
+    "checkin_over": ("活动已结束，不能再签到", "The activity is over: check-in has closed"),
+    "finished": ("本次服务已完成，感谢参与！时长将由组织者确认。",
+                 "Done, thank you! An organiser will confirm the hours."),
+    "check_in_again": ("中途离开后又回来了？再次签到", "Came back after leaving? Check in again"),
+    "offline_page": ("当前没有网络：显示的是上次打开时的页面，状态可能不是最新。"
+                     "签到、签退会先记在手机上，恢复网络后自动提交。",
+                     "You are offline: this is the page as last opened and may be out of "
+                     "date. Check-ins and check-outs are kept on this phone and sent once "
+                     "you are online."),
     "code_ok": ("签到码有效", "Code accepted"),
     "pass_expired": ("签到码已过期，请重新扫描现场屏幕上的二维码",
                      "Your code has expired: scan the on-site screen again"),
@@ -70,7 +87,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "total_hours": ("累计确认服务时长", "Confirmed service hours"),
     "star_level": ("星级", "Star level"),
     "no_star": ("尚未达到一星（100小时）", "No star yet (100 h for ★1)"),
-    "next_star": ("距下一星级还需", "To the next star"),
+    "next_star": ("再服务 {left} 小时可达 {stars}", "{left} h more to {stars}"),
+    "next_star_threshold": ("（累计满 {threshold} 小时）", " ({threshold} h in all)"),
+    "by_year": ("按年合计", "By year"),
+    "year": ("年份", "Year"),
+    "month_table": ("逐月明细（无活动的月份记为 0）", "Every month (0 where nothing happened)"),
+    "chart_label": ("近12个月每月确认服务时长（小时）", "Confirmed service hours, last 12 months"),
+    "chart_caption": ("近12个月每月确认服务时长（小时）", "Confirmed service hours per month, last "
+                      "12 months"),
+    "corrected": ("组织者已更正", "Corrected by an organiser"),
+    "corrected_from": ("原为 {before} 小时，更正为 {after} 小时（{day}）",
+                       "{before} h, corrected to {after} h ({day})"),
+    "corrected_why": ("更正原因", "Reason"),
     "hours_unit": ("小时", "h"),
     "minutes_unit": ("分钟", "min"),
     "by_month": ("按月统计", "By month"),
@@ -178,9 +206,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "Scan with a phone, or type the 6 digits below on the check-in page. The "
                   "code changes every 3 minutes."),
     "changes_at": ("下次更换", "Changes at"),
-    "poster_help": ("扫码打开签到页，再输入现场屏幕上的6位签到码",
-                    "Scan to open the check-in page, then type the 6-digit code from the "
-                    "on-site screen"),
+    "poster_help": ("微信或手机相机扫码签到；首次使用需输入党员编号和密码",
+                    "Scan with WeChat or the phone's camera to check in; the first time, "
+                    "enter your member number and PIN"),
+    "poster_window": ("本二维码仅在 {opens}–{ends} 签到时段内有效，请勿转发到群里",
+                      "This QR code works only from {opens} to {ends}; please do not forward "
+                      "it to group chats"),
+    "flag_poster_only": ("仅凭海报签到（未用现场码）", "poster only (no live code)"),
     "print": ("打印", "Print"),
     "back": ("返回", "Back"),
     "csrf_failed": ("页面已过期或来源不明，请返回刷新页面后再提交。",

@@ -1,11 +1,12 @@
 """Flagged participation across the organiser's activities, for a person to decide.
 
 A row is here while it needs someone: auto-closed check-outs, early check-ins, late
-check-outs, one phone checking in several members (the flags its check-in and check-out
-recorded), overlapping sessions (not yet confirmed or revoked), and the members' open
-correction requests, each shown with the member's reason and the hours asked for. The
-requests come from the ledger's catalogue of them, so a request on an older activity is
-listed too; flags are looked at in the newest activities in scope and in those.
+check-outs, one phone checking in several members, check-ins on the poster alone (the
+flags its check-in and check-out recorded), overlapping sessions (not yet confirmed or
+revoked), and the members' open correction requests, each shown with the member's reason
+and the hours asked for. The requests come from the ledger's catalogue of them, so a
+request on an older activity is listed too; flags are looked at in the newest activities
+in scope and in those.
 """
 
 from __future__ import annotations
