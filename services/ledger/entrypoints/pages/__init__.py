@@ -24,6 +24,10 @@ from litestar.template.config import TemplateConfig
 
 from contract.access import PUBLIC, SESSION
 from ledger import page_secrets
+from ledger.entrypoints.pages.certificates import (
+    MemberCertificatePages,
+    OrganiserCertificatePages,
+)
 from ledger.entrypoints.pages.checkin import CheckInPage
 from ledger.entrypoints.pages.codes import CodePages
 from ledger.entrypoints.pages.common import (
@@ -78,7 +82,8 @@ def build(secrets: page_secrets.PageSecrets | None = None, *, cookie_secure: boo
     router = Router(
         path="/",
         route_handlers=[CheckInPage, MemberPages, OrganiserPages, RosterPages, CodePages,
-                        ReviewPages, HonorRollPages, LinkPages],
+                        ReviewPages, HonorRollPages, LinkPages, OrganiserCertificatePages,
+                        MemberCertificatePages],
         dependencies={
             "pages": Provide(lambda: services, sync_to_thread=False),
             "page": Provide(provide_page, sync_to_thread=False),
