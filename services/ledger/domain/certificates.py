@@ -32,7 +32,7 @@ STREAM_PREFIX = "certificate-"
 NUMBER_PREFIX = "ZYFW"
 # 12 base32 characters of the HMAC: 60 bits, beyond any enumeration of the public page.
 TAG_CHARS = 12
-NUMBER = re.compile(rf"^{NUMBER_PREFIX}-(\d{{4}})-([A-Z2-7]{{{TAG_CHARS}}})$")
+NUMBER = re.compile(rf"^{NUMBER_PREFIX}-(\d{{4}})-([A-Z2-7]{{{TAG_CHARS}}})\Z")
 MAX_NUMBER = len(NUMBER_PREFIX) + 6 + TAG_CHARS
 # A certificate lists one row per month and must fit on one A4 page.
 MAX_MONTHS = 24
