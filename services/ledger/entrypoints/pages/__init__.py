@@ -38,6 +38,7 @@ from ledger.entrypoints.pages.common import (
     provide_page,
     provide_queries,
 )
+from ledger.entrypoints.pages.dashboard import DashboardPages
 from ledger.entrypoints.pages.honor_rolls import HonorRollPages, provide_reports
 from ledger.entrypoints.pages.links import LinkPages
 from ledger.entrypoints.pages.members import MemberPages
@@ -83,7 +84,7 @@ def build(secrets: page_secrets.PageSecrets | None = None, *, cookie_secure: boo
         path="/",
         route_handlers=[CheckInPage, MemberPages, OrganiserPages, RosterPages, CodePages,
                         ReviewPages, HonorRollPages, LinkPages, OrganiserCertificatePages,
-                        MemberCertificatePages],
+                        MemberCertificatePages, DashboardPages],
         dependencies={
             "pages": Provide(lambda: services, sync_to_thread=False),
             "page": Provide(provide_page, sync_to_thread=False),

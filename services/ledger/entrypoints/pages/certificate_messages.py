@@ -1,5 +1,5 @@
-"""The certificate pages' words (Chinese first), kept apart from the main catalogue so
-the pages that come and go with certificates carry their own."""
+"""The certificate and dashboard pages' words (Chinese first), kept apart from the main
+catalogue so the pages that come and go with them carry their own."""
 
 from __future__ import annotations
 
@@ -59,4 +59,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                 "may have been altered."),
     "certificate_checked_on": ("核验日期", "Checked on"),
     "my_certificates": ("我的志愿服务证明", "My certificates"),
+    "dashboard": ("服务看板", "Dashboard"),
+    "dashboard_unavailable": ("报表服务暂时无法提供看板，请稍后再试",
+                              "The dashboard is not available now; try again later"),
 }
