@@ -28,7 +28,7 @@ def _nice_top(value: float) -> float:
     return 10.0 * power
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
@@ -48,7 +48,7 @@ def _frame(chart_id: str, title: str, desc: str, top: float, axis_label: str,
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + inner_w}" y2="{y:.1f}" '
                      f'stroke="#ddd"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
-                     f'fill="#333">{escape(_number(value))}</text>')
+                     f'fill="#333">{escape(number(value))}</text>')
     parts.append(f'<text x="12" y="{TOP + inner_h / 2:.1f}" fill="#333" '
                  f'transform="rotate(-90 12 {TOP + inner_h / 2:.1f})" '
                  f'text-anchor="middle">{escape(axis_label)}</text>')
@@ -72,7 +72,7 @@ def bar_chart(chart_id: str, title: str, desc: str, labels: Sequence[str],
         parts.append(
             f'<rect x="{x:.1f}" y="{TOP + inner_h - height:.1f}" width="{step * 0.7:.1f}" '
             f'height="{height:.1f}" fill="{BAR}"><title>{escape(label)}：'
-            f'{escape(_number(value))}</title></rect>')
+            f'{escape(number(value))}</title></rect>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -104,7 +104,7 @@ def line_chart(chart_id: str, title: str, desc: str, labels: Sequence[str],
                 x, y = LEFT + step * (i + 0.5), TOP + inner_h - inner_h * value / top
                 parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}">'
                              f'<title>{escape(name)} {escape(labels[i])}：'
-                             f'{escape(_number(value))}</title></circle>')
+                             f'{escape(number(value))}</title></circle>')
     parts.append("</svg>")
     return "".join(parts)
 

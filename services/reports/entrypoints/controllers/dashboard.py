@@ -69,7 +69,8 @@ def page_context(found: Dashboard) -> dict[str, Any]:
     name = unit.unit_name
     hours = charts.bar_chart(
         "hours", f"{name} {found.year}年每月服务时长",
-        f"柱状图：{found.year}年各月经确认的服务时长（小时），全年合计 {unit.hours} 小时；"
+        f"柱状图：{found.year}年各月经确认的服务时长（小时），全年合计 "
+        f"{charts.number(unit.hours)} 小时；"
         "数字见下表。", labels, [m.hours for m in unit.months], "小时")
     person_times = charts.bar_chart(
         "person-times", f"{name} {found.year}年每月参与人次",
@@ -91,4 +92,4 @@ def page_context(found: Dashboard) -> dict[str, Any]:
             "rate_legend": charts.legend([n for n, _ in rates]),
             "by_unit_chart": by_unit,
             "by_unit_legend": charts.legend([c.unit_name for c in found.children]),
-            "percent": _percent}
+            "percent": _percent, "num": charts.number}
