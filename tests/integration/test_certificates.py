@@ -4,6 +4,7 @@ refused for what does not hold."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -11,8 +12,11 @@ import asyncpg
 import httpx
 
 from contract.calendar import month_of
+from contract.postgres import create_pool
+from infra import migrate
 from ledger.domain.certificates import NUMBER
 from tests.integration.conftest import Clock, Community, register, schedule
+from tests.integration.test_catalogue import _copy_events
 
 
 async def served(client: httpx.AsyncClient, c: Community, clock: Clock, member: uuid.UUID,
@@ -124,3 +128,41 @@ async def test_refusals(ledger_client: httpx.AsyncClient, community: Community,
     unknown = await ledger_client.get("/api/v1/certificates/ZYFW-2026-AAAAAAAAAAAA",
                                       headers=c.organiser)
     assert unknown.status_code == 404 and unknown.json()["code"] == "certificate_not_found"
+
+
+CATALOGUE = """SELECT number, member_id, issuer_unit_id, first_month, last_month, minutes,
+    activities, issued_by, issued_at FROM ledger.certificate_catalogue WHERE tenant_id = $1
+    ORDER BY number"""
+
+
+async def test_the_migration_backfill_agrees_with_the_appends(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock,
+        pool: asyncpg.Pool, database_url: str) -> None:
+    c = community
+    member = await register(ledger_client, c, f"C-{uuid.uuid4().hex[:6]}")
+    await served(ledger_client, c, clock, member, 45)
+    month = month_of(clock.now)
+    for _ in range(2):
+        issued = await ledger_client.post(f"/api/v1/members/{member}/certificates",
+                                          headers=c.organiser,
+                                          json={"first_month": month, "last_month": month})
+        assert issued.status_code == 201, issued.text
+    kept = [tuple(row) for row in await pool.fetch(CATALOGUE, c.tenant)]
+    assert len(kept) == 2 and all(row[5] == 45 for row in kept)
+
+    # A database that held certificates before revision 0011: its events, then migrate.
+    name = f"backfill_{uuid.uuid4().hex[:8]}"
+    await pool.execute(f"CREATE DATABASE {name}")
+    url = f"{database_url.rpartition('/')[0]}/{name}"
+    try:
+        await asyncio.to_thread(migrate.upgrade, url, "0008")
+        older = await create_pool(url, application_name="tests", max_size=2)
+        try:
+            async with older.acquire() as connection:
+                await _copy_events(pool, connection, c.tenant)
+            await asyncio.to_thread(migrate.upgrade, url)
+            assert [tuple(row) for row in await older.fetch(CATALOGUE, c.tenant)] == kept
+        finally:
+            await older.close()
+    finally:
+        await pool.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
