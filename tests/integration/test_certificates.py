@@ -166,3 +166,29 @@ async def test_the_migration_backfill_agrees_with_the_appends(
             await older.close()
     finally:
         await pool.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+async def test_pages_verify_in_public_and_keep_certificates_to_their_owners(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock) -> None:
+    c = community
+    member = await register(ledger_client, c, f"C-{uuid.uuid4().hex[:6]}")
+    await served(ledger_client, c, clock, member, 45)
+    month = month_of(clock.now)
+    issued = await ledger_client.post(f"/api/v1/members/{member}/certificates",
+                                      headers=c.organiser,
+                                      json={"first_month": month, "last_month": month})
+    number = issued.json()["number"]
+    # No session of any kind: the verification page answers, masked.
+    public = await ledger_client.get(f"/t/{c.tenant}/verify/{number}")
+    assert public.status_code == 200 and "张*明" in public.text and "张三明" not in public.text
+    assert public.headers["x-robots-tag"] == "noindex"
+    for unknown in (f"{number[:-1]}Z" if number[-1] != "Z" else f"{number[:-1]}Y",
+                    "ZYFW-2026-TOOSHORT", "x" * 300):
+        missing = await ledger_client.get(f"/t/{c.tenant}/verify/{unknown}")
+        assert missing.status_code == 404 and "未找到该证明" in missing.text
+    # The member's and the organiser's pages want their sessions.
+    mine = await ledger_client.get(f"/t/{c.tenant}/me/certificates/{number}")
+    assert mine.status_code in (302, 303) and "/identify" in mine.headers["location"]
+    organiser = await ledger_client.get(f"/organiser/certificates/{number}")
+    assert organiser.status_code in (302, 303) and "/organiser/login" in \
+        organiser.headers["location"]
