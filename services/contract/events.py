@@ -261,12 +261,44 @@ class HonorRollObjectionRecorded(Event, frozen=True, kw_only=True, tag=True):
     recorded_at: datetime
 
 
+# --- certificates (stream "certificate-<number>"; one per certificate) -------------------
+
+
+class CertificateMonth(msgspec.Struct, frozen=True, kw_only=True):
+    """One month (Asia/Shanghai) of the service a certificate attests."""
+
+    month: str  # "YYYY-MM"
+    minutes: int
+    activities: int
+    # What the member did that month: the activities' titles, most hours first.
+    content: str
+
+
+class CertificateIssued(Event, frozen=True, kw_only=True, tag=True):
+    """A volunteer-service certificate (志愿服务证明), with the figures as of issue, so a
+    printed one can be checked against it later. Names and member numbers are printed
+    from the member directory, never stored here."""
+
+    number: str
+    member_id: uuid.UUID
+    first_month: str
+    last_month: str
+    minutes: int
+    activities: int
+    months: list[CertificateMonth]
+    issuer_unit_id: uuid.UUID
+    # The organiser who handled it (经办人).
+    issued_by: uuid.UUID
+    issued_at: datetime
+    contact: str = ""
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     UnitEstablished, UnitRenamed, UnitMoved, UnitMerged, UnitDissolved,
     MemberRegistered, MemberReported, MemberTransferred, MemberLeft, MemberDataErased,
     ActivityScheduled, ActivityRescheduled, ActivityCancelled, ActivityClosed,
     CheckedIn, CheckedOut, AttendanceConfirmed, ParticipationCorrected, ParticipationRevoked,
-    CorrectionRequested, HonorRollPublished, HonorRollObjectionRecorded,
+    CorrectionRequested, HonorRollPublished, HonorRollObjectionRecorded, CertificateIssued,
 )
 BY_NAME: dict[str, type[Event]] = {t.__name__: t for t in EVENT_TYPES}
 

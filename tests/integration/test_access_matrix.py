@@ -23,8 +23,10 @@ import pytest
 from litestar import Litestar
 
 from contract.access import Access
+from contract.events import CertificateIssued, CertificateMonth
 from contract.guard import rule_of
 from ledger.adapters.directory import Organisers
+from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent, PostgresEventStore
 from ledger.adapters.tokens import TokenStore
 from ledger.config import Settings as LedgerSettings
 from ledger.entrypoints.app import create_app as create_ledger_app
@@ -129,10 +131,19 @@ async def world(community: Community, ledger_client: httpx.AsyncClient, pool: as
     published = await ledger_client.post("/api/v1/honor-rolls", headers=c.organiser,
                                          json={"unit_id": str(group), "month": "2025-11"})
     assert published.status_code == 201, published.text
+    # A certificate the branch issued its member (only the branch's callers may read it
+    # whole; anyone may verify it, masked).
+    number = "ZYFW-2026-ACCESSMATRIX"
+    await PostgresEventStore(pool).append(c.tenant, f"certificate-{number}", NO_STREAM, [
+        NewEvent(event_id=uuid.uuid4(), metadata=Metadata(actor="test"), event=CertificateIssued(
+            number=number, member_id=member, first_month="2025-11", last_month="2025-11",
+            minutes=60, activities=1, issuer_unit_id=c.branch, issued_by=uuid.uuid4(),
+            issued_at=clock.now, months=[CertificateMonth(month="2025-11", minutes=60,
+                                                          activities=1, content="楼道清理")]))])
     ids = {"unit_id": str(c.branch), "group_id": str(group), "member_id": str(member),
            "activity_id": str(activity), "participation_id": checked_in.json()["created_id"],
            "stream_id": f"activity-{activity}", "tenant_id": c.tenant, "month": DAY[:7],
-           "community_id": str(c.community), "position": "1"}
+           "community_id": str(c.community), "position": "1", "number": number}
     return World(ids, callers, secrets=[str(member), str(activity), str(group),
                                         checked_in.json()["created_id"]])
 
@@ -172,6 +183,7 @@ BODIES: dict[str, Body] = {
                                     "member_id": i["member_id"], "reason": "少记了"},
     "publishHonorRoll": lambda i: {"unit_id": i["unit_id"], "month": "2025-12"},
     "recordHonorRollObjection": lambda i: {"objection": "有误"},
+    "issueCertificate": lambda i: {"first_month": DAY[:7], "last_month": DAY[:7]},
     "addRuleSetVersion": lambda i: {"name": "standard", "min_minutes": 60, "top_n": 10,
                                     "tie_break": "activities", "kinds": ["cleanup"]},
     # A read sent as POST: the branch's member, whom only the branch's callers may see.

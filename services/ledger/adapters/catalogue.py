@@ -4,7 +4,8 @@
 `ledger.member_catalogue` (one row per member: kind, unit, left or not),
 `ledger.activity_participants` (who checked in where), `ledger.correction_requests` (one
 row per member's request, open until the record is corrected, revoked or confirmed) and
-`ledger.honor_roll_catalogue` (one row per published roll). Names and numbers stay in
+`ledger.honor_roll_catalogue` (one row per published roll) and
+`ledger.certificate_catalogue` (one row per issued certificate). Names and numbers stay in
 `ledger.member_directory`. Every writer of `ledger.events` (the event store's append and
 `bulk_append`, hence imports and the demo loader) passes the events it appends through
 `plan` and writes the result with `write` before committing, so a list shows what was just
@@ -32,6 +33,7 @@ from contract.events import (
     ActivityRescheduled,
     ActivityScheduled,
     AttendanceConfirmed,
+    CertificateIssued,
     CheckedIn,
     CorrectionRequested,
     Event,
@@ -121,6 +123,13 @@ FROM unnest($2::uuid[], $3::text[], $4::integer[], $5::integer[], $6::integer[])
 WHERE c.tenant_id = $1 AND c.unit_id = u.unit_id AND c.month = u.month
   AND c.version < u.first_version"""
 
+_NEW_CERTIFICATES = """INSERT INTO ledger.certificate_catalogue
+    (tenant_id, number, member_id, issuer_unit_id, first_month, last_month, minutes,
+     activities, issued_by, issued_at)
+SELECT $1, * FROM unnest($2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::text[],
+                         $7::integer[], $8::integer[], $9::uuid[], $10::timestamptz[])
+ON CONFLICT DO NOTHING"""
+
 _ACTIVITY_FIELDS = ("host_unit_id", "kind", "category", "title", "place", "starts_at",
                     "ends_at", "capacity", "status", "version")
 _ACTIVITY_CHANGES = ("place", "starts_at", "ends_at", "status", "version")
@@ -133,6 +142,8 @@ _ANSWER_FIELDS = ("activity_id", "answer", "answered_at", "version")
 _ROLL_FIELDS = ("rule_set", "rule_version", "published_at", "publicity_ends", "entry_count",
                 "objection_count", "version")
 _OBJECTION_FIELDS = ("added", "first_version", "version")
+_CERTIFICATE_FIELDS = ("member_id", "issuer_unit_id", "first_month", "last_month", "minutes",
+                       "activities", "issued_by", "issued_at")
 
 # How each answering event answers a request, and when.
 _ANSWERS_BY = {
@@ -163,6 +174,8 @@ class Changes:
     answers: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
     new_rolls: dict[RollKey, dict[str, Any]] = field(default_factory=dict)
     objections: dict[RollKey, dict[str, Any]] = field(default_factory=dict)
+    # By certificate number.
+    certificates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.participants or self.others())
@@ -171,7 +184,7 @@ class Changes:
         """Anything besides participants (a check-in changes only those)."""
         return bool(self.new_activities or self.changed_activities or self.new_members
                     or self.changed_members or self.new_requests or self.answers
-                    or self.new_rolls or self.objections)
+                    or self.new_rolls or self.objections or self.certificates)
 
     def participant_columns(self) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
         # Sorted: concurrent batches then lock the rows they share in the same order.
@@ -252,6 +265,12 @@ def plan(appended: Iterable[Appended]) -> Changes:
                 else:
                     roll["objection_count"] += 1
                 roll["version"] = version
+            case CertificateIssued():
+                changes.certificates[event.number] = {
+                    "member_id": event.member_id, "issuer_unit_id": event.issuer_unit_id,
+                    "first_month": event.first_month, "last_month": event.last_month,
+                    "minutes": event.minutes, "activities": event.activities,
+                    "issued_by": event.issued_by, "issued_at": event.issued_at}
             case MemberRegistered():
                 changes.new_members[event.member_id] = {
                     "kind": event.kind, "unit_id": None, "registered_on": event.registered_on,
@@ -286,6 +305,7 @@ async def write(connection: asyncpg.Connection, tenant_id: str, changes: Changes
         (_ANSWERS, changes.answers, _ANSWER_FIELDS),
         (_NEW_ROLLS, changes.new_rolls, _ROLL_FIELDS),
         (_OBJECTIONS, changes.objections, _OBJECTION_FIELDS),
+        (_NEW_CERTIFICATES, changes.certificates, _CERTIFICATE_FIELDS),
     ):
         if rows:
             await connection.execute(sql, tenant_id, *_columns(rows, names))

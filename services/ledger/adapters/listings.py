@@ -20,6 +20,7 @@ import asyncpg
 import msgspec
 
 from contract.calendar import MONTH
+from ledger.domain.certificates import well_formed
 
 K = TypeVar("K")
 
@@ -44,6 +45,7 @@ ActivityKey = tuple[datetime, uuid.UUID]
 MemberKey = tuple[date, uuid.UUID]
 RequestKey = tuple[datetime, uuid.UUID]
 RollKey = tuple[str, uuid.UUID]
+CertificateKey = tuple[datetime, str]
 
 
 class ActivitySummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,6 +106,24 @@ class HonorRollSummary(msgspec.Struct, frozen=True, kw_only=True):
     publicity_ends: date
     entry_count: int
     objection_count: int
+
+
+class CertificateSummary(msgspec.Struct, frozen=True, kw_only=True):
+    number: str
+    member_id: uuid.UUID
+    issuer_unit_id: uuid.UUID
+    first_month: str
+    last_month: str
+    minutes: int
+    activities: int
+    issued_by: uuid.UUID
+    issued_at: datetime
+
+
+class CertificateFilter(msgspec.Struct, frozen=True, kw_only=True):
+    # None: the whole tenant. A certificate is listed for its issuing unit's subtree.
+    units: Sequence[uuid.UUID] | None = None
+    member_id: uuid.UUID | None = None
 
 
 class ActivityFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -187,6 +207,11 @@ _ROLLS = """SELECT c.unit_id, c.month, c.rule_set, c.rule_version, c.published_a
     c.publicity_ends, c.entry_count, c.objection_count
 FROM ledger.honor_roll_catalogue c WHERE {where}
 ORDER BY c.month DESC, c.unit_id DESC LIMIT {limit}"""
+
+_CERTIFICATES = """SELECT c.number, c.member_id, c.issuer_unit_id, c.first_month, c.last_month,
+    c.minutes, c.activities, c.issued_by, c.issued_at
+FROM ledger.certificate_catalogue c WHERE {where}
+ORDER BY c.issued_at DESC, c.number DESC LIMIT {limit}"""
 
 
 class Listings:
@@ -284,6 +309,25 @@ class Listings:
         items = [HonorRollSummary(**dict(row)) for row in rows[:limit]]
         more = len(rows) > limit
         return items, encode_cursor((items[-1].month, items[-1].unit_id)) if more else None
+
+    async def certificates(self, tenant_id: str, where: CertificateFilter, after: str | None,
+                           limit: int) -> tuple[list[CertificateSummary], str | None]:
+        """Newest first; the cursor of the next page (None on the last)."""
+        conditions = _Where(tenant_id)
+        if where.units is not None:
+            conditions.add("c.issuer_unit_id = ANY({}::uuid[])", list(where.units))
+        if where.member_id is not None:
+            conditions.add("c.member_id = {}", where.member_id)
+        if after is not None:
+            issued_at, number = decode_cursor(after, CertificateKey)
+            if not well_formed(number) or issued_at.tzinfo is None:
+                raise InvalidCursor(after)
+            conditions.add("(c.issued_at, c.number) < ({}, {})", issued_at, number)
+        rows = await self._pool.fetch(
+            _CERTIFICATES.format(where=conditions.sql(), limit=limit + 1), *conditions.args)
+        items = [CertificateSummary(**dict(row)) for row in rows[:limit]]
+        more = len(rows) > limit
+        return items, encode_cursor((items[-1].issued_at, items[-1].number)) if more else None
 
     async def member_activity_ids(self, tenant_id: str, member_id: uuid.UUID
                                   ) -> list[uuid.UUID]:

@@ -15,6 +15,7 @@ from contract.guard import access_guard, check_routes, schema_router
 from contract.openapi import document
 from contract.postgres import create_pool
 from contract.security_headers import security_headers
+from ledger import page_secrets
 from ledger.adapters.directory import MemberDirectory, Organisers
 from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.listings import Listings
@@ -26,6 +27,7 @@ from ledger.config import DATABASE_ROLE, Settings
 from ledger.entrypoints import pages, problems
 from ledger.entrypoints.access import LedgerScopes
 from ledger.entrypoints.api.activities import ActivityController
+from ledger.entrypoints.api.certificates import CertificateController
 from ledger.entrypoints.api.correction_requests import CorrectionRequestController
 from ledger.entrypoints.api.feed import FeedController
 from ledger.entrypoints.api.feed_waiting import SharedFeedReads
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None,
         directory = MemberDirectory(pool)
         ledger = Ledger(store, directory, Organisers(pool), rolls=reports,
                         checkin_grace=timedelta(minutes=settings.checkin_grace_minutes),
+                        certificate_key=page_secrets.secret("CERTIFICATE_SECRET"),
                         **({"clock": clock} if clock else {}))
         app.state.update(pool=pool, notifier=notifier, store=store, tokens=tokens,
                          reports=reports, ledger=ledger, directory=directory,
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None,
         route_handlers=[
             health, UnitController, MemberController, ActivityController,
             ParticipationController, CorrectionRequestController, HonorRollController,
+            CertificateController,
             FeedController, ImportController, TokenController, NameController,
             *web.route_handlers,
         ],

@@ -28,6 +28,7 @@ from contract.postgres import create_pool
 from contract.security_headers import security_headers
 from reports.config import DATABASE_ROLE, Settings
 from reports.entrypoints.access import ReportsScopes
+from reports.entrypoints.controllers.dashboard import DashboardController
 from reports.entrypoints.controllers.digest import DigestController
 from reports.entrypoints.controllers.honor_rolls import HonorRollController
 from reports.entrypoints.controllers.members import MemberController
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None, *,
             await pool.close()
 
     app = Litestar(
-        route_handlers=[StatusController, MemberController, UnitController,
+        route_handlers=[StatusController, MemberController, UnitController, DashboardController,
                         HonorRollController, RuleSetController, DigestController,
                         PublicHonorRollController,
                         # The honor roll page's stylesheet (no inline style: see the CSP).

@@ -24,6 +24,10 @@ from litestar.template.config import TemplateConfig
 
 from contract.access import PUBLIC, SESSION
 from ledger import page_secrets
+from ledger.entrypoints.pages.certificates import (
+    MemberCertificatePages,
+    OrganiserCertificatePages,
+)
 from ledger.entrypoints.pages.checkin import CheckInPage
 from ledger.entrypoints.pages.codes import CodePages
 from ledger.entrypoints.pages.common import (
@@ -34,6 +38,7 @@ from ledger.entrypoints.pages.common import (
     provide_page,
     provide_queries,
 )
+from ledger.entrypoints.pages.dashboard import DashboardPages
 from ledger.entrypoints.pages.honor_rolls import HonorRollPages, provide_reports
 from ledger.entrypoints.pages.links import LinkPages
 from ledger.entrypoints.pages.members import MemberPages
@@ -78,7 +83,8 @@ def build(secrets: page_secrets.PageSecrets | None = None, *, cookie_secure: boo
     router = Router(
         path="/",
         route_handlers=[CheckInPage, MemberPages, OrganiserPages, RosterPages, CodePages,
-                        ReviewPages, HonorRollPages, LinkPages],
+                        ReviewPages, HonorRollPages, LinkPages, OrganiserCertificatePages,
+                        MemberCertificatePages, DashboardPages],
         dependencies={
             "pages": Provide(lambda: services, sync_to_thread=False),
             "page": Provide(provide_page, sync_to_thread=False),

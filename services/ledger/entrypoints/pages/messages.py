@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Literal
 
 from contract.vocabulary import ACTIVITY_KINDS, UNIT_KINDS
+from ledger.entrypoints.pages.certificate_messages import MESSAGES as CERTIFICATE_MESSAGES
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -255,6 +256,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+MESSAGES.update(CERTIFICATE_MESSAGES)
 # Activity and unit kinds are named once, in the shared vocabulary.
 MESSAGES.update({f"kind_{kind}": label for kind, label in ACTIVITY_KINDS.items()})
 MESSAGES.update({f"unit_kind_{kind}": label for kind, label in UNIT_KINDS.items()})
