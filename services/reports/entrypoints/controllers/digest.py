@@ -14,7 +14,7 @@ from contract.bounds import INT4_MAX
 from contract.calendar import QUARTER, valid_quarter
 from reports.adapters import digest_reports
 from reports.domain.tables import digest_table
-from reports.domain.views import EmployerDigest
+from reports.domain.views import EmployerDigest, EmployerList
 from reports.entrypoints import exports
 from reports.entrypoints.dependencies import snapshot
 from reports.service.ports import Directory
@@ -34,6 +34,11 @@ async def _digest(pool: asyncpg.Pool, directory: Directory, principal: Principal
             scope_unit_id=principal.scope_unit_id, limit=limit, offset=offset)
 
 
+def _quarter_name(quarter: str) -> str:
+    year, number = QUARTER.match(quarter).groups()  # valid_quarter has checked it
+    return f"{year}年第{number}季度"
+
+
 class DigestController(Controller):
     path = "/api/v1/employer-digest"
     tags = ("employer digest",)
@@ -45,6 +50,17 @@ class DigestController(Controller):
                      principal: NamedDependency[Principal], employer: Employer,
                      quarter: Quarter, limit: Limit = 100, offset: Offset = 0) -> EmployerDigest:
         return await _digest(pool, directory, principal, employer, quarter, limit, offset)
+
+    @get("/employers", operation_id="listDigestEmployers", opt=read(),
+         summary="The employers of the in-service members in scope, most members first")
+    async def employers(self, pool: NamedDependency[asyncpg.Pool],
+                        principal: NamedDependency[Principal], quarter: Quarter,
+                        limit: Limit = 500) -> EmployerList:
+        valid_quarter(quarter, source="query")
+        async with snapshot(pool) as connection:
+            return await digest_reports.employers(connection, principal.tenant_id, quarter,
+                                                  scope_unit_id=principal.scope_unit_id,
+                                                  limit=limit)
 
     @get("/csv", operation_id="exportEmployerDigestCsv", opt=read(), media_type=exports.CSV_TYPE,
          summary="The same digest page as CSV")
@@ -63,6 +79,7 @@ class DigestController(Controller):
                    principal: NamedDependency[Principal], employer: Employer, quarter: Quarter,
                    limit: Limit = 100, offset: Offset = 0) -> Response[bytes]:
         digest = await _digest(pool, directory, principal, employer, quarter, limit, offset)
-        return Response(exports.to_xlsx(digest_table(digest), f"双报到{quarter}"),
+        return Response(exports.to_xlsx(digest_table(digest), f"双报到{quarter}",
+                                        f"{employer} {_quarter_name(quarter)} 双报到反馈"),
                         media_type=exports.XLSX_TYPE,
                         headers=exports.attachment(f"双报到反馈-{employer}-{quarter}.xlsx"))
