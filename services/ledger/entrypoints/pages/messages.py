@@ -250,6 +250,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                 "choose one from the list"),
     "no_employers": ("该季度本组织没有在职党员报到", "No in-service members here this quarter"),
     "members_count": ("{n} 人", "{n} members"),
+    "digest_next": ("下一页", "Next page"),
     "no_members": ("没有成员", "No members"),
 }
 
