@@ -33,6 +33,11 @@ def month_of(moment: datetime | date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+def month_name(month: str) -> str:
+    """"2026-03" as the committees write it: "2026年3月"."""
+    return f"{month[:4]}年{int(month[5:7])}月"
+
+
 def whole_minutes(span: timedelta) -> int:
     return max(0, int(span.total_seconds() // 60))
 

@@ -70,3 +70,8 @@ def next_level_minutes(minutes: int) -> int | None:
 
 def hours(minutes: int) -> float:
     return round(minutes / 60, 2)
+
+
+def hours_text(value: float) -> str:
+    """Hours as the committees write them: 12.50 → "12.5", 3.00 → "3"."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")

@@ -14,7 +14,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -99,6 +99,22 @@ async def world(community: Community, ledger_client: httpx.AsyncClient, pool: as
                                          can_write=True, scope_unit_id=unit,
                                          organiser_id=account.organiser_id)).token)
 
+    # A member of the group served five hours in 2025-11, so that month's roll has an
+    # entry (an empty roll is not published) for the group's roll published below.
+    today, served = clock.now, await register(ledger_client, c, f"G-{uuid.uuid4().hex[:6]}",
+                                              group)
+    clock.now = datetime(2025, 11, 10, 2, tzinfo=UTC)
+    past = await schedule(ledger_client, c, clock.now, hours=5)
+    presence = await ledger_client.post(f"/api/v1/activities/{past}/check-ins",
+                                        headers=c.admin, json={"member_id": str(served)})
+    clock.advance(hours=5)
+    await ledger_client.post(f"/api/v1/activities/{past}/check-outs", headers=c.admin,
+                             json={"member_id": str(served)})
+    confirmed = await ledger_client.post(f"/api/v1/activities/{past}/confirmations",
+                                         headers=c.organiser, json={"confirmations": [
+                                             {"participation_id": presence.json()["created_id"]}]})
+    assert confirmed.status_code == 201, confirmed.text
+    clock.now = today
     other_tenant = f"t-{uuid.uuid4().hex[:12]}"
     await pool.execute("INSERT INTO ledger.tenants (tenant_id, name) VALUES ($1, '别的区')",
                        other_tenant)

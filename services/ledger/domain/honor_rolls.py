@@ -103,6 +103,13 @@ def publish(tree: OrgTree, state: HonorRollState | None, command: PublishHonorRo
                                              and roll.rule_version != command.rule_version):
         raise invalid("rule_set_mismatch", "计算所用的评选规则与请求不符",
                       "the roll was computed under another rule set", "rule_set")
+    # A published roll is hung on a wall and frozen forever: one naming nobody commends
+    # nobody, and would stop the month from being published once its records are in.
+    if not roll.entries:
+        raise invalid("empty_honor_roll",
+                      "该月没有符合评选规则的志愿者，光荣榜为空，不能发布",
+                      "no member qualifies this month: an empty honor roll cannot be published",
+                      "month")
     # The reports' ranking is checked again: what is frozen stays forever.
     # Standard competition ranking ("1224"): each entry is ranked by its position, unless
     # it ties with the entry before it.

@@ -15,7 +15,7 @@ from reports.adapters.checkpoints import reflected
 from reports.adapters.history_sql import SUBTREE
 from reports.adapters.schema import LIVE, qualify
 from reports.domain.names import display_name
-from reports.domain.views import DigestRow, EmployerDigest, Page
+from reports.domain.views import DigestRow, EmployerCount, EmployerDigest, EmployerList, Page
 from reports.service.ports import Directory
 
 STATUS_NAMES = {"reported": "已报到", "not_reported": "未报到", "left": "已离开"}
@@ -44,6 +44,33 @@ WHERE m.tenant_id = $1 AND m.kind = 'in_service' AND m.employer = $5
   AND ($2::uuid IS NULL OR cur.unit_id IN (SELECT unit_id FROM subtree))
 ORDER BY m.registered_on, m.member_id
 LIMIT $6 OFFSET $7"""
+
+
+# The employers a digest can be asked for: $1 tenant, $2 scope unit (NULL: whole tenant),
+# $3/$4 quarter, $5 how many; in-service members counted as the digest would list them.
+_EMPLOYERS = f"""
+WITH RECURSIVE {SUBTREE}
+SELECT m.employer, count(*) AS members
+FROM {{s}}.members m
+LEFT JOIN LATERAL (
+    SELECT unit_id FROM {{s}}.memberships
+    WHERE tenant_id = $1 AND member_id = m.member_id AND valid_from < $4
+    ORDER BY valid_from DESC LIMIT 1
+) cur ON true
+WHERE m.tenant_id = $1 AND m.kind = 'in_service' AND m.employer IS NOT NULL
+  AND ($2::uuid IS NULL OR cur.unit_id IN (SELECT unit_id FROM subtree))
+GROUP BY m.employer
+ORDER BY count(*) DESC, m.employer
+LIMIT $5"""
+
+
+async def employers(connection: asyncpg.Connection, tenant_id: str, quarter: str, *,
+                    scope_unit_id: uuid.UUID | None, limit: int) -> EmployerList:
+    start, end = quarter_bounds(quarter)
+    rows = await connection.fetch(qualify(LIVE, _EMPLOYERS), tenant_id, scope_unit_id, start,
+                                  end, limit)
+    return EmployerList(quarter=_canonical(start), employers=[
+        EmployerCount(employer=r["employer"], members=r["members"]) for r in rows])
 
 
 async def employer_digest(connection: asyncpg.Connection, directory: Directory, tenant_id: str,

@@ -46,7 +46,8 @@ JOIN {s}.activities a ON a.tenant_id = $1 AND a.host_unit_id = s.unit_id
     AND a.local_date >= s.valid_from AND a.local_date < s.valid_to
 WHERE {held}
 GROUP BY a.kind"""
-_HELD_NOW = _HELD.replace("{held}", "NOT a.cancelled")
+# Held means started: an activity scheduled for later this month has not been held yet.
+_HELD_NOW = _HELD.replace("{held}", "NOT a.cancelled AND a.starts_at <= now()")
 # Started by then and not cancelled by then. A row cancelled before cancelled_at existed
 # (r0003, until a rebuild) has no time: it stays out, as it used to.
 _HELD_AS_OF = _HELD.replace("{held}", """a.starts_at < $5::timestamptz
@@ -150,9 +151,11 @@ def community_summary(report: UnitActivity) -> CommunitySummary:
     return CommunitySummary(
         unit_id=report.unit_id, unit_name=report.unit_name, month=report.month,
         position=report.position,
-        text=summary_text(report.members_reported, report.kinds, report.person_times),
+        text=summary_text(report.members_reported, report.kinds, report.person_times,
+                          report.participants, report.hours),
         members_reported=report.members_reported, activities=report.activities,
-        person_times=report.person_times,
+        person_times=report.person_times, participants=report.participants,
+        minutes=report.minutes, hours=report.hours,
     )
 
 

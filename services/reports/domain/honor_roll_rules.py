@@ -37,6 +37,15 @@ STANDARD = RuleSet(
 )
 
 
+# Chinese names of the built-in rule sets; a tenant's own rule sets are named by the tenant.
+RULE_SET_NAMES = {"standard": "标准规则"}
+
+
+def rule_set_label(name: str, version: int) -> str:
+    """"标准规则 第1版": how a page names a rule set and its version."""
+    return f"{RULE_SET_NAMES.get(name, name)} 第{version}版"
+
+
 class Candidate(msgspec.Struct, frozen=True, kw_only=True):
     member_id: uuid.UUID
     member_number: str

@@ -1,32 +1,69 @@
-"""Reports as plain tables (headers + rows): the one source for CSV, XLSX and the A4 page,
-so an export holds exactly what the screen shows for the same filters."""
+"""Reports as plain tables (headings, rows, widths): the one source for CSV, XLSX and the A4
+page, so an export holds exactly what the screen shows for the same filters. The honor roll's
+and the unit activity's columns are `contract.report_columns`, which the ledger's pages
+show too."""
 
 from __future__ import annotations
 
-from reports.domain.names import ERASED, masked
-from reports.domain.views import EmployerDigest, HonorRollView
+from collections.abc import Sequence
+from typing import NamedTuple
 
-Table = tuple[list[str], list[list[object]]]
+from contract.report_columns import (
+    EMPLOYER_DIGEST,
+    HONOR_ROLL,
+    HONOR_ROLL_PUBLIC,
+    UNIT_ACTIVITY,
+    Column,
+)
+from reports.domain.names import ERASED, masked
+from reports.domain.views import EmployerDigest, HonorRollView, UnitActivity
+
+
+class Table(NamedTuple):
+    headers: list[str]
+    rows: list[list[object]]
+    # Characters wide, per column (XLSX).
+    widths: list[int]
+
+
+def _table(columns: Sequence[Column], rows: list[list[object]]) -> Table:
+    return Table([c.zh for c in columns], rows, [c.width for c in columns])
 
 
 def honor_roll_table(view: HonorRollView, *, mask: bool = False) -> Table:
     """Masked (for public display): names masked and no member numbers."""
-    if mask:
-        return (["名次", "姓名", "服务时长（小时）", "参加活动（次）"],
-                [[e.rank, masked(None if e.name == ERASED else e.name), e.hours, e.activities]
-                 for e in view.entries])
-    return (["名次", "成员编号", "姓名", "服务时长（小时）", "参加活动（次）"],
-            [[e.rank, e.member_number or "", e.name, e.hours, e.activities]
-             for e in view.entries])
+    columns = HONOR_ROLL_PUBLIC if mask else HONOR_ROLL
+    rows = []
+    for entry in view.entries:
+        cells = {"rank": entry.rank, "member_number": entry.member_number or "",
+                 "name": masked(None if entry.name == ERASED else entry.name) if mask
+                 else entry.name,
+                 "hours": entry.hours, "activities": entry.activities}
+        rows.append([cells[c.key] for c in columns])
+    return _table(columns, rows)
+
+
+def unit_activity_table(report: UnitActivity) -> Table:
+    """One row per kind, then the month's totals (participants counted once each)."""
+    rows: list[list[object]] = [[getattr(kind, c.key) for c in UNIT_ACTIVITY]
+                                for kind in report.kinds]
+    totals = {"kind_name": "合计", "activities": report.activities,
+              "participants": report.participants, "person_times": report.person_times,
+              "hours": report.hours,
+              "attendance": sum(kind.attendance for kind in report.kinds),
+              "unconfirmed": sum(kind.unconfirmed for kind in report.kinds)}
+    rows.append([totals[c.key] for c in UNIT_ACTIVITY])
+    return _table(UNIT_ACTIVITY, rows)
 
 
 def digest_table(digest: EmployerDigest) -> Table:
-    headers = ["成员编号", "姓名", "报到状态", "报到组织", "报到日期", "参加活动（次）",
-               "服务时长（小时）", "待确认（次）"]
-    rows: list[list[object]] = [
-        [m.member_number or "", m.name, m.status_name, m.unit_name or "",
-         m.reported_since.isoformat() if m.reported_since else "", m.activities, m.hours,
-         m.unconfirmed]
-        for m in digest.members
-    ]
-    return headers, rows
+    rows: list[list[object]] = []
+    for member in digest.members:
+        cells = {"member_number": member.member_number or "", "name": member.name,
+                 "status_name": member.status_name, "unit_name": member.unit_name or "",
+                 "reported_since": member.reported_since.isoformat()
+                 if member.reported_since else "",
+                 "activities": member.activities, "hours": member.hours,
+                 "unconfirmed": member.unconfirmed}
+        rows.append([cells[c.key] for c in EMPLOYER_DIGEST])
+    return _table(EMPLOYER_DIGEST, rows)

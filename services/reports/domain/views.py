@@ -133,6 +133,10 @@ class CommunitySummary(msgspec.Struct, frozen=True, kw_only=True):
     members_reported: int
     activities: int
     person_times: int
+    # Distinct members who served, and their confirmed time.
+    participants: int
+    minutes: int
+    hours: float
 
 
 class HonorRollRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -152,6 +156,8 @@ class HonorRollView(msgspec.Struct, frozen=True, kw_only=True):
     status: str  # draft | published
     rule_set: str
     rule_version: int
+    # The rule set as a page names it ("标准规则 第1版").
+    rule_set_label: str
     position: str
     computed_at_position: str
     published_at: datetime | None
@@ -198,3 +204,14 @@ class EmployerDigest(msgspec.Struct, frozen=True, kw_only=True):
     position: str
     members: list[DigestRow]
     page: Page
+
+
+class EmployerCount(msgspec.Struct, frozen=True, kw_only=True):
+    employer: str
+    # In-service members of the employer the digest lists (in the caller's scope).
+    members: int
+
+
+class EmployerList(msgspec.Struct, frozen=True, kw_only=True):
+    quarter: str
+    employers: list[EmployerCount]

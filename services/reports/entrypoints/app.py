@@ -29,7 +29,7 @@ from contract.security_headers import security_headers
 from reports.config import DATABASE_ROLE, Settings
 from reports.entrypoints.access import ReportsScopes
 from reports.entrypoints.controllers.dashboard import DashboardController
-from reports.entrypoints.controllers.digest import DigestController
+from reports.entrypoints.controllers.digest import DigestController, UnitDigestController
 from reports.entrypoints.controllers.honor_rolls import HonorRollController
 from reports.entrypoints.controllers.members import MemberController
 from reports.entrypoints.controllers.public import PublicHonorRollController
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, *,
     app = Litestar(
         route_handlers=[StatusController, MemberController, UnitController, DashboardController,
                         HonorRollController, RuleSetController, DigestController,
+                        UnitDigestController,
                         PublicHonorRollController,
                         # The honor roll page's stylesheet (no inline style: see the CSP).
                         create_static_files_router(

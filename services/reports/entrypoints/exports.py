@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import quote
 
 from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from reports.domain.tables import Table
 
@@ -25,6 +27,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # What XML 1.0 (hence XLSX) cannot hold at all; text recorded before the ledger refused
 # control characters may still carry some.
 _NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# What a sheet's name may not hold (Excel refuses the workbook otherwise).
+_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 
 
 def cell(value: Any) -> Any:
@@ -36,21 +40,32 @@ def cell(value: Any) -> Any:
 
 
 def to_csv(table: Table) -> bytes:
-    headers, rows = table
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([cell(h) for h in headers])
-    writer.writerows([cell(v) for v in row] for row in rows)
+    writer.writerow([cell(h) for h in table.headers])
+    writer.writerows([cell(v) for v in row] for row in table.rows)
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx(table: Table, title: str) -> bytes:
-    headers, rows = table
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31])
-    sheet.append([cell(h) for h in headers])
-    for row in rows:
+def to_xlsx(table: Table, sheet_name: str, title: str) -> bytes:
+    """Row 1 the title (organisation and period) across the table, row 2 the headings,
+    frozen with it so they stay in view while scrolling; columns as wide as the table says."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _SHEET_NAME.sub("", sheet_name)[:31] or "Sheet1"
+    sheet.append([cell(title)])
+    sheet["A1"].font = Font(bold=True, size=14)
+    if len(table.headers) > 1:
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1,
+                          end_column=len(table.headers))
+    sheet.append([cell(h) for h in table.headers])
+    for column in sheet[2]:
+        column.font = Font(bold=True)
+    for row in table.rows:
         sheet.append([cell(v) for v in row])
+    for index, width in enumerate(table.widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A3"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

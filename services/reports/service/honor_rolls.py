@@ -12,7 +12,7 @@ from contract.vocabulary import hours
 from reports.adapters import honor_roll_store, unit_reports
 from reports.adapters.checkpoints import reflected
 from reports.adapters.schema import LIVE
-from reports.domain.honor_roll_rules import Candidate, RuleSet, rank
+from reports.domain.honor_roll_rules import Candidate, RuleSet, rank, rule_set_label
 from reports.domain.names import ERASED, display_name, masked
 from reports.domain.views import (
     HonorRollRow,
@@ -49,7 +49,8 @@ async def draft(connection: asyncpg.Connection, directory: Directory, tenant_id:
     ]
     return HonorRollView(
         unit_id=unit_id, unit_name=unit_name, month=month, status="draft",
-        rule_set=rules.name, rule_version=rules.version, position=position,
+        rule_set=rules.name, rule_version=rules.version,
+        rule_set_label=rule_set_label(rules.name, rules.version), position=position,
         computed_at_position=position, published_at=None, publicity_ends=None,
         in_publicity=False, objections=0, entries=entries,
     )
@@ -73,6 +74,7 @@ async def published(connection: asyncpg.Connection, directory: Directory, tenant
     return HonorRollView(
         unit_id=unit_id, unit_name=unit_name, month=month, status="published",
         rule_set=roll.rule_set, rule_version=roll.rule_version,
+        rule_set_label=rule_set_label(roll.rule_set, roll.rule_version),
         position=format_cursor(await reflected(connection, LIVE, tenant_id)),
         computed_at_position=roll.computed_at_position, published_at=roll.published_at,
         publicity_ends=roll.publicity_ends, in_publicity=today() <= roll.publicity_ends,

@@ -278,12 +278,21 @@ async def test_honor_roll_list_offers_each_unit_in_scope_for_recent_months(
             "tenant": c.tenant, "login": f"wang-{c.tenant}", "password": "s3cret-pass",
             "_csrf_token": token})
         page = await desk.get("/organiser/honor-rolls")
+        months = re.findall(r'<option value="(\d{4}-\d{2})"', page.text)
+        chosen = await desk.get("/organiser/honor-rolls", params={"month": months[5]})
+        unknown = await desk.get("/organiser/honor-rolls", params={"month": "2999-01"})
     assert page.status_code == 200
+    # The twelve months before this one, newest first; the newest shown unless chosen.
+    assert len(months) == 12 and months == sorted(months, reverse=True)
+    assert months[0] < clock.now.strftime("%Y-%m")
     links = re.findall(r'href="(/organiser/honor-rolls/[^"]+)"', page.text)
-    # The community and its two branches (the organiser's scope), three months each.
-    assert len(links) == 9
+    # The community and its two branches (the organiser's scope), for that month.
+    assert len(links) == 3 and all(link.endswith(months[0]) for link in links)
     assert any(str(c.community) in link for link in links)
     assert not any(str(c.street) in link for link in links)
+    assert all(link.endswith(months[5]) for link in
+               re.findall(r'href="(/organiser/honor-rolls/[^"]+)"', chosen.text))
+    assert unknown.status_code == 200 and f'value="{months[0]}" selected' in unknown.text
 
 
 async def test_a_personal_link_signs_the_member_in_within_scope_and_expires(

@@ -62,6 +62,20 @@ async def test_bad_input_is_refused_with_a_problem_naming_the_field(history: His
         ("GET", f"{digest}?employer=x&quarter=2025Q1&limit=0", None, 422, "invalid_value",
          "limit"),
         ("GET", f"{digest}?quarter=2025Q1", None, 400, "invalid_request", "employer"),
+        ("GET", f"{unit}/employer-digest?employer=x&quarter=0000Q1", None, 422,
+         "invalid_quarter", "quarter"),
+        ("GET", f"{unit}/employer-digest/xlsx?employer={'x' * 201}&quarter=2025Q1", None, 422,
+         "invalid_value", "employer"),
+        ("GET", f"{unit}/employer-digest/employers?quarter=2025Q5", None, 422,
+         "invalid_value", "quarter"),
+        ("GET", f"{unit}/employer-digest/employers?quarter=2025Q1&limit=5001", None, 422,
+         "invalid_value", "limit"),
+        ("GET", f"/api/v1/units/{uuid.uuid4()}/employer-digest/employers?quarter=2025Q1",
+         None, 404, "unit_not_found", "unit_id"),
+        ("GET", f"{unit}/activity/csv?month=0000-01", None, 422, "invalid_month", "month"),
+        ("GET", f"{unit}/activity/xlsx?month=2025-01&as_of=9999-12-31", None, 422,
+         "out_of_calendar", "as_of"),
+        ("GET", f"{unit}/activity/csv", None, 400, "invalid_request", "month"),
         ("GET", f"{unit}/activity?month=0000-01", None, 422, "invalid_month", "month"),
         ("GET", f"{unit}/activity?month=9999-12", None, 422, "invalid_month", "month"),
         ("GET", f"{unit}/activity?month=2025-01&as_of=9999-12-31", None, 422,
@@ -138,11 +152,11 @@ async def test_exports_never_hold_a_live_formula(history: History, pool, client)
 
     rows = list(csv.reader(io.StringIO(
         (await client.get(f"{base}/csv", headers=headers)).content.decode("utf-8-sig"))))
-    names = [row[2] for row in rows[1:]]
+    names = [row[1] for row in rows[1:]]
     assert names == ["'" + FORMULA, "李四"]
     sheet = load_workbook(io.BytesIO(
         (await client.get(f"{base}/xlsx", headers=headers)).content)).active
-    cells = [row[2] for row in sheet.iter_rows(min_row=2)]
+    cells = [row[1] for row in sheet.iter_rows(min_row=3)]
     assert [(c.value, c.data_type) for c in cells] == [("'" + FORMULA, "s"), ("李四", "s")]
 
     digest = {"employer": "+区税务局", "quarter": "2025Q2"}
@@ -153,6 +167,8 @@ async def test_exports_never_hold_a_live_formula(history: History, pool, client)
     book = load_workbook(io.BytesIO((await client.get(
         "/api/v1/employer-digest/xlsx", params=digest, headers=headers)).content)).active
     assert all(c.data_type != "f" for row in book.iter_rows() for c in row)
+    # The title row names the employer: it is a cell like any other.
+    assert book["A1"].value.startswith("'+区税务局")
 
 
 async def test_an_unreachable_database_answers_503_with_retry_after(relay: Relay,

@@ -58,7 +58,7 @@ async def test_employer_digest(history, pool, client):
     assert [row[1] for row in exported[1:]] == [m["name"] for m in body["members"]]
     sheet = load_workbook(io.BytesIO((await client.get(
         "/api/v1/employer-digest/xlsx", params=params, headers=headers)).content)).active
-    assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+    assert [row[1] for row in sheet.iter_rows(min_row=3, values_only=True)] == [
         m["name"] for m in body["members"]]
     page = (await client.get("/api/v1/employer-digest", params={**params, "limit": 2},
                              headers=headers)).json()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from litestar.testing import AsyncTestClient
 from openpyxl import load_workbook
 
+from contract.calendar import SHANGHAI
+from contract.report_columns import HONOR_ROLL, UNIT_ACTIVITY
 from ledger.adapters.tokens import TokenStore
 from reports.config import Settings
 from reports.entrypoints.app import create_app
@@ -123,8 +125,51 @@ async def test_community_summary_text(history, pool, client):
     response = await client.get(f"/api/v1/units/{units['community']}/summary?month=2025-05",
                                 headers=headers)
     assert response.json()["text"] == (
-        "3 名党员报到；开展活动 4 次：环境整治 2 次、巡逻防控 1 次、会议 1 次；参与 4 人次"
+        "3 名党员报到；开展活动 4 次：环境整治 2 次、巡逻防控 1 次、会议 1 次；"
+        "参与 4 人次、3 人，服务 3 小时"
     )
+
+
+async def test_summary_counts_only_what_was_held(history, pool, client):
+    """Hours and distinct participants are in the summary; an activity scheduled later
+    this month (a patrol three hours from now) is not counted as held yet."""
+    units = await _tree(history)
+    members = [await history.member(units["a"]) for _ in range(2)]
+    now = datetime.now(SHANGHAI)
+    month = now.strftime("%Y-%m")
+    earlier = max(now - timedelta(hours=3), now.replace(day=1, hour=0, minute=0))
+    await history.served(units["community"], members[0], earlier, 90)
+    await history.served(units["a"], members[0], earlier, 45, kind="patrol")
+    await history.served(units["a"], members[1], earlier, 45, kind="patrol")
+    later = await history.activity(units["a"], now + timedelta(hours=3), kind="patrol")
+    await history.project()
+    headers = await _token(pool, history.tenant_id)
+    answer = await client.get(f"/api/v1/units/{units['community']}/summary?month={month}",
+                              headers=headers)
+    assert answer.status_code == 200, answer.text
+    summary = answer.json()
+    assert (summary["activities"], summary["person_times"], summary["participants"],
+            summary["minutes"], summary["hours"]) == (3, 3, 2, 180, 3.0)
+    assert summary["text"] == ("2 名党员报到；开展活动 3 次：巡逻防控 2 次、环境整治 1 次；"
+                               "参与 3 人次、2 人，服务 3 小时")
+    activity = (await client.get(f"/api/v1/units/{units['community']}/activity?month={month}",
+                                 headers=headers)).json()
+    patrols = next(k for k in activity["kinds"] if k["kind"] == "patrol")
+    assert patrols["activities"] == 2, f"the patrol at {later} is still to come"
+    # The activity report's exports: the page's columns, a row per kind and the totals.
+    shown = [[kind[c.key] for c in UNIT_ACTIVITY] for kind in activity["kinds"]]
+    base = f"/api/v1/units/{units['community']}/activity"
+    exported = list(csv.reader(io.StringIO((await client.get(
+        f"{base}/csv", params={"month": month}, headers=headers)).content.decode("utf-8-sig"))))
+    assert exported[0] == [c.zh for c in UNIT_ACTIVITY]
+    assert exported[1:-1] == [[str(v) for v in row] for row in shown]
+    assert exported[-1] == ["合计", "3", "2", "3", "3.0", "0", "0"]
+    sheet = load_workbook(io.BytesIO((await client.get(
+        f"{base}/xlsx", params={"month": month}, headers=headers)).content)).active
+    assert sheet["A1"].value.startswith("兴华南里社区 ") and sheet["A1"].value.endswith("活动统计")
+    assert sheet.freeze_panes == "A3"
+    assert [list(r) for r in sheet.iter_rows(min_row=3, max_row=2 + len(shown),
+                                             values_only=True)] == shown
 
 
 async def test_scope_and_auth(history, pool, client):
@@ -154,14 +199,22 @@ async def test_honor_roll_draft_exports_match_screen(history, pool, client):
     # 王五 and 张三明 tie on every key: they share rank 2.
     assert [e["rank"] for e in view["entries"]] == [1, 2, 2]
     assert view["entries"][0]["name"] == "李四"
-    shown = [[str(e["rank"]), e["member_number"] or "", e["name"], str(e["hours"]),
-              str(e["activities"])] for e in view["entries"]]
+    # The columns the pages show (contract.report_columns), in the files too.
+    shown = [[e[c.key] if e[c.key] is not None else "" for c in HONOR_ROLL]
+             for e in view["entries"]]
     exported = list(csv.reader(io.StringIO(
         (await client.get(f"{base}/csv", headers=headers)).content.decode("utf-8-sig"))))
-    assert exported[1:] == shown
-    sheet = load_workbook(io.BytesIO((await client.get(f"{base}/xlsx", headers=headers)).content))
-    rows = [list(row) for row in sheet.active.iter_rows(min_row=2, values_only=True)]
-    assert rows == [[e["rank"], e["member_number"], e["name"], e["hours"], e["activities"]]
-                    for e in view["entries"]]
+    assert exported[0] == [c.zh for c in HONOR_ROLL]
+    assert exported[0][:3] == ["名次", "姓名", "成员编号"]
+    assert exported[1:] == [[str(v) for v in row] for row in shown]
+    sheet = load_workbook(io.BytesIO(
+        (await client.get(f"{base}/xlsx", headers=headers)).content)).active
+    assert sheet["A1"].value == "兴华南里社区 2025年6月 光荣榜"
+    assert [c.value for c in sheet[2]] == [c.zh for c in HONOR_ROLL]
+    assert sheet.freeze_panes == "A3"
+    assert [sheet.column_dimensions[letter].width for letter in "ABCDE"] == [
+        c.width for c in HONOR_ROLL]
+    rows = [list(row) for row in sheet.iter_rows(min_row=3, values_only=True)]
+    assert rows == [[None if v == "" else v for v in row] for row in shown]
     page = await client.get(f"{base}/print", headers=headers)
     assert "张*明" in page.text and "张三明" not in page.text

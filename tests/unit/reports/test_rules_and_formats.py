@@ -71,10 +71,12 @@ def test_summary_sentence_in_the_committees_form():
                            unconfirmed=0)
 
     text = summary_text(605, [row("forum", 1), row("patrol", 2), row("cleanup", 6),
-                              row("service", 0)], 723)
+                              row("service", 0)], 723, 312, 1446.5)
     assert text == ("605 名党员报到；开展活动 9 次：环境整治 6 次、巡逻防控 2 次、座谈会 1 次；"
-                    "参与 723 人次")
-    assert summary_text(0, [], 0) == "0 名党员报到；开展活动 0 次；参与 0 人次"
+                    "参与 723 人次、312 人，服务 1446.5 小时")
+    assert summary_text(0, [], 0, 0, 0.0) == (
+        "0 名党员报到；开展活动 0 次；参与 0 人次、0 人，服务 0 小时")
+    assert summary_text(1, [], 1, 1, 12.25).endswith("服务 12.25 小时")
 
 
 def test_shanghai_periods():

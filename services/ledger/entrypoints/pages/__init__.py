@@ -39,6 +39,7 @@ from ledger.entrypoints.pages.common import (
     provide_queries,
 )
 from ledger.entrypoints.pages.dashboard import DashboardPages
+from ledger.entrypoints.pages.digest import DigestPages
 from ledger.entrypoints.pages.honor_rolls import HonorRollPages, provide_reports
 from ledger.entrypoints.pages.links import LinkPages
 from ledger.entrypoints.pages.members import MemberPages
@@ -50,6 +51,7 @@ from ledger.entrypoints.pages.organisers import (
 )
 from ledger.entrypoints.pages.review import ReviewPages
 from ledger.entrypoints.pages.roster import RosterPages
+from ledger.entrypoints.pages.unit_reports import UnitReportPages
 
 PACKAGE = Path(__file__).resolve().parents[2]
 TEMPLATES = PACKAGE / "templates"
@@ -83,8 +85,9 @@ def build(secrets: page_secrets.PageSecrets | None = None, *, cookie_secure: boo
     router = Router(
         path="/",
         route_handlers=[CheckInPage, MemberPages, OrganiserPages, RosterPages, CodePages,
-                        ReviewPages, HonorRollPages, LinkPages, OrganiserCertificatePages,
-                        MemberCertificatePages, DashboardPages],
+                        ReviewPages, HonorRollPages, UnitReportPages, DigestPages,
+                        LinkPages, OrganiserCertificatePages, MemberCertificatePages,
+                        DashboardPages],
         dependencies={
             "pages": Provide(lambda: services, sync_to_thread=False),
             "page": Provide(provide_page, sync_to_thread=False),

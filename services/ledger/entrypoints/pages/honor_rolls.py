@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -25,8 +27,11 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 
 from contract.calendar import MONTH, local_date, month_of
 from contract.problems import Refusal, not_found
+from contract.report_columns import HONOR_ROLL
+from contract.vocabulary import hours_text
 from ledger.adapters.reports_client import ReportsClient
 from ledger.domain.honor_rolls import PublishHonorRoll
+from ledger.domain.organisation import OrgTree, Unit
 from ledger.entrypoints.pages.common import OrganiserSession, Page
 from ledger.handlers import Ledger
 
@@ -55,7 +60,7 @@ class PublishForm(msgspec.Struct, kw_only=True):
     publicity_days: str = "7"
 
 
-def _problem_text(response: httpx.Response, page: Page) -> str:
+def problem_text(response: httpx.Response, page: Page) -> str:
     """The reports service's (or the ledger's) problem detail, in the page's language."""
     try:
         problem = response.json()
@@ -64,6 +69,78 @@ def _problem_text(response: httpx.Response, page: Page) -> str:
     if page.lang == "en":
         return problem.get("detail_en") or problem.get("title") or page.t("error")
     return problem.get("detail") or problem.get("title") or page.t("error")
+
+
+def passed_through(answer: httpx.Response) -> Response[bytes]:
+    """A reports answer (a file, the poster, a problem) as the reports gave it, with its
+    file name."""
+    headers = {name: answer.headers[name] for name in ("content-disposition",)
+               if name in answer.headers}
+    return Response(answer.content, status_code=answer.status_code, headers=headers,
+                    media_type=answer.headers.get("content-type", "text/html"))
+
+
+@dataclass
+class TreeNode:
+    """A unit in the organiser's scope, its month's totals (for the units that roll others
+    up: district, street, community) and the units below it."""
+
+    unit: Unit
+    children: list[TreeNode] = field(default_factory=list)
+    totals: dict[str, Any] | None = None
+
+    @property
+    def has_roll(self) -> bool:
+        return self.unit.kind in ROLL_KINDS
+
+    def walk(self) -> Iterator[TreeNode]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+# Building groups keep no roll and add nothing to the tree a committee reads.
+TREE_KINDS = ("district", "street", "community", "branch", "team")
+ROLL_UP_KINDS = ("district", "street", "community")
+
+
+def unit_tree(tree: OrgTree, scope_unit_id: uuid.UUID | None) -> list[TreeNode]:
+    """The active units in scope as a tree (a tenant-wide organiser: every top unit)."""
+    def node(unit: Unit) -> TreeNode:
+        children = sorted((u for u in tree.children(unit.unit_id) if u.kind in TREE_KINDS),
+                          key=lambda u: (TREE_KINDS.index(u.kind), u.name))
+        return TreeNode(unit, [node(child) for child in children])
+
+    if scope_unit_id is not None:
+        top = tree.units.get(scope_unit_id)
+        roots = [top] if top is not None and top.active else []
+    else:
+        roots = sorted((u for u in tree.units.values() if u.active and u.parent_id is None),
+                       key=lambda u: u.name)
+    return [node(unit) for unit in roots if unit.kind in TREE_KINDS]
+
+
+async def _add_totals(reports: ReportsClient, tenant_id: str, nodes: list[TreeNode],
+                      month: str) -> None:
+    """Each roll-up unit's month as the reports count it (its whole subtree, as the tree
+    was), asked for all at once."""
+    rolling = [n for root in nodes for n in root.walk() if n.unit.kind in ROLL_UP_KINDS]
+    answers = await asyncio.gather(*(
+        reports.get(tenant_id, f"/api/v1/units/{n.unit.unit_id}/activity", {"month": month})
+        for n in rolling))
+    for n, answer in zip(rolling, answers, strict=True):
+        if answer.status_code == 200:
+            n.totals = answer.json()
+
+
+async def scoped_unit(ledger: Ledger, organiser: OrganiserSession, unit_id: uuid.UUID,
+                      month: str) -> str:
+    """The unit's name, if it is in the organiser's scope and the month is one."""
+    tree = await ledger.state.tree(organiser.tenant_id)
+    unit = tree.units.get(unit_id)
+    if unit is None or not tree.covers(organiser.unit_id, unit_id) or not MONTH.match(month):
+        raise not_found("not_found", "页面不存在", "page not found")
+    return unit.name
 
 
 def _public_base() -> str:
@@ -76,23 +153,22 @@ class HonorRollPages(Controller):
 
     @get("/", operation_id="pageHonorRollLinks")
     async def links(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
-                    organiser: NamedDependency[OrganiserSession]) -> Any:
+                    organiser: NamedDependency[OrganiserSession],
+                    reports: NamedDependency[ReportsClient],
+                    month: FromQuery[str | None] = None) -> Any:
+        months = recent_months(local_date(page.now), 12)
+        # Only the months offered; anything else (a typo, a future month) shows the last one.
+        chosen = month if month in months else months[0]
         tree = await ledger.state.tree(organiser.tenant_id)
-        units = sorted((u for u in tree.units.values()
-                        if u.active and u.kind in ROLL_KINDS
-                        and tree.covers(organiser.unit_id, u.unit_id)),
-                       key=lambda u: (ROLL_KINDS.index(u.kind), u.name))
-        return page.render("honor_rolls.html", organiser=organiser, units=units,
-                           months=recent_months(local_date(page.now)))
-
-    async def _unit(self, ledger: Ledger, organiser: OrganiserSession, unit_id: uuid.UUID,
-                    month: str) -> str:
-        tree = await ledger.state.tree(organiser.tenant_id)
-        unit = tree.units.get(unit_id)
-        if (unit is None or not tree.covers(organiser.unit_id, unit_id)
-                or not MONTH.match(month)):
-            raise not_found("not_found", "页面不存在", "page not found")
-        return unit.name
+        nodes = unit_tree(tree, organiser.unit_id)
+        problem = None
+        try:
+            await _add_totals(reports, organiser.tenant_id, nodes, chosen)
+        except httpx.HTTPError:
+            problem = page.t("reports_unavailable")
+        return page.render("honor_rolls.html", organiser=organiser, nodes=nodes,
+                           months=months, month=chosen, problem=problem,
+                           hours_text=hours_text)
 
     @get("/{unit_id:uuid}/{month:str}", operation_id="pageHonorRoll")
     async def roll(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
@@ -106,7 +182,7 @@ class HonorRollPages(Controller):
     async def _render(self, ledger: Ledger, page: Page, organiser: OrganiserSession,
                       reports: ReportsClient, unit_id: uuid.UUID, month: str, *,
                       notice: str | None = None, error: str | None = None) -> Any:
-        unit_name = await self._unit(ledger, organiser, unit_id, month)
+        unit_name = await scoped_unit(ledger, organiser, unit_id, month)
         answer, summary = await asyncio.gather(
             reports.get(organiser.tenant_id, f"/api/v1/units/{unit_id}/honor-rolls/{month}"),
             reports.get(organiser.tenant_id, f"/api/v1/units/{unit_id}/summary",
@@ -114,8 +190,8 @@ class HonorRollPages(Controller):
         roll = answer.json() if answer.status_code == 200 else None
         return page.render(
             "honor_roll.html", organiser=organiser, unit_id=unit_id, unit_name=unit_name,
-            month=month, roll=roll,
-            problem=None if roll else _problem_text(answer, page),
+            month=month, roll=roll, columns=HONOR_ROLL,
+            problem=None if roll else problem_text(answer, page),
             summary=summary.json()["text"] if summary.status_code == 200 else None,
             # A month can be published once it is over (in Shanghai).
             can_publish=(roll is not None and roll["status"] == "draft"
@@ -131,7 +207,7 @@ class HonorRollPages(Controller):
                       organiser: NamedDependency[OrganiserSession],
                       reports: NamedDependency[ReportsClient], unit_id: FromPath[uuid.UUID],
                       month: FromPath[str], data: URLEncodedBody[PublishForm]) -> Any:
-        await self._unit(ledger, organiser, unit_id, month)
+        await scoped_unit(ledger, organiser, unit_id, month)
         try:
             command = PublishHonorRoll(command_id=uuid.UUID(data.command_id), unit_id=unit_id,
                                        month=month, publicity_days=int(data.publicity_days or 7))
@@ -145,14 +221,35 @@ class HonorRollPages(Controller):
                                       error=page.refusal(refusal))
         return page.redirect(f"/organiser/honor-rolls/{unit_id}/{month}?done=published")
 
+    async def _export(self, ledger: Ledger, organiser: OrganiserSession,
+                      reports: ReportsClient, unit_id: uuid.UUID, month: str,
+                      fmt: str) -> Response[bytes]:
+        """The roll as shown (published, or the draft), as the reports export it: the
+        page's columns."""
+        await scoped_unit(ledger, organiser, unit_id, month)
+        return passed_through(await reports.get(
+            organiser.tenant_id, f"/api/v1/units/{unit_id}/honor-rolls/{month}/{fmt}"))
+
+    @get("/{unit_id:uuid}/{month:str}/csv", operation_id="pageExportHonorRollCsv")
+    async def export_csv(self, ledger: NamedDependency[Ledger],
+                         organiser: NamedDependency[OrganiserSession],
+                         reports: NamedDependency[ReportsClient], unit_id: FromPath[uuid.UUID],
+                         month: FromPath[str]) -> Response[bytes]:
+        return await self._export(ledger, organiser, reports, unit_id, month, "csv")
+
+    @get("/{unit_id:uuid}/{month:str}/xlsx", operation_id="pageExportHonorRollXlsx")
+    async def export_xlsx(self, ledger: NamedDependency[Ledger],
+                          organiser: NamedDependency[OrganiserSession],
+                          reports: NamedDependency[ReportsClient],
+                          unit_id: FromPath[uuid.UUID], month: FromPath[str]) -> Response[bytes]:
+        return await self._export(ledger, organiser, reports, unit_id, month, "xlsx")
+
     @get("/{unit_id:uuid}/{month:str}/print", operation_id="pagePrintHonorRoll")
     async def print_page(self, ledger: NamedDependency[Ledger],
                          organiser: NamedDependency[OrganiserSession],
                          reports: NamedDependency[ReportsClient], unit_id: FromPath[uuid.UUID],
                          month: FromPath[str]) -> Response[bytes]:
         """The reports service's printable A4 poster, passed through as it is."""
-        await self._unit(ledger, organiser, unit_id, month)
-        answer = await reports.get(organiser.tenant_id,
-                                   f"/api/v1/units/{unit_id}/honor-rolls/{month}/print")
-        return Response(answer.content, status_code=answer.status_code,
-                        media_type=answer.headers.get("content-type", "text/html"))
+        await scoped_unit(ledger, organiser, unit_id, month)
+        return passed_through(await reports.get(
+            organiser.tenant_id, f"/api/v1/units/{unit_id}/honor-rolls/{month}/print"))

@@ -253,6 +253,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "community_summary": ("本月概况", "This month"),
     "rule_set": ("评选规则", "Rule set"),
     "publish_when_over": ("本月结束后才能发布", "A month can be published once it is over"),
+    # exports, the unit tree, the activity report, the employer digest
+    "export_csv": ("导出 CSV", "Export CSV"),
+    "export_xlsx": ("导出 Excel", "Export Excel"),
+    "reports_unavailable": ("报表服务暂时不可用，请稍后刷新", "The reports are unavailable; "
+                            "reload later"),
+    "show": ("查看", "Show"),
+    "unit_tree_help": ("各级组织按隶属关系排列；街道、社区的数字含其下所有组织。",
+                       "Units in their tree; a street's and a community's figures include "
+                       "every unit below them."),
+    "activity_report": ("活动统计", "Activity report"),
+    "totals_line": ("开展活动 {activities} 次 · 参与 {participants} 人、{person_times} 人次 · "
+                    "服务 {hours} 小时",
+                    "{activities} activities · {participants} people, {person_times} "
+                    "person-times · {hours} hours"),
+    "members_reported": ("报到党员", "Members reported"),
+    "no_activity": ("本月没有活动记录", "No activity this month"),
+    "total": ("合计", "Total"),
+    "digest": ("双报到反馈", "Employer digest"),
+    "digest_help": ("选择季度和在职党员的工作单位，查看其在本组织的报到、参加活动和服务时长，"
+                    "可导出后反馈给工作单位。",
+                    "Choose a quarter and an employer of in-service members to see their "
+                    "reporting, activities and hours here, and export it for the employer."),
+    "quarter": ("季度", "Quarter"),
+    "employer": ("工作单位", "Employer"),
+    "choose_employer": ("请选择工作单位", "Choose an employer"),
+    "digest_no_such_employer": ("该季度本组织没有这个工作单位的在职党员，请从列表中选择",
+                                "No in-service member of that employer here this quarter: "
+                                "choose one from the list"),
+    "no_employers": ("该季度本组织没有在职党员报到", "No in-service members here this quarter"),
+    "members_count": ("{n} 人", "{n} members"),
+    "digest_next": ("下一页", "Next page"),
+    "no_members": ("没有成员", "No members"),
 }
 
 

@@ -15,8 +15,9 @@ from litestar.response import Template
 
 from contract.access import Principal, read
 from contract.bounds import INT4_MAX
-from contract.calendar import valid_month
-from reports.adapters import honor_roll_store
+from contract.calendar import local_date, month_name, today, valid_month
+from contract.vocabulary import hours_text
+from reports.adapters import honor_roll_store, unit_reports
 from reports.config import Settings
 from reports.domain.tables import honor_roll_table
 from reports.domain.views import HonorRollView
@@ -33,6 +34,20 @@ RuleVersion = Annotated[int | None, QueryParameter(ge=1, le=INT4_MAX,
                                                    description="Default: the latest")]
 Draft = Annotated[bool, QueryParameter(
     description="Show the roll as computed now even when the month is published")]
+
+
+async def poster(pool: asyncpg.Pool, tenant_id: str, view: HonorRollView, *,
+                 mask: bool) -> Template:
+    """The wall poster: the roll with the month's totals of the unit, the issuing unit, the
+    date (of publishing; today for a draft) and the space for its seal."""
+    async with snapshot(pool) as connection:
+        report = await unit_reports.unit_activity(connection, tenant_id, view.unit_id,
+                                                  view.month)
+    issued = local_date(view.published_at) if view.published_at else today()
+    return Template("honor_roll.html", context={
+        "view": view, "table": honor_roll_table(view, mask=mask), "report": report,
+        "month_name": month_name(view.month), "hours_text": hours_text,
+        "issued": f"{issued.year}年{issued.month}月{issued.day}日"})
 
 
 async def _view(pool: asyncpg.Pool, directory: Directory, principal: Principal,
@@ -96,7 +111,8 @@ class HonorRollController(Controller):
     ) -> Response[bytes]:
         view = await _view(pool, directory, principal, unit_id, month, rule_set, rule_version,
                            draft)
-        return Response(exports.to_xlsx(honor_roll_table(view), f"光荣榜{month}"),
+        return Response(exports.to_xlsx(honor_roll_table(view), f"光荣榜{month}",
+                                        f"{view.unit_name} {month_name(month)} 光荣榜"),
                         media_type=exports.XLSX_TYPE,
                         headers=exports.attachment(f"光荣榜-{view.unit_name}-{month}.xlsx"))
 
@@ -112,6 +128,4 @@ class HonorRollController(Controller):
     ) -> Template:
         view = await _view(pool, directory, principal, unit_id, month, rule_set, rule_version,
                            draft)
-        headers, rows = honor_roll_table(view, mask=mask)
-        return Template("honor_roll.html", context={"view": view, "headers": headers,
-                                                    "rows": rows})
+        return await poster(pool, principal.tenant_id, view, mask=mask)

@@ -10,15 +10,16 @@ import uuid
 from typing import Annotated
 
 import asyncpg
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, PathParameter
 from litestar.response import Template
 
 from contract.access import PUBLIC
+from contract.problems import Refusal
 from reports.adapters import unit_reports
-from reports.domain.tables import honor_roll_table
 from reports.domain.views import PublicHonorRoll
+from reports.entrypoints.controllers.honor_rolls import poster
 from reports.entrypoints.dependencies import snapshot
 from reports.entrypoints.problems import not_found
 from reports.service import honor_rolls
@@ -53,10 +54,15 @@ class PublicHonorRollController(Controller):
 
     @get("/page", operation_id="getPublicHonorRollPage", opt=PUBLIC.opt(), media_type="text/html",
          summary="The published roll as a printable A4 page, names masked")
-    async def page(self, pool: NamedDependency[asyncpg.Pool],
+    async def page(self, request: Request, pool: NamedDependency[asyncpg.Pool],
                    directory: NamedDependency[Directory], tenant_id: Tenant,
                    unit_id: FromPath[uuid.UUID], month: Month) -> Template:
-        view = await _published(pool, directory, tenant_id, unit_id, month)
-        headers, rows = honor_roll_table(view, mask=True)
-        return Template("honor_roll.html", context={"view": view, "headers": headers,
-                                                    "rows": rows})
+        """A browser (asking for HTML) that opens a month not published gets a page saying
+        so; any other client the problem document."""
+        try:
+            view = await _published(pool, directory, tenant_id, unit_id, month)
+        except Refusal:
+            if request.accept.best_match(["application/json", "text/html"]) != "text/html":
+                raise
+            return Template("not_published.html", status_code=404)
+        return await poster(pool, tenant_id, view, mask=True)
