@@ -103,7 +103,9 @@ class Allowlist(msgspec.Struct, frozen=True, kw_only=True):
     any host (see docs/SECURITY.md, "Webhooks")."""
 
     hosts: frozenset[str] = frozenset()
-    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # One class, not the union of the v4 and v6 ones: msgspec (hence Litestar, which checks
+    # the settings a handler gets) takes unions of one custom type only.
+    networks: tuple[ipaddress._BaseNetwork, ...] = ()
 
     @classmethod
     def parse(cls, text: str) -> Allowlist:
