@@ -31,7 +31,9 @@ from contract.events import HonorRollPublished
 from ledger.adapters.tokens import TokenStore
 from reports.adapters import webhook_store
 from reports.config import Settings, Webhooks
+from reports.domain.webhooks import Allowlist
 from reports.entrypoints.app import create_app
+from reports.service.rebuild import rebuild
 from reports.service.reminders import make_reminders
 from reports.service.webhooks import Dispatcher, horizon
 from reports.webhook_receiver import Receiver
@@ -516,7 +518,6 @@ async def test_bad_subscriptions_are_refused(pool, history, client, change, code
 
 
 async def test_the_allowlist_refuses_other_hosts(pool, history, database_url) -> None:
-    from reports.domain.webhooks import Allowlist
     tree = await _tree(history)
     await history.project()
     app = create_app(Settings(database_url=database_url, run_projector=False,
@@ -549,3 +550,25 @@ async def test_who_may_manage_subscriptions(pool, history, client) -> None:
     assert (await client.get(base)).status_code == 401
     missing = await client.get(f"{base}/{uuid.uuid4()}", headers=read_only)
     assert missing.status_code == 404 and missing.json()["code"] == "subscription_not_found"
+
+
+async def test_a_rebuild_keeps_subscriptions_cursors_and_the_log(
+        pool, history, receiver, database_url) -> None:
+    tree = await _tree(history)
+    expected = await _branch_history(history, tree)
+    await history.project()
+    async with subscription(pool, history, tree.branch, receiver.url, TYPES) as sub:
+        dispatcher = Dispatcher(pool, history.feed, pacing=FAST)
+        try:
+            await _drain(pool, history, sub, dispatcher, receiver, len(expected))
+            before = await _stored(pool, sub)
+            await rebuild(database_url)
+            assert await _stored(pool, sub) == before
+            assert len(await _log(pool, sub)) == len(expected)
+            later = await history.activity(tree.branch, DAY, title="重建之后")
+            await history.project()
+            await _drain(pool, history, sub, dispatcher, receiver, len(expected) + 1)
+        finally:
+            await dispatcher.stop()
+        assert [_about(e) for e in receiver.handled] == [
+            *expected, ("ActivityScheduled", later)]
