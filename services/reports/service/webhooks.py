@@ -78,6 +78,7 @@ class Dispatcher:
         self._client = httpx.AsyncClient(transport=transport, follow_redirects=False,
                                          timeout=pacing.timeout)
         self._task: asyncio.Task[None] | None = None
+        self._reminders_made: datetime | None = None
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="reports-webhook-dispatcher")
@@ -97,6 +98,12 @@ class Dispatcher:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, FeedUnavailable):
                 log.exception("webhook pass failed; retrying")
                 await asyncio.sleep(self._pacing.poll_interval)
+            except Exception:
+                # A bug must not end deliveries for every subscription in silence: the
+                # step's transaction rolled back, so retrying delivers nothing twice
+                # beyond the one in flight.
+                log.exception("webhook pass failed unexpectedly; retrying")
+                await asyncio.sleep(self._pacing.poll_interval)
 
     async def run_once(self) -> int:
         """One pass: the reminders due, then one attempt for every due subscription. The
@@ -104,8 +111,13 @@ class Dispatcher:
         now = self._clock()
         async with self._pool.acquire() as connection:
             subscriptions = await webhook_store.due(connection, now)
-            for tenant_id in sorted({s.tenant_id for s in subscriptions}):
-                await make_reminders(connection, tenant_id, now)
+            # Reminders at most once per poll interval: a backlog is delivered in many
+            # quick passes, and the reminders' queries need not run in each.
+            if self._reminders_made is None or (
+                    now - self._reminders_made).total_seconds() >= self._pacing.poll_interval:
+                for tenant_id in sorted({s.tenant_id for s in subscriptions}):
+                    await make_reminders(connection, tenant_id, now)
+                self._reminders_made = now
         attempts = 0
         for subscription in subscriptions:
             attempts += await self._step(subscription)
@@ -214,7 +226,7 @@ class Dispatcher:
         try:
             response = await self._client.post(subscription.url, content=item.body,
                                                headers=headers)
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
             return Attempt(attempted_at, None, _ms(started),
                            _printable(f"{type(error).__name__}: {error}"), False)
         ok = webhooks.delivered(response.status_code)
