@@ -33,6 +33,14 @@ class Webhooks(msgspec.Struct, frozen=True, kw_only=True):
     backoff_cap: float = 600.0
     timeout: float = 10.0
 
+    def __post_init__(self) -> None:
+        # The attempt waits in an open transaction (service/webhooks.py), which the
+        # server ends after idle_in_transaction_session_timeout (15 s).
+        if not 0 < self.timeout < 15:
+            raise ValueError("WEBHOOK_TIMEOUT must be between 0 and 15 seconds")
+        if not 0 < self.backoff_base <= self.backoff_cap:
+            raise ValueError("WEBHOOK_BACKOFF_BASE must be positive, at most WEBHOOK_BACKOFF_CAP")
+
     @classmethod
     def from_env(cls) -> Webhooks:
         return cls(poll_interval=float(os.environ.get("WEBHOOK_POLL_INTERVAL", "1")),

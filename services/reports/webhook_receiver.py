@@ -51,14 +51,16 @@ class Receiver:
 
     def receive(self, headers: dict[str, str], body: bytes) -> tuple[int, str]:
         """The status and a word of explanation to answer a delivery with."""
-        if not verify(self._secret, headers.get(TIMESTAMP_HEADER),
-                      headers.get(SIGNATURE_HEADER), body, self._clock()):
+        # Header names are case-insensitive (a proxy or HTTP/2 lowercases them).
+        headers = {name.lower(): value for name, value in headers.items()}
+        if not verify(self._secret, headers.get(TIMESTAMP_HEADER.lower()),
+                      headers.get(SIGNATURE_HEADER.lower()), body, self._clock()):
             return 401, "bad signature"
         try:
             event = json.loads(body)
         except ValueError:
             return 400, "not JSON"
-        if not isinstance(event, dict) or event.get("id") != headers.get(ID_HEADER):
+        if not isinstance(event, dict) or event.get("id") != headers.get(ID_HEADER.lower()):
             return 400, "the id does not match the header"
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
