@@ -58,6 +58,8 @@ class Gateway:
     hold_type: str | None = None
     held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+    # What checks and dedupes; replaced to take another subscription's secret.
+    receiver: Receiver | None = None
 
     def handle(self, event: dict[str, Any], _db: sqlite3.Connection) -> None:
         if self.fail_next:
@@ -76,13 +78,13 @@ class Gateway:
 def receiving() -> Iterator[Gateway]:
     test = Gateway()
     reference = Receiver(SECRET, test.handle)
-    original = reference.receive
 
     def receive(headers: dict[str, str], body: bytes) -> tuple[int, str]:
-        status, text = original(headers, body)
+        status, text = test.receiver.receive(headers, body)
         test.arrivals.append((headers.get("Webhook-Id", ""), status, time.monotonic()))
         return status, text
 
+    test.receiver = Receiver(SECRET, test.handle)
     reference.receive = receive  # type: ignore[method-assign]
     server = reference.server("127.0.0.1", 0)
     test.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
@@ -572,3 +574,30 @@ async def test_a_rebuild_keeps_subscriptions_cursors_and_the_log(
             await dispatcher.stop()
         assert [_about(e) for e in receiver.handled] == [
             *expected, ("ActivityScheduled", later)]
+
+
+async def test_the_served_app_delivers_what_its_api_subscribed(
+        pool, history, receiver, database_url) -> None:
+    """The dispatcher as the app's background task, started and stopped with it."""
+    tree = await _tree(history)
+    expected = await _branch_history(history, tree)
+    await history.project()  # the tree known: the guard checks the scope against it
+    app = create_app(Settings(database_url=database_url, poll_interval=0.05, webhooks=FAST))
+    headers = await _organiser(pool, history.tenant_id, tree.community)
+    try:
+        async with AsyncTestClient(app) as client:
+            created = await client.post(f"/api/v1/units/{tree.branch}/webhooks",
+                                        headers=headers, json={
+                "url": receiver.url, "event_types": TYPES, "start_after": "0-0"})
+            assert created.status_code == 201, created.text
+            # The receiver knows the secret only from the creation's answer.
+            receiver.receiver = Receiver(created.json()["secret"], receiver.handle)
+            for _ in range(500):
+                if len(receiver.handled) >= len(expected):
+                    break
+                await asyncio.sleep(0.02)
+    finally:
+        await pool.execute("""UPDATE reports.webhook_subscriptions SET disabled_at = now()
+                              WHERE tenant_id = $1""", history.tenant_id)
+    assert app.state.runner is not None
+    assert [_about(e) for e in receiver.handled] == expected
