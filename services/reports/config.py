@@ -7,6 +7,7 @@ import os
 import msgspec
 
 from contract.postgres import require_database_url
+from reports.domain.webhooks import ANY_HOST, Allowlist
 
 # The database role every connection of the reports service (server and commands) runs as:
 # owner of the read-model schemas, no privilege on the ledger's tables, which it reads
@@ -28,6 +29,31 @@ class RemoteFeed(msgspec.Struct, frozen=True, kw_only=True):
     wait: float = 20.0
 
 
+class Webhooks(msgspec.Struct, frozen=True, kw_only=True):
+    """The webhook dispatcher's pacing (seconds): between passes when nothing is due, the
+    first retry's delay and the cap of its doubling, an attempt's timeout."""
+
+    poll_interval: float = 1.0
+    backoff_base: float = 1.0
+    backoff_cap: float = 600.0
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        # The attempt waits in an open transaction (service/webhooks.py), which the
+        # server ends after idle_in_transaction_session_timeout (15 s).
+        if not 0 < self.timeout < 15:
+            raise ValueError("WEBHOOK_TIMEOUT must be between 0 and 15 seconds")
+        if not 0 < self.backoff_base <= self.backoff_cap:
+            raise ValueError("WEBHOOK_BACKOFF_BASE must be positive, at most WEBHOOK_BACKOFF_CAP")
+
+    @classmethod
+    def from_env(cls) -> Webhooks:
+        return cls(poll_interval=float(os.environ.get("WEBHOOK_POLL_INTERVAL", "1")),
+                   backoff_base=float(os.environ.get("WEBHOOK_BACKOFF_BASE", "1")),
+                   backoff_cap=float(os.environ.get("WEBHOOK_BACKOFF_CAP", "600")),
+                   timeout=float(os.environ.get("WEBHOOK_TIMEOUT", "10")))
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
     host: str = "127.0.0.1"
@@ -41,6 +67,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # None: read the feed, tokens and names through the ledger's functions in `database_url`
     # (co-located).
     remote_feed: RemoteFeed | None = None
+    # Run the webhook dispatcher inside the server (or run `reports webhooks` instead).
+    run_webhooks: bool = True
+    webhooks: Webhooks = Webhooks()
+    # Where subscriptions may point (WEBHOOK_ALLOWED_HOSTS); empty: anywhere.
+    webhook_allowlist: Allowlist = ANY_HOST
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -50,6 +81,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             port=int(os.environ.get("REPORTS_PORT", "8001")),
             poll_interval=float(os.environ.get("REPORTS_POLL_INTERVAL", "0.5")),
             remote_feed=_remote_feed(),
+            run_webhooks=os.environ.get("REPORTS_WEBHOOKS", "1") != "0",
+            webhooks=Webhooks.from_env(),
+            webhook_allowlist=Allowlist.parse(os.environ.get("WEBHOOK_ALLOWED_HOSTS", "")),
         )
 
 

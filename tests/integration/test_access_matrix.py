@@ -30,6 +30,7 @@ from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent, PostgresE
 from ledger.adapters.tokens import TokenStore
 from ledger.config import Settings as LedgerSettings
 from ledger.entrypoints.app import create_app as create_ledger_app
+from reports.adapters import webhook_store
 from reports.config import Settings as ReportsSettings
 from reports.entrypoints.app import create_app as create_reports_app
 from tests.integration.conftest import (
@@ -56,7 +57,9 @@ class Services:
 @pytest.fixture
 async def services(database_url: str, clock: Clock,
                    monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Services]:
-    reports = create_reports_app(ReportsSettings(database_url=database_url, poll_interval=0.1))
+    # No webhook dispatcher: the matrix's subscription points nowhere.
+    reports = create_reports_app(ReportsSettings(database_url=database_url, poll_interval=0.1,
+                                                 run_webhooks=False))
     ledger = create_ledger_app(LedgerSettings(database_url=database_url), clock=clock)
     async with serving(reports) as reports_url, serving(ledger) as ledger_url:
         monkeypatch.setenv("REPORTS_URL", reports_url)
@@ -156,12 +159,21 @@ async def world(community: Community, ledger_client: httpx.AsyncClient, pool: as
             minutes=60, activities=1, issuer_unit_id=c.branch, issued_by=uuid.uuid4(),
             issued_at=clock.now, months=[CertificateMonth(month="2025-11", minutes=60,
                                                           activities=1, content="楼道清理")]))])
+    # A webhook subscription of the branch (disabled: nothing is delivered to it).
+    async with pool.acquire() as connection:
+        hook = await webhook_store.create(
+            connection, c.tenant, unit_id=c.branch, url="http://127.0.0.1:9/hook",
+            event_types=["CheckedIn"], secret="whsec_matrix", description="",
+            created_by="test", cursor=(0, 0))
+        await webhook_store.disable(connection, hook)
     ids = {"unit_id": str(c.branch), "group_id": str(group), "member_id": str(member),
            "activity_id": str(activity), "participation_id": checked_in.json()["created_id"],
            "stream_id": f"activity-{activity}", "tenant_id": c.tenant, "month": DAY[:7],
-           "community_id": str(c.community), "position": "1", "number": number}
+           "community_id": str(c.community), "position": "1", "number": number,
+           "subscription_id": str(hook.subscription_id)}
     return World(ids, callers, secrets=[str(member), str(activity), str(group),
-                                        checked_in.json()["created_id"]])
+                                        checked_in.json()["created_id"],
+                                        str(hook.subscription_id)])
 
 
 Body = Callable[[dict[str, str]], Any]
@@ -204,6 +216,9 @@ BODIES: dict[str, Body] = {
                                     "tie_break": "activities", "kinds": ["cleanup"]},
     # A read sent as POST: the branch's member, whom only the branch's callers may see.
     "lookupNames": lambda i: {"member_ids": [i["member_id"]], "organiser_ids": []},
+    "createWebhookSubscription": lambda i: {"url": "https://gateway.example.cn/hooks",
+                                            "event_types": ["CheckedIn"]},
+    "replayWebhookSubscription": lambda i: {"after": "0-0"},
     "importRecords": lambda i: (
         "activity_ref,activity_title,kind,category,host_unit_id,place,starts_at,ends_at,"
         "member_number,checked_in_at,checked_out_at\n"
@@ -312,7 +327,8 @@ async def test_access(op: Operation, world: World, services: Services) -> None:
         assert not leaks(other), "another tenant sees this tenant's records"
 
         reader = await call("read-only")
-        if rule.write or rule.tenant_wide:
+        # The read-only caller is a client: refused where only other roles may act.
+        if rule.write or rule.tenant_wide or (rule.roles and "client" not in rule.roles):
             assert reader.status_code == 403, reader.text
         else:
             assert reader.status_code not in (401, 403), reader.text

@@ -44,3 +44,25 @@ def test_each_checkout_has_its_own_stable_port() -> None:
     ports = {postgres.checkout_port(Path(f"/work/wt{i}")) for i in range(1, 9)}
     assert len(ports) > 1
     assert all(54329 <= port < 54829 for port in ports)
+
+
+def test_the_webhook_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db.internal/ledger")
+    monkeypatch.setenv("WEBHOOK_ALLOWED_HOSTS", "sms.example.cn, 10.20.0.0/16")
+    monkeypatch.setenv("WEBHOOK_BACKOFF_BASE", "2")
+    monkeypatch.setenv("WEBHOOK_BACKOFF_CAP", "120")
+    monkeypatch.setenv("REPORTS_WEBHOOKS", "0")
+    settings = ReportsSettings.from_env()
+    assert not settings.run_webhooks
+    assert (settings.webhooks.backoff_base, settings.webhooks.backoff_cap) == (2, 120)
+    assert settings.webhook_allowlist.allows("10.20.3.4")
+    assert not settings.webhook_allowlist.allows("127.0.0.1")
+    # An attempt waits in a transaction the server ends after 15 s idle.
+    monkeypatch.setenv("WEBHOOK_TIMEOUT", "30")
+    with pytest.raises(ValueError, match="WEBHOOK_TIMEOUT"):
+        ReportsSettings.from_env()
+    monkeypatch.setenv("WEBHOOK_TIMEOUT", "10")
+    monkeypatch.setenv("WEBHOOK_BACKOFF_BASE", "600")
+    with pytest.raises(ValueError, match="WEBHOOK_BACKOFF_BASE"):
+        ReportsSettings.from_env()

@@ -11,8 +11,10 @@ import asyncpg
 LIVE = "reports"
 NEXT = "reports_next"
 RETIRED = "reports_retired"
-# Configuration rather than projections: moved across a rebuild, never rebuilt.
-KEPT_TABLES = ("rule_sets",)
+# Configuration and delivery state rather than projections: moved across a rebuild, never
+# rebuilt.
+KEPT_TABLES = ("rule_sets", "webhook_subscriptions", "webhook_deliveries",
+               "webhook_reminders")
 
 
 def qualify(schema: str, sql: str) -> str:

@@ -3,7 +3,7 @@
 `create_app(settings)` wires the controllers to what the lifespan hook opens: the asyncpg
 pool; the feed, the token verifier of the access guard and the directory of names (the
 ledger's functions co-located, or its HTTP API, as the settings choose); the scopes of the
-access guard; and (unless turned off) the projection runner.
+access guard; and (unless turned off) the projection runner and the webhook dispatcher.
 """
 
 from __future__ import annotations
@@ -36,10 +36,12 @@ from reports.entrypoints.controllers.public import PublicHonorRollController
 from reports.entrypoints.controllers.rule_sets import RuleSetController
 from reports.entrypoints.controllers.status import StatusController
 from reports.entrypoints.controllers.units import UnitController
+from reports.entrypoints.controllers.webhooks import WebhookController
 from reports.entrypoints.dependencies import DEPENDENCIES
 from reports.entrypoints.feeds import open_feed
 from reports.entrypoints.ledger_access import open_ledger_access
 from reports.service.runner import ProjectionRunner
+from reports.service.webhooks import Dispatcher
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -68,12 +70,19 @@ def create_app(settings: Settings | None = None, *,
                         poll_interval=settings.poll_interval,
                         idle_wait=remote.wait if remote else 0)
                     await runner.start()
+                dispatcher = None
+                if settings.run_webhooks:
+                    dispatcher = Dispatcher(pool, feed, pacing=settings.webhooks,
+                                            allowlist=settings.webhook_allowlist)
+                    await dispatcher.start()
                 app.state.update(pool=pool, feed=feed, tokens=ledger.tokens,
                                  directory=ledger.directory, scopes=ReportsScopes(pool),
                                  runner=runner, settings=settings)
                 try:
                     yield
                 finally:
+                    if dispatcher is not None:
+                        await dispatcher.stop()
                     if runner is not None:
                         await runner.stop()
         finally:
@@ -83,7 +92,7 @@ def create_app(settings: Settings | None = None, *,
         route_handlers=[StatusController, MemberController, UnitController, DashboardController,
                         HonorRollController, RuleSetController, DigestController,
                         UnitDigestController,
-                        PublicHonorRollController,
+                        PublicHonorRollController, WebhookController,
                         # The honor roll page's stylesheet (no inline style: see the CSP).
                         create_static_files_router(
                             path="/static", directories=[STATIC], include_in_schema=False,

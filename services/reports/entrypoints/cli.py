@@ -3,6 +3,7 @@
     reports serve                 # HTTP API on REPORTS_HOST:REPORTS_PORT, runner included
     reports rebuild               # fresh read models from position zero, swapped in at the end
     reports status                # each projection's checkpoint and lag, per tenant
+    reports webhooks              # the webhook dispatcher alone (REPORTS_WEBHOOKS=0 in serve)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from reports.config import DATABASE_ROLE, Settings
 from reports.entrypoints.feeds import open_feed, open_remote_feed
 from reports.service.projections import NAMES
 from reports.service.rebuild import REBUILD_BATCH, RebuildProgress, rebuild
+from reports.service.webhooks import Dispatcher
 
 
 async def _serve(args: argparse.Namespace) -> int:
@@ -91,6 +93,28 @@ async def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _webhooks(args: argparse.Namespace) -> int:
+    """Deliver until stopped (or, with --once, until nothing is due)."""
+    settings = Settings.from_env()
+    pool = await create_pool(settings.database_url, application_name="reports-webhooks",
+                             min_size=1, max_size=4)
+    try:
+        async with open_feed(settings, pool) as feed:
+            dispatcher = Dispatcher(pool, feed, pacing=settings.webhooks,
+                                    allowlist=settings.webhook_allowlist)
+            try:
+                if args.once:
+                    while await dispatcher.run_once():
+                        pass
+                else:
+                    await dispatcher.run()
+            finally:
+                await dispatcher.stop()
+    finally:
+        await pool.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reports",
                                      description="社区志愿服务报表 — the reports service.")
@@ -107,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild_parser.set_defaults(run=_rebuild)
     status = commands.add_parser("status", help="each projection's checkpoint and lag")
     status.set_defaults(run=_status)
+    hooks = commands.add_parser("webhooks", help="run the webhook dispatcher")
+    hooks.add_argument("--once", action="store_true",
+                       help="deliver what is due now (retries included), then exit")
+    hooks.set_defaults(run=_webhooks)
     return parser
 
 
