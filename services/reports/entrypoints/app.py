@@ -24,6 +24,7 @@ from contract import door
 from contract.access import PUBLIC
 from contract.guard import access_guard, check_routes, schema_router
 from contract.openapi import document
+from contract.openapi_viewer import viewer_plugins
 from contract.postgres import create_pool
 from contract.security_headers import security_headers
 from reports.config import Settings
@@ -95,7 +96,8 @@ def create_app(settings: Settings | None = None, *,
         before_request=door.at_the_door,
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="社区志愿服务报表 — reports", version="1.0.0",
-                                     openapi_router=schema_router()),
+                                     openapi_router=schema_router(),
+                                     render_plugins=viewer_plugins()),
     )
     check_routes(app)
     document(app)
