@@ -31,6 +31,7 @@ from reports.config import Settings
 from reports.entrypoints.access import ReportsScopes
 from reports.entrypoints.controllers.digest import DigestController
 from reports.entrypoints.controllers.honor_rolls import HonorRollController
+from reports.entrypoints.controllers.landing import LandingController
 from reports.entrypoints.controllers.members import MemberController
 from reports.entrypoints.controllers.public import PublicHonorRollController
 from reports.entrypoints.controllers.rule_sets import RuleSetController
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, *,
     app = Litestar(
         route_handlers=[StatusController, MemberController, UnitController,
                         HonorRollController, RuleSetController, DigestController,
-                        PublicHonorRollController,
+                        PublicHonorRollController, LandingController,
                         # The honor roll page's stylesheet (no inline style: see the CSP).
                         create_static_files_router(
                             path="/static", directories=[STATIC], include_in_schema=False,

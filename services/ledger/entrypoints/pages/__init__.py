@@ -35,6 +35,7 @@ from ledger.entrypoints.pages.common import (
     provide_queries,
 )
 from ledger.entrypoints.pages.honor_rolls import HonorRollPages, provide_reports
+from ledger.entrypoints.pages.landing import LandingPage
 from ledger.entrypoints.pages.links import LinkPages
 from ledger.entrypoints.pages.members import MemberPages
 from ledger.entrypoints.pages.organisers import (
@@ -78,7 +79,7 @@ def build(secrets: page_secrets.PageSecrets | None = None, *, cookie_secure: boo
     router = Router(
         path="/",
         route_handlers=[CheckInPage, MemberPages, OrganiserPages, RosterPages, CodePages,
-                        ReviewPages, HonorRollPages, LinkPages],
+                        ReviewPages, HonorRollPages, LinkPages, LandingPage],
         dependencies={
             "pages": Provide(lambda: services, sync_to_thread=False),
             "page": Provide(provide_page, sync_to_thread=False),

@@ -66,7 +66,8 @@ def _problem_text(response: httpx.Response, page: Page) -> str:
     return problem.get("detail") or problem.get("title") or page.t("error")
 
 
-def _public_base() -> str:
+def reports_public_base() -> str:
+    """Where browsers reach the reports service (`REPORTS_PUBLIC_URL`)."""
     return os.environ.get("REPORTS_PUBLIC_URL", "http://127.0.0.1:8001").rstrip("/")
 
 
@@ -120,7 +121,7 @@ class HonorRollPages(Controller):
             # A month can be published once it is over (in Shanghai).
             can_publish=(roll is not None and roll["status"] == "draft"
                          and month < month_of(page.now)),
-            public_url=f"{_public_base()}/public/{organiser.tenant_id}/honor-rolls/"
+            public_url=f"{reports_public_base()}/public/{organiser.tenant_id}/honor-rolls/"
                        f"{unit_id}/{month}/page",
             notice=notice, error=error, new_id=uuid.uuid4,
         )

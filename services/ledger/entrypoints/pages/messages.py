@@ -94,6 +94,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_records": ("还没有记录", "No records yet"),
     "forget_phone": ("退出（本机不再记住我）", "Sign out (forget me on this phone)"),
     "open_my_records": ("查看我的记录", "My records"),
+    # the landing page at /
+    "landing_intro": ("记录谁在何时参加了志愿服务、服务了多长时间，"
+                      "并按组织逐级汇总、每月评选光荣榜。",
+                      "Records who served, when and for how long, rolls it up the organisation "
+                      "tree and draws up the monthly honor roll."),
+    "landing_members": ("党员、志愿者", "Members and volunteers"),
+    "landing_members_checkin": ("签到：在活动现场用手机扫描海报或现场屏幕上的二维码，"
+                                "首次使用输入党员编号和密码（PIN）。",
+                                "Check in: at the activity, scan the QR code on the poster or "
+                                "the on-site screen with your phone; the first time, enter your "
+                                "member number and PIN."),
+    "landing_members_link": ("组织者私下发给您的个人签到链接，直接打开即可，无需密码。",
+                             "A personal sign-in link your organiser sent you privately opens "
+                             "without a PIN."),
+    "landing_members_records": ("签到或打开个人链接后，本机会记住您，这里会出现“我的服务记录”。",
+                                "Once you have checked in or opened your personal link, this "
+                                "phone remembers you and your records are linked here."),
+    "landing_organisers": ("活动组织者", "Organisers"),
+    "landing_organisers_text": ("登录后安排活动、打印签到海报、查看现场签到、确认时长、复核记录、"
+                                "为党员生成个人签到链接。",
+                                "Sign in to schedule activities, print posters, watch check-ins, "
+                                "confirm hours, review records and make personal links."),
+    "landing_committees": ("社区、街道委员会", "Community and street committees"),
+    "landing_committees_text": ("登录后查看、发布每月光荣榜和本月概况；报表服务提供公示页、"
+                                "打印版和数据接口。",
+                                "Sign in to check and publish the monthly honor roll and "
+                                "summary; the reports service has the public pages, print "
+                                "versions and the data API."),
+    "landing_reports": ("报表服务", "Reports service"),
+    "landing_systems": ("系统对接", "For other systems"),
+    "landing_api_docs": ("接口文档（OpenAPI）", "API documentation (OpenAPI)"),
+    "landing_health": ("运行状态", "Health"),
     # organiser
     "organiser_login": ("组织者登录", "Organiser sign-in"),
     "tenant": ("区（租户）编号", "District (tenant) id"),
@@ -195,6 +227,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "A personal link (valid 7 days) for a member who cannot use a PIN. "
                            "Send it to that member privately, never to a group chat."),
     "make_link": ("生成链接", "Make the link"),
+    "copy_link": ("复制链接", "Copy the link"),
+    "copied": ("已复制，可粘贴到私信中发送", "Copied: paste it into a private message"),
+    "copy_by_hand": ("无法自动复制：链接已选中，请长按或按 Ctrl+C 复制",
+                     "Could not copy automatically: the link is selected, long-press it or "
+                     "press Ctrl+C"),
     "link_expired": ("链接已失效，请向组织者重新索取", "This link has expired: ask the organiser "
                      "for a new one"),
     "honor_rolls_help": ("每月光荣榜按评选规则由服务时长自动生成草稿；核对后发布即进入公示，"
