@@ -28,6 +28,7 @@ from contract.problems import Refusal, not_found
 from ledger.adapters.reports_client import ReportsClient
 from ledger.domain.honor_rolls import PublishHonorRoll
 from ledger.entrypoints.pages.common import OrganiserSession, Page
+from ledger.entrypoints.pages.confirm import YES, confirmation
 from ledger.handlers import Ledger
 
 # Units that keep an honor roll: where volunteers report and activities are hosted.
@@ -53,6 +54,8 @@ def provide_reports(state: State) -> ReportsClient:
 class PublishForm(msgspec.Struct, kw_only=True):
     command_id: str = ""
     publicity_days: str = "7"
+    # "yes" once the organiser has confirmed (pages/confirm.py).
+    confirmed: str = ""
 
 
 def _problem_text(response: httpx.Response, page: Page) -> str:
@@ -139,6 +142,13 @@ class HonorRollPages(Controller):
         except ValueError:
             return await self._render(ledger, page, organiser, reports, unit_id, month,
                                       error=page.t("publicity_days_invalid"))
+        if data.confirmed != YES:
+            roll_page = f"/organiser/honor-rolls/{unit_id}/{month}"
+            return confirmation(page, organiser, question=page.t("confirm_publish"),
+                                action=f"{roll_page}/publish", yes=page.t("publish_yes"),
+                                fields={"command_id": data.command_id,
+                                        "publicity_days": str(command.publicity_days)},
+                                back=roll_page)
         try:
             await ledger.honor_rolls.publish(organiser.actor, command)
         except Refusal as refusal:
