@@ -181,3 +181,39 @@ async def test_a_refusal_of_the_ledger_shows_on_the_form(
         assert refused.status_code == 422 and "已有人签到，不能改期" in refused.text
         assert (await desk.get(f"/organiser/activities/{uuid.uuid4()}/edit")).status_code == 404
     assert [t for t, _ in await events(pool, c, activity)] == ["ActivityScheduled", "CheckedIn"]
+
+
+async def test_bad_input_on_the_forms_is_refused_with_the_page(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock,
+        pool: asyncpg.Pool) -> None:
+    c = community
+    activity = await schedule(ledger_client, c, clock.now + timedelta(days=2))
+    base = f"/organiser/activities/{activity}"
+    day = (clock.now + timedelta(days=3)).astimezone(SHANGHAI).date().isoformat()
+    good = {"day": day, "starts": "09:00", "ends": "10:00", "place": "5号楼", "reason": "施工"}
+    cases = [
+        {"day": "0001-01-01", "starts": "00:00", "ends": "01:00"},
+        {"day": "9999-12-31", "starts": "23:00", "ends": "23:59"},
+        {"day": "2026-02-30"}, {"day": "明天"}, {"starts": "25:00"}, {"ends": "x" * 5000},
+        {"place": "5号楼\x00"}, {"place": "楼" * 201}, {"reason": "施工\x1b[2J"},
+        {"reason": "因" * 501}, {"place": "   "},
+    ]
+    async with browser_like(ledger_client) as desk:
+        await sign_in(desk, c)
+        token = csrf_token(await desk.get(f"{base}/edit"))
+        for case in cases:
+            refused = await desk.post(f"{base}/reschedule",
+                                      data={**good, **case, "_csrf_token": token})
+            assert refused.status_code == 422, (case, refused.status_code)
+            assert refused.headers["content-type"].startswith("text/html"), case
+            assert "\x00" not in refused.text and "\x1b" not in refused.text
+        for reason, confirmed in (("停电\x00", "yes"), ("停电\x00", ""), ("因" * 501, "yes")):
+            refused = await desk.post(f"{base}/cancel", data={
+                "reason": reason, "confirmed": confirmed, "_csrf_token": token})
+            assert refused.status_code == 422, reason
+            assert refused.headers["content-type"].startswith("text/html")
+            assert "\x00" not in refused.text
+        asked = await desk.post(f"{base}/close", data={
+            "command_id": "x\x00y", "_csrf_token": token})
+        assert asked.status_code == 200 and "\x00" not in asked.text
+    assert [t for t, _ in await events(pool, c, activity)] == ["ActivityScheduled"]

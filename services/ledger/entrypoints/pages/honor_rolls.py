@@ -146,7 +146,7 @@ class HonorRollPages(Controller):
             roll_page = f"/organiser/honor-rolls/{unit_id}/{month}"
             return confirmation(page, organiser, question=page.t("confirm_publish"),
                                 action=f"{roll_page}/publish", yes=page.t("publish_yes"),
-                                fields={"command_id": data.command_id,
+                                fields={"command_id": str(command.command_id),
                                         "publicity_days": str(command.publicity_days)},
                                 back=roll_page)
         try:

@@ -14,6 +14,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 
+from contract.bounds import has_controls
 from contract.calendar import SHANGHAI
 from contract.problems import Refusal
 from ledger.domain.activities import ActivityState, CancelActivity, RescheduleActivity
@@ -44,6 +45,17 @@ def _command_id(text: str) -> uuid.UUID:
         return uuid.UUID(text)
     except ValueError:
         return uuid.uuid4()
+
+
+_Form = RescheduleForm | CancelForm
+
+
+def _echo(form: _Form) -> _Form:
+    """What was typed, to show again, without any field holding a control character
+    (refused, and not to be written back into the page: contract.bounds)."""
+    clear = {name: "" for name in form.__struct_fields__
+             if has_controls(getattr(form, name))}
+    return msgspec.structs.replace(form, **clear)
 
 
 def _as_typed(activity: ActivityState) -> RescheduleForm:
@@ -87,37 +99,41 @@ class ManagePages(Controller):
             if not getattr(data, name).strip():
                 errors[name] = page.t("required")
         if not errors:
-            command = RescheduleActivity(
-                command_id=_command_id(data.command_id), starts_at=moments["starts"],
-                ends_at=moments["ends"], place=data.place, reason=data.reason)
             try:
+                # Built inside: a command refuses a date outside the calendar's years.
+                command = RescheduleActivity(
+                    command_id=_command_id(data.command_id), starts_at=moments["starts"],
+                    ends_at=moments["ends"], place=data.place, reason=data.reason)
                 await ledger.activities.manage(organiser.actor, activity_id, command)
             except Refusal as refusal:
                 errors[refusal.field or "form"] = page.refusal(refusal)
         if errors:
             return await self._render(ledger, page, organiser, activity_id, status_code=422,
-                                      moved=data, moved_errors=errors)
+                                      moved=_echo(data), moved_errors=errors)
         return page.redirect(f"/organiser/activities/{activity_id}?done=rescheduled")
 
     @post("/cancel", operation_id="pageCancelActivity", status_code=303)
     async def cancel(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
                      organiser: NamedDependency[OrganiserSession],
                      activity_id: FromPath[uuid.UUID], data: URLEncodedBody[CancelForm]) -> Any:
-        if not data.reason.strip():
+        if not data.reason.strip() or has_controls(data.reason):
+            problem = "control_characters" if data.reason.strip() else "required"
             return await self._render(ledger, page, organiser, activity_id, status_code=422,
-                                      cancel=data, cancel_errors={"reason": page.t("required")})
+                                      cancel=_echo(data),
+                                      cancel_errors={"reason": page.t(problem)})
+        command_id = _command_id(data.command_id)
         if data.confirmed != YES:
             return confirmation(page, organiser, question=page.t("confirm_cancel"),
                                 action=f"/organiser/activities/{activity_id}/cancel",
-                                fields={"command_id": data.command_id, "reason": data.reason},
+                                fields={"command_id": str(command_id), "reason": data.reason},
                                 yes=page.t("cancel_yes"),
                                 back=f"/organiser/activities/{activity_id}/edit")
-        command = CancelActivity(command_id=_command_id(data.command_id), reason=data.reason)
+        command = CancelActivity(command_id=command_id, reason=data.reason)
         try:
             await ledger.activities.manage(organiser.actor, activity_id, command)
         except Refusal as refusal:
             return await self._render(ledger, page, organiser, activity_id,
-                                      status_code=refusal.status, cancel=data,
+                                      status_code=refusal.status, cancel=_echo(data),
                                       cancel_errors={refusal.field or "form":
                                                      page.refusal(refusal)})
         return page.redirect(f"/organiser/activities/{activity_id}?done=cancelled")

@@ -237,12 +237,13 @@ class OrganiserPages(Controller):
                        organiser: NamedDependency[OrganiserSession],
                        data: URLEncodedBody[ScheduleForm]) -> Any:
         errors: dict[str, str] = {}
-        command = _schedule_command(data, errors, page)
-        if command is not None:
-            try:
+        try:
+            # A command refuses a date outside the calendar's years as it is built.
+            command = _schedule_command(data, errors, page)
+            if command is not None:
                 await ledger.activities.schedule(organiser.actor, command)
-            except Refusal as refusal:
-                errors[refusal.field or "form"] = page.refusal(refusal)
+        except Refusal as refusal:
+            errors[refusal.field or "form"] = page.refusal(refusal)
         if errors:
             return await self._render(ledger, page, listings, organiser, ListQuery(),
                                       status_code=422, form=data, errors=errors)

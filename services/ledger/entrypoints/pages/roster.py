@@ -210,13 +210,13 @@ class RosterPages(Controller):
                     listings: NamedDependency[Listings],
                     organiser: NamedDependency[OrganiserSession],
                     activity_id: FromPath[uuid.UUID], data: URLEncodedBody[CommandForm]) -> Any:
+        command = CloseActivity(command_id=_uuid(data.command_id))
         if data.confirmed != YES:
             return confirmation(page, organiser, question=page.t("confirm_close"),
                                 action=f"/organiser/activities/{activity_id}/close",
-                                fields={"command_id": data.command_id},
+                                fields={"command_id": str(command.command_id)},
                                 yes=page.t("close_yes"),
                                 back=f"/organiser/activities/{activity_id}")
-        command = CloseActivity(command_id=_uuid(data.command_id))
         return await self._run(ledger, page, queries, listings, organiser, activity_id,
                                lambda: ledger.activities.manage(organiser.actor, activity_id,
                                                               command),
