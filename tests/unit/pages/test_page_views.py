@@ -12,8 +12,10 @@ NOW = datetime(2026, 10, 10, 2, 0, tzinfo=UTC)
 
 
 def test_a_scheduled_activity_is_upcoming_until_it_starts_then_ongoing() -> None:
+    # The boundary is the list filter's: starts_from inclusive, starts_before exclusive.
     assert shown_status("scheduled", NOW + timedelta(seconds=1), NOW) == "upcoming"
-    assert shown_status("scheduled", NOW, NOW) == "ongoing"
+    assert shown_status("scheduled", NOW, NOW) == "upcoming"
+    assert shown_status("scheduled", NOW - timedelta(seconds=1), NOW) == "ongoing"
     assert shown_status("scheduled", NOW - timedelta(days=3), NOW) == "ongoing"
     assert shown_status("closed", NOW + timedelta(days=1), NOW) == "closed"
     assert shown_status("cancelled", NOW - timedelta(days=1), NOW) == "cancelled"

@@ -91,8 +91,10 @@ SHOWN: tuple[Shown, ...] = ("upcoming", "ongoing", "closed", "cancelled")
 
 
 def shown_status(status: str, starts_at: datetime, now: datetime) -> Shown:
+    # Upcoming up to the start instant itself, as the list's filter counts it
+    # (organisers.status_filter: starts_from is inclusive, starts_before is not).
     if status == "scheduled":
-        return "upcoming" if now < starts_at else "ongoing"
+        return "upcoming" if now <= starts_at else "ongoing"
     return "cancelled" if status == "cancelled" else "closed"
 
 
