@@ -189,7 +189,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "closed_ok": ("活动已结束", "Activity closed"),
     "please_confirm": ("请确认", "Please confirm"),
     "cancel_step": ("返回，不操作", "Go back, do nothing"),
-    "confirm_close": ("确定结束这个活动吗？仍在场的人将自动签退并标记复核，结束后不能再签到。",
+    "confirm_close": ("确定结束这个活动吗？尚未签退的人将自动签退并标记复核，结束后不能再签到。",
                       "Close this activity? Whoever is still checked in is checked out and "
                       "flagged for review; nobody can check in afterwards."),
     "close_yes": ("确定结束", "Close it"),
