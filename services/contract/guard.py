@@ -18,6 +18,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
 from contract.access import PUBLIC, Access, Principal, Target, permit, require_cover
+from contract.openapi_viewer import viewer_assets
 from contract.tokens import Verifier
 
 
@@ -48,8 +49,10 @@ def rule_of(handler: BaseRouteHandler) -> Access | None:
 
 
 def schema_router(path: str = "/schema") -> Router:
-    """The OpenAPI documents and viewers, public: the schema says what exists, not who."""
-    return Router(path=path, route_handlers=[], opt=PUBLIC.opt(), include_in_schema=False)
+    """The OpenAPI documents and viewers, public: the schema says what exists, not who.
+    The viewer's own files are served under it (contract.openapi_viewer)."""
+    return Router(path=path, route_handlers=[viewer_assets()], opt=PUBLIC.opt(),
+                  include_in_schema=False)
 
 
 async def access_guard(connection: ASGIConnection[Any, Any, Any, Any],

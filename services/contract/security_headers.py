@@ -4,8 +4,8 @@ static files, errors alike): one `before_send` hook each app installs.
 The pages run no inline script or style and no inline event handler: code and styles
 come from the service's own `/static/`, which is all the Content-Security-Policy allows
 (the browser tests fail on any violation). The OpenAPI viewer under `/schema` is
-Litestar's, an inline script loading its bundle from a CDN; it gets the same headers but
-only the framing part of the policy.
+Litestar's Swagger UI page, an inline script starting the bundle the service serves itself
+(contract.openapi_viewer); it gets the same headers but only the framing part of the policy.
 """
 
 from __future__ import annotations

@@ -69,6 +69,7 @@ async def test_roster_close_review_bulk_confirm_and_correct(
     await screenshot(page, "11-roster-live")
 
     await page.get_by_role("button", name="结束活动").click()
+    await page.locator("#confirm-close").get_by_role("button", name="确定结束").click()
     await expect(page.get_by_text("活动已结束").first).to_be_visible()
     await expect(page.get_by_text("未签退，自动签退")).to_be_visible()
 

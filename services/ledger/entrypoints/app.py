@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from contract import door
 from contract.guard import access_guard, check_routes, schema_router
 from contract.openapi import document
+from contract.openapi_viewer import viewer_plugins
 from contract.postgres import create_pool
 from contract.security_headers import security_headers
 from ledger import page_secrets
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="社区志愿服务台账 Ledger API", openapi_router=schema_router(),
+            render_plugins=viewer_plugins(),
             version="1.0.0",
             description="The only writer: commands append immutable events; the feed "
                         "publishes them in order and never skips one. Errors are RFC 9457 "

@@ -24,6 +24,7 @@ from contract import door
 from contract.access import PUBLIC
 from contract.guard import access_guard, check_routes, schema_router
 from contract.openapi import document
+from contract.openapi_viewer import viewer_plugins
 from contract.postgres import create_pool
 from contract.security_headers import security_headers
 from reports.config import DATABASE_ROLE, Settings
@@ -31,6 +32,7 @@ from reports.entrypoints.access import ReportsScopes
 from reports.entrypoints.controllers.dashboard import DashboardController
 from reports.entrypoints.controllers.digest import DigestController, UnitDigestController
 from reports.entrypoints.controllers.honor_rolls import HonorRollController
+from reports.entrypoints.controllers.landing import LandingController
 from reports.entrypoints.controllers.members import MemberController
 from reports.entrypoints.controllers.public import PublicHonorRollController
 from reports.entrypoints.controllers.rule_sets import RuleSetController
@@ -92,7 +94,7 @@ def create_app(settings: Settings | None = None, *,
         route_handlers=[StatusController, MemberController, UnitController, DashboardController,
                         HonorRollController, RuleSetController, DigestController,
                         UnitDigestController,
-                        PublicHonorRollController, WebhookController,
+                        PublicHonorRollController, WebhookController, LandingController,
                         # The honor roll page's stylesheet (no inline style: see the CSP).
                         create_static_files_router(
                             path="/static", directories=[STATIC], include_in_schema=False,
@@ -107,7 +109,8 @@ def create_app(settings: Settings | None = None, *,
         before_request=door.at_the_door,
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="社区志愿服务报表 — reports", version="1.0.0",
-                                     openapi_router=schema_router()),
+                                     openapi_router=schema_router(),
+                                     render_plugins=viewer_plugins()),
     )
     check_routes(app)
     document(app)

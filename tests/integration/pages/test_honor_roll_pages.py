@@ -66,8 +66,18 @@ async def test_organiser_drafts_publishes_and_prints_last_months_roll(
         assert "本月概况" in draft.text  # the community summary from the reports service
 
         command_id = re.search(r'name="command_id" value="([^"]+)"', draft.text).group(1)
+        assert '<dialog id="confirm-publish"' in draft.text
+        # Unconfirmed (no JavaScript, or the dialog bypassed): asked again, nothing recorded.
+        asked = await desk.post(f"{roll_page}/publish", data={
+            "command_id": command_id, "publicity_days": "9",
+            "_csrf_token": csrf_token(draft)})
+        assert asked.status_code == 200 and "确定发布本月光荣榜吗" in asked.text
+        assert 'name="publicity_days" value="9"' in asked.text
+        assert await pool.fetchval(
+            "SELECT count(*) FROM ledger.events WHERE tenant_id = $1 AND stream_id = $2",
+            c.tenant, f"honor-roll-{c.community}-{month}") == 0
         published = await desk.post(f"{roll_page}/publish", data={
-            "command_id": command_id, "publicity_days": "7",
+            "command_id": command_id, "publicity_days": "7", "confirmed": "yes",
             "_csrf_token": csrf_token(draft)})
         assert published.status_code == 303, published.text
         frozen = await _until(lambda: desk.get(roll_page), lambda r: "已发布" in r.text)

@@ -41,7 +41,9 @@ from ledger.entrypoints.pages.common import (
 from ledger.entrypoints.pages.dashboard import DashboardPages
 from ledger.entrypoints.pages.digest import DigestPages
 from ledger.entrypoints.pages.honor_rolls import HonorRollPages, provide_reports
+from ledger.entrypoints.pages.landing import LandingPage
 from ledger.entrypoints.pages.links import LinkPages
+from ledger.entrypoints.pages.manage import ManagePages
 from ledger.entrypoints.pages.members import MemberPages
 from ledger.entrypoints.pages.organisers import (
     LoginRequired,
@@ -87,7 +89,7 @@ def build(secrets: page_secrets.PageSecrets | None = None, *, cookie_secure: boo
         route_handlers=[CheckInPage, MemberPages, OrganiserPages, RosterPages, CodePages,
                         ReviewPages, HonorRollPages, UnitReportPages, DigestPages,
                         LinkPages, OrganiserCertificatePages, MemberCertificatePages,
-                        DashboardPages],
+                        DashboardPages, LandingPage, ManagePages],
         dependencies={
             "pages": Provide(lambda: services, sync_to_thread=False),
             "page": Provide(provide_page, sync_to_thread=False),

@@ -33,6 +33,7 @@ from ledger.adapters.reports_client import ReportsClient
 from ledger.domain.honor_rolls import PublishHonorRoll
 from ledger.domain.organisation import OrgTree, Unit
 from ledger.entrypoints.pages.common import OrganiserSession, Page
+from ledger.entrypoints.pages.confirm import YES, confirmation
 from ledger.handlers import Ledger
 
 # Units that keep an honor roll: where volunteers report and activities are hosted.
@@ -58,6 +59,8 @@ def provide_reports(state: State) -> ReportsClient:
 class PublishForm(msgspec.Struct, kw_only=True):
     command_id: str = ""
     publicity_days: str = "7"
+    # "yes" once the organiser has confirmed (pages/confirm.py).
+    confirmed: str = ""
 
 
 def problem_text(response: httpx.Response, page: Page) -> str:
@@ -143,7 +146,8 @@ async def scoped_unit(ledger: Ledger, organiser: OrganiserSession, unit_id: uuid
     return unit.name
 
 
-def _public_base() -> str:
+def reports_public_base() -> str:
+    """Where browsers reach the reports service (`REPORTS_PUBLIC_URL`)."""
     return os.environ.get("REPORTS_PUBLIC_URL", "http://127.0.0.1:8001").rstrip("/")
 
 
@@ -196,7 +200,7 @@ class HonorRollPages(Controller):
             # A month can be published once it is over (in Shanghai).
             can_publish=(roll is not None and roll["status"] == "draft"
                          and month < month_of(page.now)),
-            public_url=f"{_public_base()}/public/{organiser.tenant_id}/honor-rolls/"
+            public_url=f"{reports_public_base()}/public/{organiser.tenant_id}/honor-rolls/"
                        f"{unit_id}/{month}/page",
             notice=notice, error=error, new_id=uuid.uuid4,
         )
@@ -214,6 +218,13 @@ class HonorRollPages(Controller):
         except ValueError:
             return await self._render(ledger, page, organiser, reports, unit_id, month,
                                       error=page.t("publicity_days_invalid"))
+        if data.confirmed != YES:
+            roll_page = f"/organiser/honor-rolls/{unit_id}/{month}"
+            return confirmation(page, organiser, question=page.t("confirm_publish"),
+                                action=f"{roll_page}/publish", yes=page.t("publish_yes"),
+                                fields={"command_id": str(command.command_id),
+                                        "publicity_days": str(command.publicity_days)},
+                                back=roll_page)
         try:
             await ledger.honor_rolls.publish(organiser.actor, command)
         except Refusal as refusal:

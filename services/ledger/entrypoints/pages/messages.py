@@ -123,6 +123,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_records": ("还没有记录", "No records yet"),
     "forget_phone": ("退出（本机不再记住我）", "Sign out (forget me on this phone)"),
     "open_my_records": ("查看我的记录", "My records"),
+    # the landing page at /
+    "landing_intro": ("记录谁在何时参加了志愿服务、服务了多长时间，"
+                      "并按组织逐级汇总、每月评选光荣榜。",
+                      "Records who served, when and for how long, rolls it up the organisation "
+                      "tree and draws up the monthly honor roll."),
+    "landing_members": ("党员、志愿者", "Members and volunteers"),
+    "landing_members_checkin": ("签到：在活动现场用手机扫描海报或现场屏幕上的二维码，"
+                                "首次使用输入党员编号和密码（PIN）。",
+                                "Check in: at the activity, scan the QR code on the poster or "
+                                "the on-site screen with your phone; the first time, enter your "
+                                "member number and PIN."),
+    "landing_members_link": ("组织者私下发给您的个人签到链接，直接打开即可，无需密码。",
+                             "A personal sign-in link your organiser sent you privately opens "
+                             "without a PIN."),
+    "landing_members_records": ("签到或打开个人链接后，本机会记住您，这里会出现“我的服务记录”。",
+                                "Once you have checked in or opened your personal link, this "
+                                "phone remembers you and your records are linked here."),
+    "landing_organisers": ("活动组织者", "Organisers"),
+    "landing_organisers_text": ("登录后安排活动、打印签到海报、查看现场签到、确认时长、复核记录、"
+                                "为党员生成个人签到链接。",
+                                "Sign in to schedule activities, print posters, watch check-ins, "
+                                "confirm hours, review records and make personal links."),
+    "landing_committees": ("社区、街道委员会", "Community and street committees"),
+    "landing_committees_text": ("登录后查看、发布每月光荣榜和本月概况；报表服务提供公示页、"
+                                "打印版和数据接口。",
+                                "Sign in to check and publish the monthly honor roll and "
+                                "summary; the reports service has the public pages, print "
+                                "versions and the data API."),
+    "landing_reports": ("报表服务", "Reports service"),
+    "landing_systems": ("系统对接", "For other systems"),
+    "landing_api_docs": ("接口文档（OpenAPI）", "API documentation (OpenAPI)"),
+    "landing_health": ("运行状态", "Health"),
     # organiser
     "organiser_login": ("组织者登录", "Organiser sign-in"),
     "tenant": ("区（租户）编号", "District (tenant) id"),
@@ -165,7 +197,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "roster": ("签到名单", "Roster"),
     "live_code": ("现场签到码", "Live code"),
     "poster": ("打印海报", "Poster"),
-    "status_scheduled": ("进行中/未开始", "Scheduled"),
+    "status_upcoming": ("未开始", "Not started"),
+    "status_ongoing": ("进行中", "Under way"),
     "status_cancelled": ("已取消", "Cancelled"),
     "status_closed": ("已结束", "Closed"),
     "name": ("姓名", "Name"),
@@ -183,6 +216,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "close_activity": ("结束活动（未签退者自动签退并标记复核）",
                        "Close (forgotten check-outs are closed and flagged)"),
     "closed_ok": ("活动已结束", "Activity closed"),
+    "please_confirm": ("请确认", "Please confirm"),
+    "cancel_step": ("返回，不操作", "Go back, do nothing"),
+    "confirm_close": ("确定结束这个活动吗？尚未签退的人将自动签退并标记复核，结束后不能再签到。",
+                      "Close this activity? Whoever is still checked in is checked out and "
+                      "flagged for review; nobody can check in afterwards."),
+    "close_yes": ("确定结束", "Close it"),
+    "confirm_publish": ("确定发布本月光荣榜吗？发布后名单冻结、开始公示，不能撤回。",
+                        "Publish this month's honor roll? It is frozen and the publicity "
+                        "period starts; it cannot be withdrawn."),
+    "publish_yes": ("确定发布", "Publish it"),
+    # editing, rescheduling and cancelling an activity
+    "edit_activity": ("修改/改期/取消", "Edit, reschedule, cancel"),
+    "edit_title": ("修改活动", "Edit the activity"),
+    "reschedule_title": ("修改时间地点（改期）", "Change the time or place (reschedule)"),
+    "reschedule_help": ("已有人签到的活动不能改期。已转发的海报不会随之改变，请另行告知参加者。",
+                        "An activity someone has checked in to cannot be rescheduled. Posters "
+                        "already shared do not change: tell the participants."),
+    "change_reason": ("修改原因", "Reason for the change"),
+    "reschedule_submit": ("保存修改", "Save the change"),
+    "rescheduled_ok": ("已修改活动时间地点", "The time and place were changed"),
+    "cancel_title": ("取消活动", "Cancel the activity"),
+    "cancel_help": ("取消后不能签到，也不能恢复；已有确认时长的活动不能取消，请结束活动。",
+                    "Nobody can check in to a cancelled activity and it cannot be restored; "
+                    "an activity with confirmed hours cannot be cancelled: close it."),
+    "cancel_reason": ("取消原因", "Reason for cancelling"),
+    "cancel_submit": ("取消活动", "Cancel the activity"),
+    "confirm_cancel": ("确定取消这个活动吗？取消后不能恢复。",
+                       "Cancel this activity? This cannot be undone."),
+    "cancel_yes": ("确定取消活动", "Cancel it"),
+    "cancelled_ok": ("活动已取消", "The activity was cancelled"),
+    "not_editable": ("活动已结束或已取消，不能修改",
+                     "A closed or cancelled activity cannot be changed"),
     "organiser_check_in": ("代为签到（输入党员编号或扫描个人码）",
                            "Check a member in (member number or personal code)"),
     "member_code": ("党员编号或个人码", "Member number or personal code"),
@@ -228,6 +293,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "A personal link (valid 7 days) for a member who cannot use a PIN. "
                            "Send it to that member privately, never to a group chat."),
     "make_link": ("生成链接", "Make the link"),
+    "copy_link": ("复制链接", "Copy the link"),
+    "copied": ("已复制，可粘贴到私信中发送", "Copied: paste it into a private message"),
+    "copy_by_hand": ("无法自动复制：链接已选中，请长按或按 Ctrl+C 复制",
+                     "Could not copy automatically: the link is selected, long-press it or "
+                     "press Ctrl+C"),
     "link_expired": ("链接已失效，请向组织者重新索取", "This link has expired: ask the organiser "
                      "for a new one"),
     "honor_rolls_help": ("每月光荣榜按评选规则由服务时长自动生成草稿；核对后发布即进入公示，"

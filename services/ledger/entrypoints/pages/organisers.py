@@ -41,10 +41,10 @@ from ledger.entrypoints.pages.common import (
     parse_hours,
     safe_next,
 )
+from ledger.entrypoints.pages.views import SHOWN, Shown, shown_status, unit_choices
 from ledger.handlers import Ledger
 
 KINDS = ("cleanup", "patrol", "service", "lecture", "meeting", "forum", "other")
-STATUSES = ("scheduled", "closed", "cancelled")
 PAGE_SIZE = 20
 # The review list looks at this many of the newest activities in scope.
 REVIEWED_ACTIVITIES = 200
@@ -103,6 +103,7 @@ class ScheduleForm(msgspec.Struct, kw_only=True):
 class ActivityRow:
     activity: ActivitySummary
     host: str
+    shown: Shown
 
 
 class ListQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -130,10 +131,16 @@ async def activities_in_scope(ledger: Ledger, listings: Listings,
     return tree, [state for state in states if state is not None]
 
 
-def units_in_scope(tree: OrgTree, session: OrganiserSession) -> list[tuple[uuid.UUID, str]]:
-    return sorted(((u.unit_id, u.name) for u in tree.units.values()
-                   if u.active and tree.covers(session.unit_id, u.unit_id)),
-                  key=lambda pair: pair[1])
+def status_filter(shown: str, now: datetime) -> dict[str, Any]:
+    """The catalogue's filter for a status as the list names it."""
+    match shown:
+        case "upcoming":
+            return {"status": "scheduled", "starts_from": now}
+        case "ongoing":
+            return {"status": "scheduled", "starts_before": now}
+        case "closed" | "cancelled":
+            return {"status": shown}
+    return {}
 
 
 class OrganiserPages(Controller):
@@ -193,7 +200,7 @@ class OrganiserPages(Controller):
                          organiser: NamedDependency[OrganiserSession],
                          done: FromQuery[str | None] = None, q: FromQuery[str] = "",
                          status: FromQuery[str] = "", after: FromQuery[str] = "") -> Any:
-        query = ListQuery(q=q.strip()[:100], status=status if status in STATUSES else "",
+        query = ListQuery(q=q.strip()[:100], status=status if status in SHOWN else "",
                           after=after)
         return await self._render(ledger, page, listings, organiser, query,
                                   form=ScheduleForm(day=page.now.astimezone(SHANGHAI)
@@ -204,8 +211,8 @@ class OrganiserPages(Controller):
                       organiser: OrganiserSession, query: ListQuery, status_code: int = 200,
                       **extra: Any) -> Any:
         tree = await ledger.state.tree(organiser.tenant_id)
-        where = ActivityFilter(units=tree.subtree(organiser.unit_id),
-                               status=query.status or None, title=query.q or None)
+        where = ActivityFilter(units=tree.subtree(organiser.unit_id), title=query.q or None,
+                               **status_filter(query.status, page.now))
         try:
             items, following = await listings.activities(organiser.tenant_id, where,
                                                          query.after or None, PAGE_SIZE)
@@ -215,11 +222,13 @@ class OrganiserPages(Controller):
             items, following = await listings.activities(organiser.tenant_id, where, None,
                                                          PAGE_SIZE)
         rows = [ActivityRow(item, tree.units[item.host_unit_id].name
-                            if item.host_unit_id in tree.units else "") for item in items]
+                            if item.host_unit_id in tree.units else "",
+                            shown_status(item.status, item.starts_at, page.now))
+                for item in items]
         return page.render("activities.html", status_code=status_code, rows=rows,
-                           query=query, statuses=STATUSES,
+                           query=query, statuses=SHOWN,
                            older=query.link(following) if following else None,
-                           organiser=organiser, units=units_in_scope(tree, organiser),
+                           organiser=organiser, units=unit_choices(tree, organiser.unit_id),
                            kinds=KINDS, command_id=uuid.uuid4(), **extra)
 
     @post("/activities", operation_id="pageScheduleActivity", status_code=303)
@@ -228,36 +237,49 @@ class OrganiserPages(Controller):
                        organiser: NamedDependency[OrganiserSession],
                        data: URLEncodedBody[ScheduleForm]) -> Any:
         errors: dict[str, str] = {}
-        command = _schedule_command(data, errors, page)
-        if command is not None:
-            try:
+        try:
+            # A command refuses a date outside the calendar's years as it is built.
+            command = _schedule_command(data, errors, page)
+            if command is not None:
                 await ledger.activities.schedule(organiser.actor, command)
-            except Refusal as refusal:
-                errors[refusal.field or "form"] = page.refusal(refusal)
+        except Refusal as refusal:
+            errors[refusal.field or "form"] = page.refusal(refusal)
         if errors:
             return await self._render(ledger, page, listings, organiser, ListQuery(),
                                       status_code=422, form=data, errors=errors)
         return page.redirect("/organiser/activities?done=1")
 
 
-def _schedule_command(data: ScheduleForm, errors: dict[str, str],
-                      page: Page) -> ScheduleActivity | None:
-    for name in ("host_unit_id", "title", "place", "day", "starts", "ends"):
-        if not getattr(data, name).strip():
+def parse_window(day_text: str, starts: str, ends: str, errors: dict[str, str],
+                 page: Page) -> dict[str, datetime]:
+    """A day and two clock times as typed, in Shanghai: {"starts": …, "ends": …} when
+    all three parse, with what did not in `errors` (by field name)."""
+    typed = {"day": day_text.strip(), "starts": starts.strip(), "ends": ends.strip()}
+    for name, text in typed.items():
+        if not text:
             errors[name] = page.t("required")
     try:
-        day = date.fromisoformat(data.day.strip())
+        day = date.fromisoformat(typed["day"])
     except ValueError:
         errors.setdefault("day", page.t("bad_date"))
     moments: dict[str, datetime] = {}
     for name in ("starts", "ends"):
         try:
-            moment = time.fromisoformat(getattr(data, name).strip())
+            moment = time.fromisoformat(typed[name])
         except ValueError:
             errors.setdefault(name, page.t("bad_time"))
             continue
         if "day" not in errors:
             moments[name] = datetime.combine(day, moment, SHANGHAI)
+    return moments
+
+
+def _schedule_command(data: ScheduleForm, errors: dict[str, str],
+                      page: Page) -> ScheduleActivity | None:
+    for name in ("host_unit_id", "title", "place"):
+        if not getattr(data, name).strip():
+            errors[name] = page.t("required")
+    moments = parse_window(data.day, data.starts, data.ends, errors, page)
     capacity = cap = None
     try:
         capacity = int(data.capacity) if data.capacity.strip() else None

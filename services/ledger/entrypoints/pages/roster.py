@@ -25,12 +25,14 @@ from ledger.domain.activities import (
     RevokeParticipation,
 )
 from ledger.entrypoints.pages.common import OrganiserSession, Page, PageServices, parse_hours
+from ledger.entrypoints.pages.confirm import YES, confirmation
 from ledger.entrypoints.pages.members import member_from_code
-from ledger.entrypoints.pages.views import requests_by_participation
+from ledger.entrypoints.pages.views import requests_by_participation, shown_status
 from ledger.handlers import Confirmation, ConfirmMany, Ledger
 
 DONE = {"confirmed": "confirmed_ok", "corrected": "corrected_ok", "revoked": "revoked_ok",
-        "closed": "closed_ok", "checked_in": "organiser_checked_in"}
+        "closed": "closed_ok", "checked_in": "organiser_checked_in",
+        "rescheduled": "rescheduled_ok", "cancelled": "cancelled_ok"}
 
 
 class ReasonForm(msgspec.Struct, kw_only=True):
@@ -43,6 +45,8 @@ class ReasonForm(msgspec.Struct, kw_only=True):
 
 class CommandForm(msgspec.Struct, kw_only=True):
     command_id: str = ""
+    # "yes" once the organiser has confirmed (pages/confirm.py).
+    confirmed: str = ""
 
 
 class MemberCodeForm(msgspec.Struct, kw_only=True):
@@ -101,6 +105,7 @@ class RosterPages(Controller):
                             asked.get(p.participation_id, [])))
         host = tree.units.get(activity.host_unit_id)
         return page.render("roster.html", status_code=status_code, activity=activity,
+                           shown=shown_status(activity.status, activity.starts_at, page.now),
                            host=host.name if host else "", rows=rows, organiser=organiser,
                            new_id=uuid.uuid4, typed=extra.pop("typed", {}),
                            confirmable=any(r.creditable is not None and
@@ -206,6 +211,12 @@ class RosterPages(Controller):
                     organiser: NamedDependency[OrganiserSession],
                     activity_id: FromPath[uuid.UUID], data: URLEncodedBody[CommandForm]) -> Any:
         command = CloseActivity(command_id=_uuid(data.command_id))
+        if data.confirmed != YES:
+            return confirmation(page, organiser, question=page.t("confirm_close"),
+                                action=f"/organiser/activities/{activity_id}/close",
+                                fields={"command_id": str(command.command_id)},
+                                yes=page.t("close_yes"),
+                                back=f"/organiser/activities/{activity_id}")
         return await self._run(ledger, page, queries, listings, organiser, activity_id,
                                lambda: ledger.activities.manage(organiser.actor, activity_id,
                                                               command),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from contract.calendar import whole_minutes
 from ledger.adapters.listings import CorrectionRequestSummary
 from ledger.domain.activities import ActivityState, Participation
+from ledger.domain.organisation import OrgTree
 
 
 @dataclass(frozen=True)
@@ -80,3 +82,51 @@ def overlaps(activities: list[ActivityState]) -> set[uuid.UUID]:
                 found.add(first.participation.participation_id)
                 found.add(second.participation.participation_id)
     return found
+
+
+# What a person calls an activity's state: the ledger knows scheduled, closed and
+# cancelled; a scheduled one has either not started yet or is under way.
+Shown = Literal["upcoming", "ongoing", "closed", "cancelled"]
+SHOWN: tuple[Shown, ...] = ("upcoming", "ongoing", "closed", "cancelled")
+
+
+def shown_status(status: str, starts_at: datetime, now: datetime) -> Shown:
+    # Upcoming up to the start instant itself, as the list's filter counts it
+    # (organisers.status_filter: starts_from is inclusive, starts_before is not).
+    if status == "scheduled":
+        return "upcoming" if now <= starts_at else "ongoing"
+    return "cancelled" if status == "cancelled" else "closed"
+
+
+@dataclass(frozen=True)
+class UnitChoice:
+    unit_id: uuid.UUID
+    name: str
+    depth: int
+    # The units between the top of the list and this one ("兴华南里社区 › 第一支部"), so two
+    # groups of one name under different branches are told apart; empty near the top.
+    path: str
+
+    @property
+    def label(self) -> str:
+        # U+3000 is not collapsed inside <option> the way ASCII spaces are.
+        indent = "\u3000" * self.depth
+        return f"{indent}{self.name}（{self.path}）" if self.path else f"{indent}{self.name}"
+
+
+def unit_choices(tree: OrgTree, top: uuid.UUID) -> list[UnitChoice]:
+    """The active units from `top` down, depth first, siblings by name."""
+    choices: list[UnitChoice] = []
+    root = tree.units.get(top)
+    if root is None or not root.active:
+        return choices
+
+    def visit(unit_id: uuid.UUID, depth: int, names: list[str]) -> None:
+        unit = tree.units[unit_id]
+        choices.append(UnitChoice(unit_id, unit.name, depth,
+                                  " › ".join(names[1:]) if depth >= 2 else ""))
+        for child in sorted(tree.children(unit_id), key=lambda u: (u.name, str(u.unit_id))):
+            visit(child.unit_id, depth + 1, [*names, unit.name])
+
+    visit(top, 0, [])
+    return choices

@@ -1,0 +1,139 @@
+"""Changing an activity on the pages: its time and place (rescheduling, `ActivityRescheduled`)
+and cancelling it with a reason (`ActivityCancelled`), through the same use case as the API
+(`ledger.activities.manage`), which checks scope and state again. Cancelling asks for a
+confirmation first (pages/confirm.py); a refusal (someone has checked in, hours are
+confirmed) re-renders the form with what was typed and the ledger's message."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, URLEncodedBody
+
+from contract.bounds import has_controls
+from contract.calendar import SHANGHAI
+from contract.problems import Refusal
+from ledger.domain.activities import ActivityState, CancelActivity, RescheduleActivity
+from ledger.entrypoints.pages.common import OrganiserSession, Page
+from ledger.entrypoints.pages.confirm import YES, confirmation
+from ledger.entrypoints.pages.organisers import parse_window
+from ledger.entrypoints.pages.views import shown_status
+from ledger.handlers import Ledger
+
+
+class RescheduleForm(msgspec.Struct, kw_only=True):
+    command_id: str = ""
+    day: str = ""
+    starts: str = ""
+    ends: str = ""
+    place: str = ""
+    reason: str = ""
+
+
+class CancelForm(msgspec.Struct, kw_only=True):
+    command_id: str = ""
+    reason: str = ""
+    confirmed: str = ""
+
+
+def _command_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return uuid.uuid4()
+
+
+_Form = RescheduleForm | CancelForm
+
+
+def _echo(form: _Form) -> _Form:
+    """What was typed, to show again, without any field holding a control character
+    (refused, and not to be written back into the page: contract.bounds)."""
+    clear = {name: "" for name in form.__struct_fields__
+             if has_controls(getattr(form, name))}
+    return msgspec.structs.replace(form, **clear)
+
+
+def _as_typed(activity: ActivityState) -> RescheduleForm:
+    starts, ends = activity.starts_at.astimezone(SHANGHAI), activity.ends_at.astimezone(SHANGHAI)
+    return RescheduleForm(day=starts.date().isoformat(), starts=starts.strftime("%H:%M"),
+                          ends=ends.strftime("%H:%M"), place=activity.place)
+
+
+class ManagePages(Controller):
+    path = "/organiser/activities/{activity_id:uuid}"
+    include_in_schema = False
+
+    async def _render(self, ledger: Ledger, page: Page, organiser: OrganiserSession,
+                      activity_id: uuid.UUID, status_code: int = 200, **extra: Any) -> Any:
+        tenant = organiser.tenant_id
+        activity = await ledger.state.activity(tenant, activity_id)
+        tree = await ledger.state.tree(tenant)
+        if activity is None or not tree.covers(organiser.unit_id, activity.host_unit_id):
+            return page.render("message.html", status_code=404, heading=page.t("not_found"),
+                               text=page.t("activity_missing"))
+        extra.setdefault("moved", _as_typed(activity))
+        extra.setdefault("cancel", CancelForm())
+        return page.render("activity_edit.html", status_code=status_code, activity=activity,
+                           shown=shown_status(activity.status, activity.starts_at, page.now),
+                           organiser=organiser, new_id=uuid.uuid4, **extra)
+
+    @get("/edit", operation_id="pageEditActivity")
+    async def edit(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                   organiser: NamedDependency[OrganiserSession],
+                   activity_id: FromPath[uuid.UUID]) -> Any:
+        return await self._render(ledger, page, organiser, activity_id)
+
+    @post("/reschedule", operation_id="pageRescheduleActivity", status_code=303)
+    async def reschedule(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                         organiser: NamedDependency[OrganiserSession],
+                         activity_id: FromPath[uuid.UUID],
+                         data: URLEncodedBody[RescheduleForm]) -> Any:
+        errors: dict[str, str] = {}
+        moments = parse_window(data.day, data.starts, data.ends, errors, page)
+        for name in ("place", "reason"):
+            if not getattr(data, name).strip():
+                errors[name] = page.t("required")
+        if not errors:
+            try:
+                # Built inside: a command refuses a date outside the calendar's years.
+                command = RescheduleActivity(
+                    command_id=_command_id(data.command_id), starts_at=moments["starts"],
+                    ends_at=moments["ends"], place=data.place, reason=data.reason)
+                await ledger.activities.manage(organiser.actor, activity_id, command)
+            except Refusal as refusal:
+                errors[refusal.field or "form"] = page.refusal(refusal)
+        if errors:
+            return await self._render(ledger, page, organiser, activity_id, status_code=422,
+                                      moved=_echo(data), moved_errors=errors)
+        return page.redirect(f"/organiser/activities/{activity_id}?done=rescheduled")
+
+    @post("/cancel", operation_id="pageCancelActivity", status_code=303)
+    async def cancel(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                     organiser: NamedDependency[OrganiserSession],
+                     activity_id: FromPath[uuid.UUID], data: URLEncodedBody[CancelForm]) -> Any:
+        if not data.reason.strip() or has_controls(data.reason):
+            problem = "control_characters" if data.reason.strip() else "required"
+            return await self._render(ledger, page, organiser, activity_id, status_code=422,
+                                      cancel=_echo(data),
+                                      cancel_errors={"reason": page.t(problem)})
+        command_id = _command_id(data.command_id)
+        if data.confirmed != YES:
+            return confirmation(page, organiser, question=page.t("confirm_cancel"),
+                                action=f"/organiser/activities/{activity_id}/cancel",
+                                fields={"command_id": str(command_id), "reason": data.reason},
+                                yes=page.t("cancel_yes"),
+                                back=f"/organiser/activities/{activity_id}/edit")
+        command = CancelActivity(command_id=command_id, reason=data.reason)
+        try:
+            await ledger.activities.manage(organiser.actor, activity_id, command)
+        except Refusal as refusal:
+            return await self._render(ledger, page, organiser, activity_id,
+                                      status_code=refusal.status, cancel=_echo(data),
+                                      cancel_errors={refusal.field or "form":
+                                                     page.refusal(refusal)})
+        return page.redirect(f"/organiser/activities/{activity_id}?done=cancelled")
