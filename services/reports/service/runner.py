@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from contract.cursor import Cursor
-from reports.adapters import checkpoints
+from reports.adapters import checkpoints, schema
 from reports.adapters.schema import LIVE
 from reports.service.batches import apply_batch, decode_batch
 from reports.service.ports import Feed, FeedUnavailable
@@ -112,6 +112,7 @@ class ProjectionRunner:
         self._dirty: set[str] = set()
         self._listener: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
+        self._swept = False
         self.progress = Progress()
 
     async def start(self) -> None:
@@ -145,6 +146,8 @@ class ProjectionRunner:
         while True:
             self._wake.clear()
             try:
+                if not self._swept:
+                    await self._sweep()
                 if self._dsn is not None and (self._listener is None
                                               or self._listener.is_closed()):
                     await self._listen()
@@ -171,6 +174,14 @@ class ProjectionRunner:
                 poll_due = False
             except TimeoutError:
                 poll_due = True
+
+    async def _sweep(self) -> None:
+        """Once per start, as soon as the database answers: what a killed rebuild left."""
+        async with self._pool.acquire() as connection:
+            if await schema.drop_abandoned(connection):
+                log.warning("dropped the schemas %s/%s a rebuild left behind",
+                            schema.NEXT, schema.RETIRED)
+        self._swept = True
 
     async def _catch_up(self, tenant_id: str) -> None:
         while True:
