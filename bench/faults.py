@@ -128,7 +128,7 @@ async def verify(url: str, result: LoadResult) -> Verdict:
                    GROUP BY data->>'activity_id', data->>'member_id') pairs""", TENANT)
     finally:
         await connection.close()
-    if not await until(lambda: _caught_up(url), 180):
+    if not await until(lambda: caught_up(url), 180):
         raise RuntimeError("the reports did not catch up within 3 minutes")
     live = await read_model_checksums(url)
     participations = await _fetchval(
@@ -152,7 +152,7 @@ async def verify(url: str, result: LoadResult) -> Verdict:
                    reports_next_left=await reports_next_exists(url))
 
 
-async def _caught_up(url: str) -> bool:
+async def caught_up(url: str) -> bool:
     events, _ = await behind(url)
     return events == 0
 

@@ -42,10 +42,11 @@ from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent, PostgresE
 
 ROLES_FILE = "roles.sql"
 DUMP_FILE = "ledger.dump"
-# One xid epoch is 2**32 transactions. The restore starts the new cluster this many epochs
-# past the newest restored txid, so that cursors readers took from the lost primary after
-# the backup (at most that many transactions later) still sort before every new event.
-EPOCHS_AHEAD = 1
+# One xid epoch is 2**32 transactions. The restore starts the new cluster at least one whole
+# epoch past the newest restored txid (two epochs up from the newest's own), so that cursors
+# readers took from the lost primary after the backup still sort before every new event as
+# long as fewer than 2**32 transactions ran there after the backup.
+EPOCHS_AHEAD = 2
 BIN = Path(sys.executable).parent
 
 
