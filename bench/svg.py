@@ -9,7 +9,7 @@ from html import escape
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 WIDTH, HEIGHT = 640, 320
-LEFT, RIGHT, TOP, BOTTOM = 64, 150, 36, 44
+LEFT, RIGHT, TOP, BOTTOM = 64, 150, 50, 44
 
 Series = tuple[str, Sequence[float], Sequence[float]]  # (label, xs, ys)
 
@@ -38,8 +38,10 @@ def line_chart(title: str, x_label: str, y_label: str, series: Sequence[Series],
     def fx(x: float) -> float:
         return math.log2(x) if x_log2 else x
 
-    xs = [fx(x) for _, points, _ in series for x in points]
-    x_low, x_high = min(xs), max(xs)
+    x_values = sorted({x for _, points, _ in series for x in points})
+    # Few points (a sweep): a tick at each. Many (a time series): round ticks from zero.
+    x_ticks = x_values if x_log2 or len(x_values) <= 8 else _ticks(max(x_values))
+    x_low, x_high = fx(min(x_ticks)), fx(max(x_ticks))
     x_high = x_high if x_high > x_low else x_low + 1
     y_ticks = _ticks(max(y for _, _, values in series for y in values))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -60,8 +62,6 @@ def line_chart(title: str, x_label: str, y_label: str, series: Sequence[Series],
                    'stroke="#ddd"/>')
         out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
                    f'{_label(tick)}</text>')
-    x_values = sorted({x for _, points, _ in series for x in points})
-    x_ticks = x_values if x_log2 or len(x_values) <= 8 else _ticks(max(x_values))
     for tick in x_ticks:
         x = px(tick)
         out.append(f'<text x="{x:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle">'
@@ -86,6 +86,6 @@ def line_chart(title: str, x_label: str, y_label: str, series: Sequence[Series],
                    'stroke-width="2"/>')
         out.append(f'<text x="{LEFT + plot_w + 34}" y="{legend_y}">{escape(label)}</text>')
     if note:
-        out.append(f'<text x="{LEFT}" y="{TOP - 6}" fill="#555">{escape(note)}</text>')
+        out.append(f'<text x="{LEFT}" y="{TOP - 14}" fill="#555">{escape(note)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
