@@ -121,6 +121,8 @@ async def _newest_txid(url: str) -> tuple[int, int]:
 async def _checkpoints_ahead(url: str) -> int:
     connection = await asyncpg.connect(url)
     try:
+        if await connection.fetchval("SELECT to_regclass('reports.checkpoints')") is None:
+            return 0  # the reports keep their read models in a database of their own
         return await connection.fetchval(
             """SELECT count(*) FROM reports.checkpoints c
                WHERE c.position > 0 AND ledger.feed_txid_of(c.tenant_id, c.position)

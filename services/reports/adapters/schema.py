@@ -6,6 +6,8 @@ the same code writes the live tables or a rebuild's fresh ones.
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
 LIVE = "reports"
@@ -34,11 +36,15 @@ async def _projection_tables(connection: asyncpg.Connection) -> list[str]:
     return [row["tablename"] for row in tables if row["tablename"] not in KEPT_TABLES]
 
 
-async def claim_rebuild(connection: asyncpg.Connection) -> None:
+async def claim_rebuild(connection: asyncpg.Connection, *, attempts: int = 30) -> None:
     """Take the rebuild lock for this session (released by `release_rebuild`, or when the
-    connection dies, as with a killed rebuild)."""
-    if not await connection.fetchval("SELECT pg_try_advisory_lock($1)", REBUILD_LOCK):
-        raise RebuildRunning("another `reports rebuild` is running")
+    connection dies, as with a killed rebuild). A starting runner's `drop_abandoned` holds
+    it for a moment, hence a few attempts before concluding a rebuild is running."""
+    for _ in range(attempts):
+        if await connection.fetchval("SELECT pg_try_advisory_lock($1)", REBUILD_LOCK):
+            return
+        await asyncio.sleep(0.1)
+    raise RebuildRunning("another `reports rebuild` is running")
 
 
 async def release_rebuild(connection: asyncpg.Connection) -> None:

@@ -178,9 +178,13 @@ class ProjectionRunner:
     async def _sweep(self) -> None:
         """Once per start, as soon as the database answers: what a killed rebuild left."""
         async with self._pool.acquire() as connection:
-            if await schema.drop_abandoned(connection):
-                log.warning("dropped the schemas %s/%s a rebuild left behind",
-                            schema.NEXT, schema.RETIRED)
+            try:
+                if await schema.drop_abandoned(connection):
+                    log.warning("dropped the schemas %s/%s a rebuild left behind",
+                                schema.NEXT, schema.RETIRED)
+            except asyncpg.InsufficientPrivilegeError as error:
+                # Not this role's to drop: say so, and project all the same.
+                log.warning("cannot drop what a rebuild left behind: %s", error)
         self._swept = True
 
     async def _catch_up(self, tenant_id: str) -> None:
