@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 WITH_DB = DATABASE_URL="$${DATABASE_URL:-$$($(PY) -m infra.postgres start)}"
 
 .DEFAULT_GOAL := help
-.PHONY: help browser venv run test test-fast test-pg15 lint bench migrate rebuild db-start db-stop demo-district clean
+.PHONY: help browser venv run test test-fast test-pg15 lint bench bench-sweep faults soak backup-test migrate rebuild db-start db-stop demo-district clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -63,6 +63,18 @@ lint: venv ## ruff
 
 bench: venv ## Benchmarks (JSON lines on stdout); slow: builds a large district
 	$(PY) -m bench
+
+bench-sweep: venv ## Check-in throughput/latency at 1, 4, 16, 64 clients; plots in docs/figures/
+	$(PY) -m bench.sweep
+
+faults: venv ## 11 faults under load (kill -9, PostgreSQL immediate stop); lost/doubled counts
+	$(PY) -m bench.faults
+
+soak: venv ## 300 check-ins/s for 10 min (SOAK_SECONDS, SOAK_RATE): memory, lag; plots
+	$(PY) -m bench.soak
+
+backup-test: venv ## Back up, restore into a fresh server, verify, rebuild to the same checksums
+	$(PY) -m infra.backup drill
 
 migrate: venv ## Apply the alembic migrations
 	$(PY) -m infra.migrate

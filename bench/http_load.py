@@ -48,3 +48,7 @@ class HttpConnection:
     async def close(self) -> None:
         self._writer.close()
         await self._writer.wait_closed()
+
+    def abandon(self) -> None:
+        """Close without waiting: the server may be gone."""
+        self._writer.close()

@@ -6,6 +6,8 @@ the same code writes the live tables or a rebuild's fresh ones.
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
 LIVE = "reports"
@@ -15,6 +17,12 @@ RETIRED = "reports_retired"
 # rebuilt.
 KEPT_TABLES = ("rule_sets", "webhook_subscriptions", "webhook_deliveries",
                "webhook_reminders")
+# The advisory lock a rebuild holds on its connection while NEXT is its work in progress.
+REBUILD_LOCK = 0x7265_6275_696C_64  # "rebuild"
+
+
+class RebuildRunning(Exception):
+    """Another rebuild holds the lock: a second one would drop its work."""
 
 
 def qualify(schema: str, sql: str) -> str:
@@ -28,6 +36,37 @@ async def _projection_tables(connection: asyncpg.Connection) -> list[str]:
         "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename", LIVE
     )
     return [row["tablename"] for row in tables if row["tablename"] not in KEPT_TABLES]
+
+
+async def claim_rebuild(connection: asyncpg.Connection, *, attempts: int = 30) -> None:
+    """Take the rebuild lock for this session (released by `release_rebuild`, or when the
+    connection dies, as with a killed rebuild). A starting runner's `drop_abandoned` holds
+    it for a moment, hence a few attempts before concluding a rebuild is running."""
+    for _ in range(attempts):
+        if await connection.fetchval("SELECT pg_try_advisory_lock($1)", REBUILD_LOCK):
+            return
+        await asyncio.sleep(0.1)
+    raise RebuildRunning("another `reports rebuild` is running")
+
+
+async def release_rebuild(connection: asyncpg.Connection) -> None:
+    await connection.execute("SELECT pg_advisory_unlock($1)", REBUILD_LOCK)
+
+
+async def drop_abandoned(connection: asyncpg.Connection) -> bool:
+    """Drop NEXT and RETIRED left by a rebuild that died (killed, its database gone), unless
+    a rebuild is running; True if there was something to drop."""
+    if not await connection.fetchval("SELECT pg_try_advisory_lock($1)", REBUILD_LOCK):
+        return False
+    try:
+        left = await connection.fetchval(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = ANY($1::text[])",
+            [NEXT, RETIRED])
+        await connection.execute(f"DROP SCHEMA IF EXISTS {NEXT} CASCADE")
+        await connection.execute(f"DROP SCHEMA IF EXISTS {RETIRED} CASCADE")
+        return bool(left)
+    finally:
+        await release_rebuild(connection)
 
 
 async def create_next(connection: asyncpg.Connection) -> list[str]:

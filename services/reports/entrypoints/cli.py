@@ -18,7 +18,7 @@ from contract.cli import run
 from contract.cursor import format_cursor
 from contract.postgres import create_pool
 from reports.adapters import checkpoints
-from reports.adapters.schema import LIVE
+from reports.adapters.schema import LIVE, RebuildRunning
 from reports.config import DATABASE_ROLE, Settings
 from reports.entrypoints.feeds import open_feed, open_remote_feed
 from reports.service.projections import NAMES
@@ -57,14 +57,18 @@ async def _rebuild(args: argparse.Namespace) -> int:
     def show(progress: RebuildProgress) -> None:
         print(progress.line(), file=sys.stderr, flush=True)
 
-    if settings.remote_feed is None:
-        # The rebuild reads the ledger's functions on a connection of its own.
-        result = await rebuild(settings.database_url, batch_size=args.batch_size,
-                               on_progress=show)
-    else:
-        async with open_remote_feed(settings.remote_feed) as feed:
-            result = await rebuild(settings.database_url, feed=feed,
-                                   batch_size=args.batch_size, on_progress=show)
+    try:
+        if settings.remote_feed is None:
+            # The rebuild reads the ledger's functions on a connection of its own.
+            result = await rebuild(settings.database_url, batch_size=args.batch_size,
+                                   on_progress=show)
+        else:
+            async with open_remote_feed(settings.remote_feed) as feed:
+                result = await rebuild(settings.database_url, feed=feed,
+                                       batch_size=args.batch_size, on_progress=show)
+    except RebuildRunning as error:
+        print(f"reports rebuild: {error}; nothing done", file=sys.stderr)
+        return 1
     peak = peak_resident_mb()
     summary = {"events": result.events_done, "seconds": round(result.seconds, 3),
                "events_per_second": round(result.rate, 1), "peak_rss_mb": peak}

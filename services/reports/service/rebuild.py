@@ -79,9 +79,16 @@ async def rebuild(dsn: str, *, feed: Feed | None = None, batch_size: int = REBUI
                              role=DATABASE_ROLE)
     try:
         async with pool.acquire() as writer, pool.acquire() as reader:
-            with _collector_paused():
-                return await _rebuild(writer, feed or DatabaseFeed(reader), batch_size,
-                                      on_progress, progress_every)
+            await schema.claim_rebuild(writer)
+            try:
+                with _collector_paused():
+                    return await _rebuild(writer, feed or DatabaseFeed(reader), batch_size,
+                                          on_progress, progress_every)
+            finally:
+                # After a lost connection the lock went with it.
+                with contextlib.suppress(OSError, asyncpg.PostgresError,
+                                         asyncpg.InterfaceError):
+                    await schema.release_rebuild(writer)
     finally:
         await pool.close()
 

@@ -23,7 +23,7 @@ import asyncpg
 
 from contract.cursor import Cursor
 from contract.postgres import set_role
-from reports.adapters import checkpoints
+from reports.adapters import checkpoints, schema
 from reports.adapters.schema import LIVE
 from reports.config import DATABASE_ROLE
 from reports.service.batches import apply_batch, decode_batch
@@ -114,6 +114,7 @@ class ProjectionRunner:
         self._dirty: set[str] = set()
         self._listener: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
+        self._swept = False
         self.progress = Progress()
 
     async def start(self) -> None:
@@ -148,6 +149,8 @@ class ProjectionRunner:
         while True:
             self._wake.clear()
             try:
+                if not self._swept:
+                    await self._sweep()
                 if self._dsn is not None and (self._listener is None
                                               or self._listener.is_closed()):
                     await self._listen()
@@ -174,6 +177,18 @@ class ProjectionRunner:
                 poll_due = False
             except TimeoutError:
                 poll_due = True
+
+    async def _sweep(self) -> None:
+        """Once per start, as soon as the database answers: what a killed rebuild left."""
+        async with self._pool.acquire() as connection:
+            try:
+                if await schema.drop_abandoned(connection):
+                    log.warning("dropped the schemas %s/%s a rebuild left behind",
+                                schema.NEXT, schema.RETIRED)
+            except asyncpg.InsufficientPrivilegeError as error:
+                # Not this role's to drop: say so, and project all the same.
+                log.warning("cannot drop what a rebuild left behind: %s", error)
+        self._swept = True
 
     async def _catch_up(self, tenant_id: str) -> None:
         while True:
