@@ -7,6 +7,7 @@ import os
 import msgspec
 
 from contract.postgres import require_database_url
+from contract.serving import worker_count
 
 
 class RemoteFeed(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,6 +37,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # None: read the feed, tokens and names through the ledger's functions in `database_url`
     # (co-located).
     remote_feed: RemoteFeed | None = None
+    # Server processes (`reports serve`); one of them runs the projections (the others
+    # stand by: reports.service.runner).
+    workers: int = 1
+    # Who may read /metrics: a bearer of this token; None: loopback callers only.
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -45,6 +51,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             port=int(os.environ.get("REPORTS_PORT", "8001")),
             poll_interval=float(os.environ.get("REPORTS_POLL_INTERVAL", "0.5")),
             remote_feed=_remote_feed(),
+            workers=worker_count(),
+            metrics_token=os.environ.get("METRICS_TOKEN") or None,
         )
 
 

@@ -10,8 +10,9 @@ import httpx
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from contract import door
+from contract import door, metrics, readiness
 from contract.guard import access_guard, check_routes, schema_router
+from contract.observe import observe
 from contract.openapi import document
 from contract.postgres import create_pool
 from contract.security_headers import security_headers
@@ -32,6 +33,7 @@ from ledger.entrypoints.api.health import health
 from ledger.entrypoints.api.honor_rolls import HonorRollController
 from ledger.entrypoints.api.imports import ImportController
 from ledger.entrypoints.api.members import MemberController
+from ledger.entrypoints.api.metrics import scrape
 from ledger.entrypoints.api.names import NameController
 from ledger.entrypoints.api.participation import ParticipationController
 from ledger.entrypoints.api.tokens import TokenController
@@ -56,7 +58,12 @@ def create_app(settings: Settings | None = None,
                                  role=DATABASE_ROLE)
         notifier = FeedNotifier(pool)
         await notifier.start()
-        store = PostgresEventStore(pool, on_append=notifier.appended)
+
+        def appended(tenant_id: str) -> None:
+            metrics.APPENDS.inc()
+            notifier.appended(tenant_id)
+
+        store = PostgresEventStore(pool, on_append=appended)
         tokens = TokenStore(pool)
         reports = ReportsClient(tokens, transport=reports_transport)
         directory = MemberDirectory(pool)
@@ -73,10 +80,12 @@ def create_app(settings: Settings | None = None,
             await reports.close()
             await notifier.stop()
             await pool.close()
+            metrics.worker_exited()
 
     app = Litestar(
         route_handlers=[
-            health, UnitController, MemberController, ActivityController,
+            health, readiness.route(), metrics.route(scrape),
+            UnitController, MemberController, ActivityController,
             ParticipationController, CorrectionRequestController, HonorRollController,
             FeedController, ImportController, TokenController, NameController,
             *web.route_handlers,
@@ -86,6 +95,8 @@ def create_app(settings: Settings | None = None,
         dependencies=DEPENDENCIES,
         # One access rule on every route (contract.access); see check_routes below.
         guards=[access_guard],
+        # The request log, the request id and the latency histogram (contract.observe).
+        middleware=[observe],
         before_send=[security_headers()],
         lifespan=[lifespan],
         # Every error a problem details document; strict input (contract.door).
@@ -100,6 +111,8 @@ def create_app(settings: Settings | None = None,
                         "problem details.",
         ),
     )
+    app.state.update(metrics_token=settings.metrics_token,
+                     migration_heads=readiness.migration_heads())
     check_routes(app)
     document(app)
     return app

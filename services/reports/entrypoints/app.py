@@ -14,15 +14,16 @@ from pathlib import Path
 
 import httpx
 from litestar import Litestar
-from litestar.datastructures import CacheControlHeader
+from litestar.datastructures import CacheControlHeader, State
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from contract import door
+from contract import door, metrics, readiness
 from contract.access import PUBLIC
 from contract.guard import access_guard, check_routes, schema_router
+from contract.observe import observe
 from contract.openapi import document
 from contract.postgres import create_pool
 from contract.security_headers import security_headers
@@ -38,6 +39,7 @@ from reports.entrypoints.controllers.units import UnitController
 from reports.entrypoints.dependencies import DEPENDENCIES
 from reports.entrypoints.feeds import open_feed
 from reports.entrypoints.ledger_access import open_ledger_access
+from reports.entrypoints.metrics import scrape
 from reports.service.runner import ProjectionRunner
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -76,9 +78,14 @@ def create_app(settings: Settings | None = None, *,
                         await runner.stop()
         finally:
             await pool.close()
+            metrics.worker_exited()
+
+    def runner_state(state: State) -> str:
+        return "off" if state.runner is None else state.runner.state
 
     app = Litestar(
-        route_handlers=[StatusController, MemberController, UnitController,
+        route_handlers=[readiness.route(runner_state), metrics.route(scrape),
+                        StatusController, MemberController, UnitController,
                         HonorRollController, RuleSetController, DigestController,
                         PublicHonorRollController,
                         # The honor roll page's stylesheet (no inline style: see the CSP).
@@ -88,6 +95,8 @@ def create_app(settings: Settings | None = None, *,
                             cache_control=CacheControlHeader(max_age=3600, public=True))],
         dependencies=DEPENDENCIES,
         guards=[access_guard],
+        # The request log, the request id and the latency histogram (contract.observe).
+        middleware=[observe],
         before_send=[security_headers()],
         lifespan=[lifespan],
         # Every error a problem details document; strict input (contract.door).
@@ -97,6 +106,8 @@ def create_app(settings: Settings | None = None, *,
         openapi_config=OpenAPIConfig(title="社区志愿服务报表 — reports", version="1.0.0",
                                      openapi_router=schema_router()),
     )
+    app.state.update(metrics_token=settings.metrics_token,
+                     migration_heads=readiness.migration_heads())
     check_routes(app)
     document(app)
     return app
