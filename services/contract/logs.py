@@ -45,5 +45,7 @@ def uvicorn_config(level: str = "INFO") -> dict[str, Any]:
         "loggers": {"uvicorn": {"handlers": [], "propagate": True},
                     "uvicorn.error": {"handlers": [], "propagate": True},
                     # contract.observe logs each request; uvicorn's access log would repeat it.
-                    "uvicorn.access": {"handlers": [], "propagate": False}},
+                    "uvicorn.access": {"handlers": [], "propagate": False},
+                    # Its plugin set-up says nothing an operator needs.
+                    "alembic": {"level": "WARNING"}},
     }

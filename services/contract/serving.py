@@ -1,7 +1,8 @@
 """How `ledger serve` and `reports serve` run in production: uvicorn with `WORKERS`
 processes on one socket, JSON logs, and a graceful shutdown.
 
-On SIGTERM (or SIGINT) uvicorn stops accepting connections, lets every request under way
+On SIGTERM (or SIGINT) to the server's process (the supervisor's, with several workers;
+what a container engine signals) uvicorn stops accepting connections, lets every request under way
 finish (up to `GRACEFUL_SECONDS`: an append in flight commits and is answered), then runs
 each app's lifespan shutdown (the reports' projection runner lets its batch commit) — the
 supervisor of several workers passes the signal to each and waits for them. With several
@@ -24,6 +25,7 @@ from contract.metrics import MULTIPROCESS_DIR
 # The longest a request under way may take to finish after SIGTERM (a feed long poll
 # waits up to 30 s).
 GRACEFUL_SECONDS = 35
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def worker_count() -> int:
@@ -41,7 +43,11 @@ async def serve(app: str, *, host: str, port: int, workers: int) -> int:
                             # The ledger reads X-Forwarded-For itself, from TRUSTED_PROXIES
                             # only; uvicorn's own handling would trust any loopback peer.
                             proxy_headers=False,
-                            timeout_graceful_shutdown=GRACEFUL_SECONDS)
+                            timeout_graceful_shutdown=GRACEFUL_SECONDS,
+                            # A worker that does not answer the supervisor's ping in time is
+                            # replaced; importing and starting one takes seconds on a busy
+                            # two-core machine, past uvicorn's 5 s default.
+                            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
     if workers == 1:
         await uvicorn.Server(config).serve()
         return 0
@@ -52,8 +58,7 @@ async def serve(app: str, *, host: str, port: int, workers: int) -> int:
         os.environ[MULTIPROCESS_DIR] = made_dir
     try:
         # The supervisor blocks this (otherwise idle) event loop until the workers exit.
-        Multiprocess(config, target=uvicorn.Server(config).run,
-                     sockets=[config.bind_socket()]).run()
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
     finally:
         if made_dir is not None:
             shutil.rmtree(made_dir, ignore_errors=True)

@@ -97,6 +97,9 @@ def create_app(settings: Settings | None = None,
         guards=[access_guard],
         # The request log, the request id and the latency histogram (contract.observe).
         middleware=[observe],
+        # Logging is the server's to configure (contract.serving: JSON lines); Litestar's
+        # own set-up would replace it in every worker.
+        logging_config=None,
         before_send=[security_headers()],
         lifespan=[lifespan],
         # Every error a problem details document; strict input (contract.door).

@@ -66,7 +66,8 @@ def create_app(settings: Settings | None = None, *,
                     runner = ProjectionRunner(
                         pool, feed, None if remote else settings.database_url,
                         poll_interval=settings.poll_interval,
-                        idle_wait=remote.wait if remote else 0)
+                        idle_wait=remote.wait if remote else 0,
+                        lock_scope=f"tenant:{remote.tenant_id}" if remote else "all")
                     await runner.start()
                 app.state.update(pool=pool, feed=feed, tokens=ledger.tokens,
                                  directory=ledger.directory, scopes=ReportsScopes(pool),
@@ -97,6 +98,9 @@ def create_app(settings: Settings | None = None, *,
         guards=[access_guard],
         # The request log, the request id and the latency histogram (contract.observe).
         middleware=[observe],
+        # Logging is the server's to configure (contract.serving: JSON lines); Litestar's
+        # own set-up would replace it in every worker.
+        logging_config=None,
         before_send=[security_headers()],
         lifespan=[lifespan],
         # Every error a problem details document; strict input (contract.door).

@@ -11,7 +11,8 @@ ledger's HTTP feed (another database: no NOTIFY reaches it) an idle runner long-
 feed instead, for `idle_wait` seconds at a time.
 
 One runner projects at a time, across the workers of a server and across hosts: it holds
-the session advisory lock `RUNNER_LOCK` on a connection of its own while it works. The
+the session advisory lock `RUNNER_LOCK` (per database and `lock_scope`) on a connection of
+its own while it works. The
 others stand by, trying the lock every `poll_interval`; when the holder dies its session
 ends, the lock is free, and one of them takes over from the checkpoints (which stay the
 guarantee of exactly once even if two ran: each batch locks them). A runner that loses
@@ -41,8 +42,11 @@ from reports.service.projections import PROJECTIONS, Projection
 
 log = logging.getLogger("reports.runner")
 
-# pg_advisory_lock key of the projection runner (any bigint; "reports1" in ASCII).
-RUNNER_LOCK = 0x7265706F72747331
+# The advisory lock's name; `lock_scope` tells apart runners that project different feeds
+# into one database (a reports deployment per tenant over the ledger's HTTP feed).
+RUNNER_LOCK = "reports.projection_runner:{scope}"
+_TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
+_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended($1, 0))"
 
 CHANNEL = "ledger_events"
 BATCH_SIZE = 2000
@@ -115,8 +119,10 @@ class ProjectionRunner:
 
     def __init__(self, pool: asyncpg.Pool, feed: Feed, listen_dsn: str | None, *,
                  poll_interval: float = 0.5, idle_wait: float = 0,
-                 batch_size: int = BATCH_SIZE, grace: float = 10.0) -> None:
+                 batch_size: int = BATCH_SIZE, grace: float = 10.0,
+                 lock_scope: str = "all") -> None:
         self._pool = pool
+        self._lock_name = RUNNER_LOCK.format(scope=lock_scope)
         self._grace = grace
         self._stopping = False
         self._lock: asyncpg.pool.PoolConnectionProxy | None = None
@@ -166,7 +172,7 @@ class ProjectionRunner:
             await self._release()
         connection = await self._pool.acquire()
         try:
-            held = await connection.fetchval("SELECT pg_try_advisory_lock($1)", RUNNER_LOCK)
+            held = await connection.fetchval(_TRY_LOCK, self._lock_name)
         except BaseException:
             await self._pool.release(connection)
             raise
@@ -185,7 +191,7 @@ class ProjectionRunner:
             return
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             if not connection.is_closed():
-                await connection.execute("SELECT pg_advisory_unlock($1)", RUNNER_LOCK)
+                await connection.execute(_UNLOCK, self._lock_name)
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             await self._pool.release(connection)
 
