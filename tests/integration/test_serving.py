@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from typing import IO
 
 import asyncpg
 import httpx
@@ -47,6 +48,14 @@ async def seeded(database_url: str) -> AsyncIterator[tuple[str, list[uuid.UUID],
         await pool.close()
 
 
+def _start(port: int, database_url: str, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ledger.entrypoints.cli", "serve", "--port", str(port),
+         "--workers", "2"],
+        env={**os.environ, "DATABASE_URL": database_url, "METRICS_TOKEN": ""},
+        stderr=log, start_new_session=True)
+
+
 async def _until_ready(client: httpx.AsyncClient, server: subprocess.Popen[bytes]) -> None:
     for _ in range(600):
         assert server.poll() is None, "the server exited (see its log in tmp_path)"
@@ -66,11 +75,7 @@ async def test_sigterm_under_load_loses_and_doubles_no_acknowledged_check_in(
     port = _free_port()
     # A file, not a pipe: a pipe nobody reads fills up and stalls the server's logging.
     log_file = (tmp_path / "server.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ledger.entrypoints.cli", "serve", "--port", str(port),
-         "--workers", "2"],
-        env={**os.environ, "DATABASE_URL": database_url, "METRICS_TOKEN": ""},
-        stderr=log_file, start_new_session=True)
+    server = _start(port, database_url, log_file)
     acknowledged: dict[uuid.UUID, uuid.UUID] = {}
     headers = {"Authorization": f"Bearer {token}"}
     try:
@@ -78,8 +83,8 @@ async def test_sigterm_under_load_loses_and_doubles_no_acknowledged_check_in(
             await _until_ready(client, server)
             queue = list(enumerate(members))
 
-            async def load(until: asyncio.Event | None) -> None:
-                while queue and (until is None or not until.is_set()):
+            async def load(until: int | None) -> None:
+                while queue and (until is None or len(acknowledged) < until):
                     i, member = queue.pop()
                     activity = activities[i % 200]
                     try:
@@ -94,9 +99,7 @@ async def test_sigterm_under_load_loses_and_doubles_no_acknowledged_check_in(
                         assert answer.status_code == 503, answer.text
 
             # Both workers count their appends; /metrics, whichever answers, adds them up.
-            first = asyncio.Event()
-            await asyncio.gather(*(load(first) for _ in range(8)), _stop_after(first, 150,
-                                                                              acknowledged))
+            await asyncio.gather(*(load(150) for _ in range(8)))
             await asyncio.sleep(0.1)
             text = (await client.get("/metrics")).text
             assert _metric(text, "ledger_appends_total") == len(acknowledged)
@@ -127,8 +130,3 @@ async def test_sigterm_under_load_loses_and_doubles_no_acknowledged_check_in(
     missing = [m for m, a in acknowledged.items() if in_store.get(m) != f"activity-{a}"]
     assert not missing, f"{len(missing)} acknowledged check-ins are not in the store"
 
-
-async def _stop_after(event: asyncio.Event, count: int, done: dict) -> None:
-    while len(done) < count:
-        await asyncio.sleep(0.01)
-    event.set()
