@@ -22,7 +22,7 @@ from litestar.datastructures import State
 from contract.access import PUBLIC
 
 
-class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+class Readiness(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     ready: bool
     database: bool
     migrations_at_head: bool
