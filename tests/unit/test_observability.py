@@ -58,3 +58,23 @@ def test_an_error_keeps_its_traceback_inside_the_one_line() -> None:
     assert "\n" not in line
     fields = json.loads(line)
     assert fields["request_id"] == "r2" and "RuntimeError: 数据库" in fields["exception"]
+
+
+def test_tracing_is_off_and_imports_nothing_without_an_endpoint(monkeypatch) -> None:
+    from contract import tracing
+
+    monkeypatch.delenv(tracing.ENDPOINT, raising=False)
+    loaded = {name for name in sys.modules if name.startswith("opentelemetry")}
+    assert tracing.plugins("ledger") == []
+    assert {name for name in sys.modules if name.startswith("opentelemetry")} == loaded
+
+
+def test_tracing_without_the_packages_warns_and_serves_on(monkeypatch, caplog) -> None:
+    from contract import tracing
+
+    monkeypatch.setenv(tracing.ENDPOINT, "http://127.0.0.1:4318")
+    # As on a machine without them: the import fails.
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)
+    with caplog.at_level(logging.WARNING, logger="tracing"):
+        assert tracing.plugins("reports") == []
+    assert "OpenTelemetry is not installed" in caplog.text

@@ -10,7 +10,7 @@ import httpx
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from contract import door, metrics, readiness
+from contract import door, metrics, readiness, tracing
 from contract.guard import access_guard, check_routes, schema_router
 from contract.observe import observe
 from contract.openapi import document
@@ -100,6 +100,8 @@ def create_app(settings: Settings | None = None,
         # Logging is the server's to configure (contract.serving: JSON lines); Litestar's
         # own set-up would replace it in every worker.
         logging_config=None,
+        # OpenTelemetry spans only with OTEL_EXPORTER_OTLP_ENDPOINT (contract.tracing).
+        plugins=tracing.plugins("ledger"),
         before_send=[security_headers()],
         lifespan=[lifespan],
         # Every error a problem details document; strict input (contract.door).

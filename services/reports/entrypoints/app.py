@@ -20,7 +20,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from contract import door, metrics, readiness
+from contract import door, metrics, readiness, tracing
 from contract.access import PUBLIC
 from contract.guard import access_guard, check_routes, schema_router
 from contract.observe import observe
@@ -101,6 +101,8 @@ def create_app(settings: Settings | None = None, *,
         # Logging is the server's to configure (contract.serving: JSON lines); Litestar's
         # own set-up would replace it in every worker.
         logging_config=None,
+        # OpenTelemetry spans only with OTEL_EXPORTER_OTLP_ENDPOINT (contract.tracing).
+        plugins=tracing.plugins("reports"),
         before_send=[security_headers()],
         lifespan=[lifespan],
         # Every error a problem details document; strict input (contract.door).
