@@ -126,7 +126,7 @@ async def _wait_until_up(base: str) -> None:
     raise RuntimeError("the ledger did not start")
 
 
-async def _drive(concurrency: int, jobs: list[Callable[[], Awaitable[None]]]
+async def drive(concurrency: int, jobs: list[Callable[[], Awaitable[None]]]
                  ) -> tuple[float, list[float]]:
     """Run jobs with `concurrency` workers; returns (elapsed seconds, latencies)."""
     queue = list(reversed(jobs))
@@ -144,7 +144,7 @@ async def _drive(concurrency: int, jobs: list[Callable[[], Awaitable[None]]]
     return time.perf_counter() - started, latencies
 
 
-def _report(prefix: str, concurrency: int, elapsed: float, latencies: list[float]) -> float:
+def report(prefix: str, concurrency: int, elapsed: float, latencies: list[float]) -> float:
     rate = len(latencies) / elapsed
     cuts = statistics.quantiles(latencies, n=100)
     emit(f"{prefix}_c{concurrency}_throughput", round(rate, 1), "events/s")
@@ -192,14 +192,14 @@ async def _http(port: int, token: str, members: list[uuid.UUID],
 
     count = REQUESTS[concurrency] if not burst else BURST
     cpu_before = sum(server.cpu_times()[:2])
-    elapsed, latencies = await _drive(concurrency, [job(i) for i in range(count)])
+    elapsed, latencies = await drive(concurrency, [job(i) for i in range(count)])
     cpu = sum(server.cpu_times()[:2]) - cpu_before
     for connection in idle:
         await connection.close()
     if failures:
         raise RuntimeError(f"{len(failures)} check-ins failed, e.g. {failures[0]}")
     name = f"{name}_burst_one_activity" if burst else name
-    rate = _report(name, concurrency, elapsed, latencies)
+    rate = report(name, concurrency, elapsed, latencies)
     # Where the time goes: the ledger process's own CPU per request.
     emit(f"{name}_c{concurrency}_server_cpu_per_request", round(cpu / count * 1000, 3), "ms")
     return rate, statistics.quantiles(latencies, n=100)[98] * 1000
@@ -223,8 +223,8 @@ async def _raw(pool: asyncpg.Pool, concurrency: int) -> float:
                     b'{"actor":"bench"}', os.urandom(32))
 
         jobs.append(run)
-    elapsed, latencies = await _drive(concurrency, jobs)
-    return _report("raw_insert_commit", concurrency, elapsed, latencies)
+    elapsed, latencies = await drive(concurrency, jobs)
+    return report("raw_insert_commit", concurrency, elapsed, latencies)
 
 
 async def main() -> None:
