@@ -93,6 +93,7 @@ def route(scrape: Callable[[State], Awaitable[list[GaugeMetricFamily]]]) -> Any:
     """`GET /metrics`; `scrape` reads the service's database-side figures."""
 
     @get("/metrics", operation_id="metrics", opt=METRICS.opt(), tags=["health"],
+         media_type=CONTENT_TYPE_LATEST,
          summary="Prometheus metrics (text exposition format)",
          description="With METRICS_TOKEN set: that token as a bearer; otherwise loopback "
                      "callers only (docs/operations.md).")
