@@ -16,6 +16,7 @@ from infra import postgres
 
 BENCHMARKS = {
     "ledger": "bench.ledger_bench",    # HTTP check-ins vs a bare endpoint and raw INSERT
+    "workers": "bench.workers_bench",  # check-ins on `ledger serve` at 1, 2 and 4 workers
     "bulk": "bench.bulk_bench",        # bulk_append (COPY) vs raw COPY
     "import": "bench.import_bench",    # CSV import end to end vs raw COPY
     "reports": "bench.reports_bench",  # rebuild, lag and HTTP latency on a large district

@@ -51,11 +51,12 @@ LEDGER_APP = "ledger.entrypoints.app:create_app"
 BARE_APP = "bench.bare_endpoint:create_app"
 
 
-async def _seed(pool: asyncpg.Pool, members: int) -> tuple[str, list[uuid.UUID],
-                                                            list[uuid.UUID]]:
-    """A tree, `members` reported members and running activities; returns a write token."""
+async def seed(pool: asyncpg.Pool, members: int, tenant: str = TENANT
+               ) -> tuple[str, list[uuid.UUID], list[uuid.UUID]]:
+    """A tree, `members` reported members and running activities; returns a write token
+    (also used by bench.workers_bench and tests/integration/test_serving.py)."""
     await pool.execute("INSERT INTO ledger.tenants VALUES ($1, '基准区') ON CONFLICT DO NOTHING",
-                       TENANT)
+                       tenant)
     store = PostgresEventStore(pool)
     meta = Metadata(actor="bench", source="cli")
     district, street, community, branch = (uuid.uuid4() for _ in range(4))
@@ -69,12 +70,12 @@ async def _seed(pool: asyncpg.Pool, members: int) -> tuple[str, list[uuid.UUID],
         UnitEstablished(unit_id=branch, kind="branch", parent_id=community, name="第一支部",
                         effective=date(2020, 1, 1)),
     ]
-    await store.append(TENANT, "organisation", NO_STREAM,
+    await store.append(tenant, "organisation", NO_STREAM,
                        [NewEvent(event_id=uuid.uuid4(), event=e, metadata=meta) for e in tree])
     member_ids = [uuid.uuid4() for _ in range(members)]
 
     async def add_member(member_id: uuid.UUID) -> None:
-        await store.append(TENANT, f"member-{member_id}", NO_STREAM, [
+        await store.append(tenant, f"member-{member_id}", NO_STREAM, [
             NewEvent(event_id=uuid.uuid4(), metadata=meta, event=MemberRegistered(
                 member_id=member_id, kind="in_service", employer="区税务局",
                 registered_on=date(2024, 1, 1))),
@@ -82,13 +83,13 @@ async def _seed(pool: asyncpg.Pool, members: int) -> tuple[str, list[uuid.UUID],
                 member_id=member_id, unit_id=branch, effective=date(2024, 1, 1))),
         ])
 
-    organiser = await Organisers(pool).add(TENANT, unit_id=community, name="王书记",
+    organiser = await Organisers(pool).add(tenant, unit_id=community, name="王书记",
                                            login="wang", password=None)
     now = datetime.now(UTC)
     activity_ids = [uuid.uuid4() for _ in range(ACTIVITIES + 1)]
 
     async def add_activity(activity_id: uuid.UUID) -> None:
-        await store.append(TENANT, f"activity-{activity_id}", NO_STREAM, [
+        await store.append(tenant, f"activity-{activity_id}", NO_STREAM, [
             NewEvent(event_id=uuid.uuid4(), metadata=meta, event=ActivityScheduled(
                 activity_id=activity_id, kind="patrol", category="service",
                 host_unit_id=branch, title="红袖章巡逻", place="小区东门",
@@ -98,7 +99,7 @@ async def _seed(pool: asyncpg.Pool, members: int) -> tuple[str, list[uuid.UUID],
     for chunk in range(0, members, 200):
         await asyncio.gather(*(add_member(m) for m in member_ids[chunk:chunk + 200]))
     await asyncio.gather(*(add_activity(a) for a in activity_ids))
-    token = await TokenStore(pool).mint(TENANT, label="bench", role="client", can_write=True)
+    token = await TokenStore(pool).mint(tenant, label="bench", role="client", can_write=True)
     return token.token, member_ids, activity_ids
 
 
@@ -125,7 +126,7 @@ async def _wait_until_up(base: str) -> None:
     raise RuntimeError("the ledger did not start")
 
 
-async def _drive(concurrency: int, jobs: list[Callable[[], Awaitable[None]]]
+async def drive(concurrency: int, jobs: list[Callable[[], Awaitable[None]]]
                  ) -> tuple[float, list[float]]:
     """Run jobs with `concurrency` workers; returns (elapsed seconds, latencies)."""
     queue = list(reversed(jobs))
@@ -143,7 +144,7 @@ async def _drive(concurrency: int, jobs: list[Callable[[], Awaitable[None]]]
     return time.perf_counter() - started, latencies
 
 
-def _report(prefix: str, concurrency: int, elapsed: float, latencies: list[float]) -> float:
+def report(prefix: str, concurrency: int, elapsed: float, latencies: list[float]) -> float:
     rate = len(latencies) / elapsed
     cuts = statistics.quantiles(latencies, n=100)
     emit(f"{prefix}_c{concurrency}_throughput", round(rate, 1), "events/s")
@@ -191,14 +192,14 @@ async def _http(port: int, token: str, members: list[uuid.UUID],
 
     count = REQUESTS[concurrency] if not burst else BURST
     cpu_before = sum(server.cpu_times()[:2])
-    elapsed, latencies = await _drive(concurrency, [job(i) for i in range(count)])
+    elapsed, latencies = await drive(concurrency, [job(i) for i in range(count)])
     cpu = sum(server.cpu_times()[:2]) - cpu_before
     for connection in idle:
         await connection.close()
     if failures:
         raise RuntimeError(f"{len(failures)} check-ins failed, e.g. {failures[0]}")
     name = f"{name}_burst_one_activity" if burst else name
-    rate = _report(name, concurrency, elapsed, latencies)
+    rate = report(name, concurrency, elapsed, latencies)
     # Where the time goes: the ledger process's own CPU per request.
     emit(f"{name}_c{concurrency}_server_cpu_per_request", round(cpu / count * 1000, 3), "ms")
     return rate, statistics.quantiles(latencies, n=100)[98] * 1000
@@ -222,15 +223,15 @@ async def _raw(pool: asyncpg.Pool, concurrency: int) -> float:
                     b'{"actor":"bench"}', os.urandom(32))
 
         jobs.append(run)
-    elapsed, latencies = await _drive(concurrency, jobs)
-    return _report("raw_insert_commit", concurrency, elapsed, latencies)
+    elapsed, latencies = await drive(concurrency, jobs)
+    return report("raw_insert_commit", concurrency, elapsed, latencies)
 
 
 async def main() -> None:
     async with scratch_database("ledger_bench") as database_url:
         pool = await create_pool(database_url, application_name="bench", max_size=20)
         members_needed = REQUESTS[1] + ROUNDS * REQUESTS[16] + BURST
-        token, members, activities = await _seed(pool, members_needed)
+        token, members, activities = await seed(pool, members_needed)
         await pool.execute("CREATE TABLE raw_events (LIKE ledger.events INCLUDING ALL)")
         port = 18000 + os.getpid() % 1000
         servers = {"ledger": _serve(LEDGER_APP, database_url, port),

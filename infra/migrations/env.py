@@ -22,11 +22,27 @@ def _sqlalchemy_url() -> str:
     return url
 
 
+# Alembic creates its version table itself, outside any revision; the services read it for
+# their readiness (`contract.readiness`: migrations at head), as their own roles.
+_GRANT_VERSION_TABLE = """
+DO $$
+DECLARE service_role text;
+BEGIN
+    FOREACH service_role IN ARRAY ARRAY['ledger_writer', 'reports_reader'] LOOP
+        IF EXISTS (SELECT FROM pg_roles WHERE rolname = service_role) THEN
+            EXECUTE format('GRANT SELECT ON alembic_version TO %I', service_role);
+        END IF;
+    END LOOP;
+END $$"""
+
+
 def _migrate(connection) -> None:
     context.configure(connection=connection, target_metadata=None, transaction_per_migration=True)
     with context.begin_transaction():
         context.run_migrations()
-    connection.execute(text(HAND_OVER))
+    with context.begin_transaction():
+        connection.exec_driver_sql(_GRANT_VERSION_TABLE)
+        connection.execute(text(HAND_OVER))
 
 
 async def _run() -> None:

@@ -55,6 +55,9 @@ class Access(msgspec.Struct, frozen=True, kw_only=True):
 
     public: bool = False
     session: bool = False
+    # `/metrics`: the operator's scraper, not a principal of any tenant (contract.metrics:
+    # METRICS_TOKEN as a bearer, or loopback when none is set).
+    metrics: bool = False
     write: bool = False
     # Roles allowed; empty: every role but member (members act through the pages only).
     roles: frozenset[str] = frozenset()
@@ -68,6 +71,7 @@ class Access(msgspec.Struct, frozen=True, kw_only=True):
 
 PUBLIC = Access(public=True)
 SESSION = Access(session=True)
+METRICS = Access(metrics=True)
 
 
 def read(target: Target | None = None, *, tenant_wide: bool = False,

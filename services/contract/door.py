@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,7 +27,9 @@ from litestar.exceptions import ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import BodyKwarg
 
-from contract.bounds import control_characters, has_controls, is_control_pattern, is_request_id
+from contract.bounds import control_characters, has_controls, is_control_pattern
+from contract.metrics import REFUSALS
+from contract.observe import request_id_of
 from contract.problems import COMMON_PROBLEMS, Converter
 
 log = logging.getLogger("problems")
@@ -77,11 +78,6 @@ async def at_the_door(request: Request[Any, Any, Any]) -> None:
         return  # malformed JSON: Litestar answers 400 when it reads the body
 
 
-def _request_id(request: Request[Any, Any, Any]) -> str:
-    sent = request.headers.get("x-request-id")
-    return sent if sent is not None and is_request_id(sent) else uuid.uuid4().hex
-
-
 def handlers(service_problems: Mapping[type[Exception], Converter]
              ) -> dict[type[Exception], Callable[..., Response[Any]]]:
     """The app's exception handlers: every exception answers a problem details document;
@@ -94,16 +90,18 @@ def handlers(service_problems: Mapping[type[Exception], Converter]
                        if kind in conversions)
         problem = convert(error)
         status = problem.status_code
+        assert isinstance(problem.extra, dict)
+        REFUSALS.labels(problem.extra.get("code", "unknown"), str(status)).inc()
         unchecked = isinstance(error, asyncpg.DataError)
         if status >= 500 or unchecked:
-            request_id = _request_id(request)
-            assert isinstance(problem.extra, dict)
+            request_id = request_id_of(request.scope)
             problem.extra["request_id"] = request_id
             unexpected = status == 500 or unchecked
             log.log(logging.ERROR if unexpected else logging.WARNING,
                     "%s %s answered %d %s (request id %s): %r", request.method,
                     request.url.path, status, problem.extra.get("code"), request_id, error,
-                    exc_info=error if unexpected else None)
+                    exc_info=error if unexpected else None,
+                    extra={"request_id": request_id, "status": status})
         return problem.to_response(request)
 
     return {Exception: handle}

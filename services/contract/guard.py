@@ -18,6 +18,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
 from contract.access import PUBLIC, Access, Principal, Target, permit, require_cover
+from contract.metrics import allowed as metrics_allowed
 from contract.openapi_viewer import viewer_assets
 from contract.tokens import Verifier
 
@@ -61,6 +62,12 @@ async def access_guard(connection: ASGIConnection[Any, Any, Any, Any],
     if rule is None:  # check_routes makes this unreachable; refuse rather than allow
         raise NotAuthorizedException("This route has no access rule")
     if rule.public or rule.session:
+        return
+    if rule.metrics:
+        client = connection.client.host if connection.client else None
+        if not metrics_allowed(client, connection.headers.get("authorization", ""),
+                               connection.app.state.get("metrics_token")):
+            raise NotAuthorizedException("METRICS_TOKEN is required (or a loopback caller)")
         return
     tokens: Verifier = connection.app.state.tokens
     principal = await tokens.verify(bearer_token(connection))

@@ -8,6 +8,7 @@ import os
 import msgspec
 
 from contract.postgres import require_database_url
+from contract.serving import worker_count
 
 # The database role every connection of the ledger (service and commands) runs as: SELECT
 # and INSERT only on ledger.events (revision 0007, docs/SECURITY.md).
@@ -28,6 +29,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Addresses or networks of the reverse proxies whose X-Forwarded-For is believed; none
     # by default, so a client's own header never chooses the address its limits count.
     trusted_proxies: tuple[str, ...] = ()
+    # Server processes (`ledger serve`); contract.serving.
+    workers: int = 1
+    # Who may read /metrics: a bearer of this token; None: loopback callers only.
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -38,6 +43,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             checkin_grace_minutes=int(os.environ.get("CHECKIN_GRACE_MINUTES", "30")),
             cookie_secure=flag("COOKIE_SECURE"),
             trusted_proxies=proxies(os.environ.get("TRUSTED_PROXIES", "")),
+            workers=worker_count(),
+            metrics_token=os.environ.get("METRICS_TOKEN") or None,
         )
 
 

@@ -7,6 +7,7 @@ import os
 import msgspec
 
 from contract.postgres import require_database_url
+from contract.serving import worker_count
 from reports.domain.webhooks import ANY_HOST, Allowlist
 
 # The database role every connection of the reports service (server and commands) runs as:
@@ -72,6 +73,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhooks: Webhooks = Webhooks()
     # Where subscriptions may point (WEBHOOK_ALLOWED_HOSTS); empty: anywhere.
     webhook_allowlist: Allowlist = ANY_HOST
+    # Server processes (`reports serve`); one of them runs the projections (the others
+    # stand by: reports.service.runner).
+    workers: int = 1
+    # Who may read /metrics: a bearer of this token; None: loopback callers only.
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -84,6 +90,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             run_webhooks=os.environ.get("REPORTS_WEBHOOKS", "1") != "0",
             webhooks=Webhooks.from_env(),
             webhook_allowlist=Allowlist.parse(os.environ.get("WEBHOOK_ALLOWED_HOSTS", "")),
+            workers=worker_count(),
+            metrics_token=os.environ.get("METRICS_TOKEN") or None,
         )
 
 

@@ -286,6 +286,26 @@ def refused_for_scope(response: httpx.Response) -> bool:
     return bool(errors) and all(error["code"] == "forbidden" for error in errors)
 
 
+async def metrics_access(op: Operation, call: Callable[[str], Any],
+                         services: Services) -> None:
+    """The scraper's rule (contract.metrics): without METRICS_TOKEN, anyone on loopback (as
+    these callers are); with it, its bearer only: no tenant's token, however strong."""
+    for caller in ("no token", "read-only", "right subtree"):
+        assert (await call(caller)).status_code == 200
+    app = services.ledger if op.service == "ledger" else services.reports
+    app.state.metrics_token = "scraper-" + uuid.uuid4().hex
+    try:
+        for caller in ("no token", "other tenant", "read-only", "right subtree"):
+            assert (await call(caller)).status_code == 401
+        base = services.ledger_url if op.service == "ledger" else services.reports_url
+        async with httpx.AsyncClient(base_url=base) as client:
+            scraped = await client.get(op.path, headers=bearer(app.state.metrics_token))
+        assert scraped.status_code == 200
+        assert "http_request_duration_seconds_bucket" in scraped.text
+    finally:
+        app.state.metrics_token = None
+
+
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: f"{op.service}:{op.operation_id}")
 async def test_access(op: Operation, world: World, services: Services) -> None:
     ids = {**world.ids, "unit_id": world.ids[PATH_UNIT.get(op.operation_id, "unit_id")]}
@@ -313,6 +333,9 @@ async def test_access(op: Operation, world: World, services: Services) -> None:
         def leaks(response: httpx.Response) -> list[str]:
             return [s for s in world.secrets if s in response.text]
 
+        if rule.metrics:
+            await metrics_access(op, call, services)
+            return
         # The refused callers first: nothing they send may change anything.
         anonymous = await call("no token")
         if rule.public or rule.session:

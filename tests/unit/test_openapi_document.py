@@ -12,7 +12,8 @@ from reports.config import Settings as ReportsSettings
 from reports.entrypoints.app import create_app as reports_app
 
 NOWHERE = "postgresql://nobody@127.0.0.1:1/none"  # building the schema reads no database
-PUBLIC = {"health", "getPublicHonorRoll", "getPublicHonorRollPage", "verifyCertificate"}
+PUBLIC = {"health", "ready", "getPublicHonorRoll", "getPublicHonorRollPage",
+          "verifyCertificate"}
 
 
 @pytest.fixture(params=["ledger", "reports"])

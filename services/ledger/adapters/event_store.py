@@ -31,6 +31,7 @@ import msgspec
 
 from contract.cursor import format_cursor, parse_cursor
 from contract.events import Event, canonical_json, encode_data, event_type, upcast
+from contract.metrics import CONFLICTS
 from ledger import seal_keys
 from ledger.adapters import catalogue
 from ledger.adapters.chain import (
@@ -236,6 +237,7 @@ class PostgresEventStore:
                 # A retry arriving after its first attempt committed finds the version moved.
                 if await self._any_stored(tenant_id, events):
                     return await self._replay(tenant_id, stream_id, events)
+                CONFLICTS.inc()
                 raise
             except asyncpg.UniqueViolationError as error:
                 if error.constraint_name == "events_tenant_id_event_id_key":
@@ -246,6 +248,8 @@ class PostgresEventStore:
                 # reported before the event id clash), or another writer took the version.
                 if await self._any_stored(tenant_id, events):
                     return await self._replay(tenant_id, stream_id, events)
+                # Another writer took the version (retried when the caller allows any).
+                CONFLICTS.inc()
                 if attempt == attempts - 1:
                     current = await self.stream_version(tenant_id, stream_id)
                     raise WrongExpectedVersion(stream_id, expected_version, current) from None

@@ -10,8 +10,9 @@ import httpx
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from contract import door
+from contract import door, metrics, readiness, tracing
 from contract.guard import access_guard, check_routes, schema_router
+from contract.observe import observe
 from contract.openapi import document
 from contract.openapi_viewer import viewer_plugins
 from contract.postgres import create_pool
@@ -36,6 +37,7 @@ from ledger.entrypoints.api.health import health
 from ledger.entrypoints.api.honor_rolls import HonorRollController
 from ledger.entrypoints.api.imports import ImportController
 from ledger.entrypoints.api.members import MemberController
+from ledger.entrypoints.api.metrics import scrape
 from ledger.entrypoints.api.names import NameController
 from ledger.entrypoints.api.participation import ParticipationController
 from ledger.entrypoints.api.tokens import TokenController
@@ -60,7 +62,12 @@ def create_app(settings: Settings | None = None,
                                  role=DATABASE_ROLE)
         notifier = FeedNotifier(pool)
         await notifier.start()
-        store = PostgresEventStore(pool, on_append=notifier.appended)
+
+        def appended(tenant_id: str) -> None:
+            metrics.APPENDS.inc()
+            notifier.appended(tenant_id)
+
+        store = PostgresEventStore(pool, on_append=appended)
         tokens = TokenStore(pool)
         reports = ReportsClient(tokens, transport=reports_transport)
         directory = MemberDirectory(pool)
@@ -79,10 +86,12 @@ def create_app(settings: Settings | None = None,
             await reports.close()
             await notifier.stop()
             await pool.close()
+            metrics.worker_exited()
 
     app = Litestar(
         route_handlers=[
-            health, UnitController, MemberController, ActivityController,
+            health, readiness.route(), metrics.route(scrape),
+            UnitController, MemberController, ActivityController,
             ParticipationController, CorrectionRequestController, HonorRollController,
             CertificateController,
             FeedController, ImportController, TokenController, NameController,
@@ -93,6 +102,13 @@ def create_app(settings: Settings | None = None,
         dependencies=DEPENDENCIES,
         # One access rule on every route (contract.access); see check_routes below.
         guards=[access_guard],
+        # The request log, the request id and the latency histogram (contract.observe).
+        middleware=[observe],
+        # Logging is the server's to configure (contract.serving: JSON lines); Litestar's
+        # own set-up would replace it in every worker.
+        logging_config=None,
+        # OpenTelemetry spans only with OTEL_EXPORTER_OTLP_ENDPOINT (contract.tracing).
+        plugins=tracing.plugins("ledger"),
         before_send=[security_headers()],
         lifespan=[lifespan],
         # Every error a problem details document; strict input (contract.door).
@@ -108,6 +124,8 @@ def create_app(settings: Settings | None = None,
                         "problem details.",
         ),
     )
+    app.state.update(metrics_token=settings.metrics_token,
+                     migration_heads=readiness.migration_heads())
     check_routes(app)
     document(app)
     return app

@@ -14,15 +14,16 @@ from pathlib import Path
 
 import httpx
 from litestar import Litestar
-from litestar.datastructures import CacheControlHeader
+from litestar.datastructures import CacheControlHeader, State
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from contract import door
+from contract import door, metrics, readiness, tracing
 from contract.access import PUBLIC
 from contract.guard import access_guard, check_routes, schema_router
+from contract.observe import observe
 from contract.openapi import document
 from contract.openapi_viewer import viewer_plugins
 from contract.postgres import create_pool
@@ -42,6 +43,7 @@ from reports.entrypoints.controllers.webhooks import WebhookController
 from reports.entrypoints.dependencies import DEPENDENCIES
 from reports.entrypoints.feeds import open_feed
 from reports.entrypoints.ledger_access import open_ledger_access
+from reports.entrypoints.metrics import scrape
 from reports.service.runner import ProjectionRunner
 from reports.service.webhooks import Dispatcher
 
@@ -70,7 +72,8 @@ def create_app(settings: Settings | None = None, *,
                     runner = ProjectionRunner(
                         pool, feed, None if remote else settings.database_url,
                         poll_interval=settings.poll_interval,
-                        idle_wait=remote.wait if remote else 0)
+                        idle_wait=remote.wait if remote else 0,
+                        lock_scope=f"tenant:{remote.tenant_id}" if remote else "all")
                     await runner.start()
                 dispatcher = None
                 if settings.run_webhooks:
@@ -89,9 +92,14 @@ def create_app(settings: Settings | None = None, *,
                         await runner.stop()
         finally:
             await pool.close()
+            metrics.worker_exited()
+
+    def runner_state(state: State) -> str:
+        return "off" if state.runner is None else state.runner.state
 
     app = Litestar(
-        route_handlers=[StatusController, MemberController, UnitController, DashboardController,
+        route_handlers=[readiness.route(runner_state), metrics.route(scrape),
+                        StatusController, MemberController, UnitController, DashboardController,
                         HonorRollController, RuleSetController, DigestController,
                         UnitDigestController,
                         PublicHonorRollController, WebhookController, LandingController,
@@ -102,6 +110,13 @@ def create_app(settings: Settings | None = None, *,
                             cache_control=CacheControlHeader(max_age=3600, public=True))],
         dependencies=DEPENDENCIES,
         guards=[access_guard],
+        # The request log, the request id and the latency histogram (contract.observe).
+        middleware=[observe],
+        # Logging is the server's to configure (contract.serving: JSON lines); Litestar's
+        # own set-up would replace it in every worker.
+        logging_config=None,
+        # OpenTelemetry spans only with OTEL_EXPORTER_OTLP_ENDPOINT (contract.tracing).
+        plugins=tracing.plugins("reports"),
         before_send=[security_headers()],
         lifespan=[lifespan],
         # Every error a problem details document; strict input (contract.door).
@@ -112,6 +127,8 @@ def create_app(settings: Settings | None = None, *,
                                      openapi_router=schema_router(),
                                      render_plugins=viewer_plugins()),
     )
+    app.state.update(metrics_token=settings.metrics_token,
+                     migration_heads=readiness.migration_heads())
     check_routes(app)
     document(app)
     return app

@@ -12,11 +12,10 @@ import argparse
 import json
 import sys
 
-import uvicorn
-
 from contract.cli import run
 from contract.cursor import format_cursor
 from contract.postgres import create_pool
+from contract.serving import serve
 from reports.adapters import checkpoints
 from reports.adapters.schema import LIVE, RebuildRunning
 from reports.config import DATABASE_ROLE, Settings
@@ -28,14 +27,9 @@ from reports.service.webhooks import Dispatcher
 
 async def _serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    config = uvicorn.Config("reports.entrypoints.app:create_app", factory=True,
-                            host=args.host or settings.host, port=args.port or settings.port,
-                            log_level="info", access_log=False,
-                            # Nothing here uses the client's address; don't let a header
-                            # rewrite it in the logs either.
-                            proxy_headers=False)
-    await uvicorn.Server(config).serve()
-    return 0
+    return await serve("reports.entrypoints.app:create_app", host=args.host or settings.host,
+                       port=args.port or settings.port,
+                       workers=args.workers or settings.workers)
 
 
 def peak_resident_mb() -> float | None:
@@ -123,10 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reports",
                                      description="社区志愿服务报表 — the reports service.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve = commands.add_parser("serve", help="run the HTTP API and the projection runner")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.set_defaults(run=_serve)
+    serving = commands.add_parser("serve", help="run the HTTP API and the projection runner")
+    serving.add_argument("--host")
+    serving.add_argument("--port", type=int)
+    serving.add_argument("--workers", type=int, help="server processes (default: WORKERS, 1)")
+    serving.set_defaults(run=_serve)
     rebuild_parser = commands.add_parser(
         "rebuild", help="rebuild every read model from position zero, then swap it in")
     rebuild_parser.add_argument("--batch-size", type=int, default=REBUILD_BATCH)

@@ -9,6 +9,16 @@ The runner sleeps until the ledger's `NOTIFY ledger_events, '<tenant>'` wakes it
 every `poll_interval` seconds in case a notification was missed (or never sent). Over the
 ledger's HTTP feed (another database: no NOTIFY reaches it) an idle runner long-polls the
 feed instead, for `idle_wait` seconds at a time.
+
+One runner projects at a time, across the workers of a server and across hosts: it holds
+the session advisory lock `RUNNER_LOCK` (per database and `lock_scope`) on a connection of
+its own while it works. The
+others stand by, trying the lock every `poll_interval`; when the holder dies its session
+ends, the lock is free, and one of them takes over from the checkpoints (which stay the
+guarantee of exactly once even if two ran: each batch locks them). A runner that loses
+its lock connection stops projecting until it holds the lock again.
+
+`stop()` lets the batch under way commit (up to `grace` seconds) before it cancels.
 """
 
 from __future__ import annotations
@@ -16,12 +26,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
 from contract.cursor import Cursor
+from contract.metrics import PROJECTED, RUNNER_ACTIVE
 from contract.postgres import set_role
 from reports.adapters import checkpoints, schema
 from reports.adapters.schema import LIVE
@@ -31,6 +43,12 @@ from reports.service.ports import Feed, FeedUnavailable
 from reports.service.projections import PROJECTIONS, Projection
 
 log = logging.getLogger("reports.runner")
+
+# The advisory lock's name; `lock_scope` tells apart runners that project different feeds
+# into one database (a reports deployment per tenant over the ledger's HTTP feed).
+RUNNER_LOCK = "reports.projection_runner:{scope}"
+_TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
+_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended($1, 0))"
 
 CHANNEL = "ledger_events"
 BATCH_SIZE = 2000
@@ -103,8 +121,13 @@ class ProjectionRunner:
 
     def __init__(self, pool: asyncpg.Pool, feed: Feed, listen_dsn: str | None, *,
                  poll_interval: float = 0.5, idle_wait: float = 0,
-                 batch_size: int = BATCH_SIZE) -> None:
+                 batch_size: int = BATCH_SIZE, grace: float = 10.0,
+                 lock_scope: str = "all") -> None:
         self._pool = pool
+        self._lock_name = RUNNER_LOCK.format(scope=lock_scope)
+        self._grace = grace
+        self._stopping = False
+        self._lock: asyncpg.pool.PoolConnectionProxy | None = None
         self._feed = feed
         self._dsn = listen_dsn
         self._poll_interval = poll_interval
@@ -122,13 +145,58 @@ class ProjectionRunner:
             await self._listen()
         self._task = asyncio.create_task(self._run(), name="reports-projection-runner")
 
+    @property
+    def state(self) -> str:
+        """"active" (holds the lock), "standby", or "stopped" (not running)."""
+        if self._task is None or self._task.done():
+            return "stopped"
+        return "active" if self._lock is not None else "standby"
+
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            self._stopping = True
+            self._wake.set()
+            # The batch under way commits; past the grace it is cancelled (and rolls back).
+            done, _ = await asyncio.wait({self._task}, timeout=self._grace)
+            if not done:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self._release()
         if self._listener is not None and not self._listener.is_closed():
             await self._listener.close()
+
+    async def _hold(self) -> bool:
+        """Whether this runner holds the lock now (taking it if it is free)."""
+        if self._lock is not None:
+            if not self._lock.is_closed():
+                return True
+            log.warning("projection runner lost its lock connection; standing by")
+            await self._release()
+        connection = await self._pool.acquire()
+        try:
+            held = await connection.fetchval(_TRY_LOCK, self._lock_name)
+        except BaseException:
+            await self._pool.release(connection)
+            raise
+        if not held:
+            await self._pool.release(connection)
+            return False
+        self._lock = connection
+        RUNNER_ACTIVE.set(1)
+        log.info("projection runner active (pid %d holds the lock)", os.getpid())
+        return True
+
+    async def _release(self) -> None:
+        connection, self._lock = self._lock, None
+        RUNNER_ACTIVE.set(0)
+        if connection is None:
+            return
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            if not connection.is_closed():
+                await connection.execute(_UNLOCK, self._lock_name)
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await self._pool.release(connection)
 
     def _notified(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
         self._dirty.add(payload)
@@ -146,9 +214,13 @@ class ProjectionRunner:
 
     async def _run(self) -> None:
         poll_due = True
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
+                if not await self._hold():
+                    await self._sleep()
+                    poll_due = True
+                    continue
                 if not self._swept:
                     await self._sweep()
                 if self._dsn is not None and (self._listener is None
@@ -160,12 +232,14 @@ class ProjectionRunner:
                     tenants = sorted(self._dirty)
                 self._dirty.clear()
                 for tenant_id in tenants:
+                    if self._stopping:
+                        return
                     await self._catch_up(tenant_id)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, FeedUnavailable):
                 # The database or the ledger went away, or a rebuild swapped the tables: try
                 # again shortly.
                 log.exception("projection batch failed; retrying")
-                await asyncio.sleep(self._poll_interval)
+                await self._sleep()
             if self._idle_wait:
                 # The long poll in the idle check was the wait: poll again at once.
                 continue
@@ -190,13 +264,20 @@ class ProjectionRunner:
                 log.warning("cannot drop what a rebuild left behind: %s", error)
         self._swept = True
 
+    async def _sleep(self) -> None:
+        """`poll_interval`, or less if `stop` wakes the runner."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._poll_interval):
+                await self._wake.wait()
+
     async def _catch_up(self, tenant_id: str) -> None:
-        while True:
+        while not self._stopping:
             async with self._pool.acquire() as connection:
                 result = await apply_next_batch(connection, self._feed, tenant_id,
                                                 limit=self._batch_size,
                                                 idle_wait=self._idle_wait)
             if result.events:
+                PROJECTED.inc(result.events)
                 self.progress.advanced()
             if result.events < self._batch_size:
                 return

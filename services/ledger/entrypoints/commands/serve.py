@@ -1,21 +1,17 @@
-"""Run the ledger's HTTP service."""
+"""Run the ledger's HTTP service (contract.serving: WORKERS processes, JSON logs)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 
-import uvicorn
+from contract.serving import serve as run_server
+from contract.serving import worker_count
 
 
 async def serve(args: argparse.Namespace) -> int:
-    config = uvicorn.Config("ledger.entrypoints.app:create_app", factory=True, host=args.host,
-                            port=args.port, log_level="info", access_log=False,
-                            # The ledger reads X-Forwarded-For itself, from TRUSTED_PROXIES
-                            # only; uvicorn's own handling would trust any loopback peer.
-                            proxy_headers=False)
-    await uvicorn.Server(config).serve()
-    return 0
+    return await run_server("ledger.entrypoints.app:create_app", host=args.host,
+                            port=args.port, workers=args.workers or worker_count())
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,4 +19,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                  "or the embedded server running)")
     parser.add_argument("--host", default=os.environ.get("LEDGER_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("LEDGER_PORT", "8000")))
+    parser.add_argument("--workers", type=int, default=None,
+                        help="server processes (default: WORKERS, 1)")
     parser.set_defaults(run=serve)
