@@ -15,7 +15,7 @@ from datetime import datetime
 
 from contract.calendar import month_of
 from contract.vocabulary import next_star_hours, star_level
-from ledger.domain.activities import ActivityState
+from ledger.domain.activities import ActivityState, Step
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class Record:
     auto_closed: bool
     minutes: int | None  # credited once confirmed
     revoked: bool
+    # Asked, answered (accepted, amended, refused), corrected: oldest first.
+    history: tuple[Step, ...] = ()
 
     @property
     def month(self) -> str:
@@ -54,7 +56,8 @@ def stars_for(minutes: int) -> tuple[int, int | None]:
 def summarise(member_id: uuid.UUID, activities: Iterable[ActivityState]) -> Summary:
     records = [
         Record(a.activity_id, p.participation_id, a.title, a.place, a.category,
-               p.checked_in_at, p.checked_out_at, p.auto_closed, p.minutes, p.revoked)
+               p.checked_in_at, p.checked_out_at, p.auto_closed, p.minutes, p.revoked,
+               tuple(p.history))
         for a in activities for p in a.participations.values() if p.member_id == member_id
     ]
     records.sort(key=lambda r: r.checked_in_at, reverse=True)
