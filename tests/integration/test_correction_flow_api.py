@@ -6,7 +6,6 @@ window, and the answers' refusals as problem details."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import httpx
 
