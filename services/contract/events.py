@@ -193,7 +193,15 @@ class AttendanceConfirmed(Event, frozen=True, kw_only=True, tag=True):
 
 
 class ParticipationCorrected(Event, frozen=True, kw_only=True, tag=True):
-    """A new entry amending credited minutes (and, if given, the times present)."""
+    """A new entry amending credited minutes (and, if given, the times present).
+
+    `beyond_presence`: the minutes exceed the time the record shows present within the
+    window (a member who checked out too early or checked in late), which the reason must
+    explain; reviewers see it flagged. `answer`: the correction answers the member's open
+    request, as asked ("accepted") or with other minutes ("amended"); None when the
+    organiser corrected on their own. Both are False/None in events written before they
+    existed, which is what those were.
+    """
 
     activity_id: uuid.UUID
     member_id: uuid.UUID
@@ -205,6 +213,8 @@ class ParticipationCorrected(Event, frozen=True, kw_only=True, tag=True):
     reason: str
     corrected_by: uuid.UUID
     corrected_at: datetime
+    beyond_presence: bool = False
+    answer: Literal["accepted", "amended"] | None = None
 
 
 class ParticipationRevoked(Event, frozen=True, kw_only=True, tag=True):
@@ -225,6 +235,18 @@ class CorrectionRequested(Event, frozen=True, kw_only=True, tag=True):
     reason: str
     requested_minutes: int | None = None
     requested_at: datetime
+
+
+class CorrectionRequestRefused(Event, frozen=True, kw_only=True, tag=True):
+    """An organiser answers the member's open requests on a record with no change, and why
+    (nothing is deleted: the request stays, answered by this)."""
+
+    activity_id: uuid.UUID
+    member_id: uuid.UUID
+    participation_id: uuid.UUID
+    reason: str
+    refused_by: uuid.UUID
+    refused_at: datetime
 
 
 # --- honor roll (stream "honor-roll-<unit>-<YYYY-MM>") -----------------------------------
@@ -298,7 +320,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     MemberRegistered, MemberReported, MemberTransferred, MemberLeft, MemberDataErased,
     ActivityScheduled, ActivityRescheduled, ActivityCancelled, ActivityClosed,
     CheckedIn, CheckedOut, AttendanceConfirmed, ParticipationCorrected, ParticipationRevoked,
-    CorrectionRequested, HonorRollPublished, HonorRollObjectionRecorded, CertificateIssued,
+    CorrectionRequested, CorrectionRequestRefused, HonorRollPublished,
+    HonorRollObjectionRecorded, CertificateIssued,
 )
 BY_NAME: dict[str, type[Event]] = {t.__name__: t for t in EVENT_TYPES}
 

@@ -16,17 +16,7 @@ from datetime import datetime
 
 from contract.calendar import month_of
 from contract.vocabulary import next_level_minutes, next_star_hours, star_level
-from ledger.domain.activities import ActivityState, Participation
-
-
-@dataclass(frozen=True)
-class Correction:
-    """An organiser's amendment of a record, as the member sees it."""
-
-    previous_minutes: int
-    minutes: int
-    reason: str
-    corrected_at: datetime
+from ledger.domain.activities import ActivityState, Participation, Step
 
 
 @dataclass(frozen=True)
@@ -41,7 +31,8 @@ class Record:
     auto_closed: bool
     minutes: int | None  # credited once confirmed
     revoked: bool
-    corrections: tuple[Correction, ...] = ()
+    # Asked, answered (accepted, amended, refused), corrected: oldest first.
+    history: tuple[Step, ...] = ()
 
     @property
     def month(self) -> str:
@@ -50,7 +41,8 @@ class Record:
     @property
     def original_minutes(self) -> int | None:
         """What was first confirmed, before any correction (None if never corrected)."""
-        return self.corrections[0].previous_minutes if self.corrections else None
+        return next((s.previous_minutes for s in self.history
+                     if s.previous_minutes is not None), None)
 
 
 @dataclass(frozen=True)
@@ -93,8 +85,7 @@ def _record(activity: ActivityState, p: Participation) -> Record:
     return Record(
         activity.activity_id, p.participation_id, activity.title, activity.place,
         activity.category, p.checked_in_at, p.checked_out_at, p.auto_closed, p.minutes,
-        p.revoked, tuple(Correction(c.previous_minutes, c.minutes, c.reason, c.corrected_at)
-                         for c in p.corrections))
+        p.revoked, tuple(p.history))
 
 
 def summarise(member_id: uuid.UUID, activities: Iterable[ActivityState],

@@ -215,8 +215,10 @@ async def test_my_records_show_every_month_the_chart_and_a_correction(
     assert await rows.count() >= 4  # the first month, the empty ones, this month
     await expect(page.locator("#months tbody tr.empty").first).to_contain_text("0")
     await expect(page.locator("#years")).to_contain_text("3.5")  # 2 h + 1.5 h corrected
-    await expect(page.get_by_text("原为 2 小时，更正为 1.5 小时")).to_be_visible()
-    await expect(page.get_by_text("更正原因：中途离开去接孩子")).to_be_visible()
+    history = page.locator("ol.history")
+    await expect(history).to_contain_text("组织者更正")
+    await expect(history).to_contain_text("1.5 小时（原 2 小时）")
+    await expect(history).to_contain_text("理由：中途离开去接孩子")
     await expect(page.locator("#next-star")).to_have_text("再服务 96.5 小时可达 ★")
     await no_wider_than_the_screen(page)
     await screenshot(page, "m09-my-records")

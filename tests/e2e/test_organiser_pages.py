@@ -85,8 +85,8 @@ async def test_roster_close_review_bulk_confirm_and_correct(
     await expect(page.get_by_text("已确认").first).to_be_visible()
     await screenshot(page, "13-roster-confirmed")
 
-    # A correction of the first member's hours, with its reason.
-    fix = page.locator("details.fix", has_text="张三明").first
+    # A correction of the first member's hours, with its reason, on their row.
+    fix = page.locator("li.card", has_text="XH-0201").locator("details.fix")
     await fix.locator("summary").click()
     await fix.get_by_label("时长（小时）").fill("1.25")
     await fix.get_by_label("原因").first.fill("核对签到表后补记15分钟")
@@ -150,13 +150,15 @@ async def test_review_shows_the_members_reason_and_hours_until_answered(
     await row.get_by_role("link", name="更正").click()
     record = page.locator("li.card", has_text="XH-0301")
     await expect(record).to_contain_text("申请 2.5 小时")
-    fix = page.locator("details.fix", has_text="XH-0301")
+    fix = record.locator("details.fix")
     await fix.locator("summary").click()
     await fix.get_by_label("时长（小时）").fill("2.5")
     await fix.get_by_label("原因").first.fill("核实签到表，按申请更正")
     await fix.get_by_role("button", name="更正").click()
     await expect(page.get_by_text("已更正")).to_be_visible()
-    await expect(page.locator("li.card", has_text="XH-0301")).not_to_contain_text("申请 2.5")
+    # Answered: no open request on the row; its history keeps what was asked.
+    await expect(record.locator(".request")).to_have_count(0)
+    await expect(record.locator("ol.history")).to_contain_text("核实签到表，按申请更正")
 
     await page.get_by_role("link", name="待复核记录").click()
     await expect(page.get_by_text("没有待复核的记录")).to_be_visible()

@@ -209,6 +209,12 @@ BODIES: dict[str, Body] = {
                                       "reason": "代签"},
     "requestCorrection": lambda i: {"participation_id": i["participation_id"],
                                     "member_id": i["member_id"], "reason": "少记了"},
+    # The world's record has the member's open request on it (see `world`).
+    "acceptCorrectionRequest": lambda i: {"participation_id": i["participation_id"]},
+    "amendCorrectionRequest": lambda i: {"participation_id": i["participation_id"],
+                                         "minutes": 45, "reason": "核实后"},
+    "refuseCorrectionRequest": lambda i: {"participation_id": i["participation_id"],
+                                          "reason": "与记录不符"},
     "publishHonorRoll": lambda i: {"unit_id": i["unit_id"], "month": "2025-12"},
     "recordHonorRollObjection": lambda i: {"objection": "有误"},
     "issueCertificate": lambda i: {"first_month": DAY[:7], "last_month": DAY[:7]},

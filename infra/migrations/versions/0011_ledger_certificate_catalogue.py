@@ -7,14 +7,14 @@ Backfilled from the events for databases that already hold certificates; the wri
 privileges come from revision 0007's default privileges.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02
 """
 
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,8 @@
 `ledger.activity_catalogue` (one row per activity: schedule and status),
 `ledger.member_catalogue` (one row per member: kind, unit, left or not),
 `ledger.activity_participants` (who checked in where), `ledger.correction_requests` (one
-row per member's request, open until the record is corrected, revoked or confirmed) and
+row per member's request, open until the record is corrected (as asked, amended, or on the
+organiser's own), revoked or confirmed, or the request refused),
 `ledger.honor_roll_catalogue` (one row per published roll) and
 `ledger.certificate_catalogue` (one row per issued certificate). Names and numbers stay in
 `ledger.member_directory`. Every writer of `ledger.events` (the event store's append and
@@ -36,6 +37,7 @@ from contract.events import (
     CertificateIssued,
     CheckedIn,
     CorrectionRequested,
+    CorrectionRequestRefused,
     Event,
     HonorRollObjectionRecorded,
     HonorRollPublished,
@@ -150,6 +152,7 @@ _ANSWERS_BY = {
     ParticipationCorrected: ("corrected", "corrected_at"),
     ParticipationRevoked: ("revoked", "revoked_at"),
     AttendanceConfirmed: ("confirmed", "confirmed_at"),
+    CorrectionRequestRefused: ("refused", "refused_at"),
 }
 
 RollKey = tuple[uuid.UUID, str]
@@ -202,8 +205,11 @@ def _change(new: dict[uuid.UUID, dict[str, Any]], changed: dict[uuid.UUID, dict[
 
 def _answer(changes: Changes, open_requests: dict[uuid.UUID, list[dict[str, Any]]],
             checked_in_here: set[uuid.UUID], version: int,
-            event: ParticipationCorrected | ParticipationRevoked | AttendanceConfirmed) -> None:
+            event: ParticipationCorrected | ParticipationRevoked | AttendanceConfirmed
+            | CorrectionRequestRefused) -> None:
     answer, at = _ANSWERS_BY[type(event)]
+    if isinstance(event, ParticipationCorrected) and event.answer is not None:
+        answer = event.answer  # accepted | amended: the answer named the request
     answered = {"answer": answer, "answered_at": getattr(event, at)}
     for request in open_requests.pop(event.participation_id, ()):
         request.update(answered, status="answered")
@@ -246,7 +252,8 @@ def plan(appended: Iterable[Appended]) -> Changes:
                     "requested_at": event.requested_at, "status": "open",
                     "answered_at": None, "answer": None, "version": version}
                 open_requests.setdefault(event.participation_id, []).append(request)
-            case ParticipationCorrected() | ParticipationRevoked() | AttendanceConfirmed():
+            case (ParticipationCorrected() | ParticipationRevoked() | AttendanceConfirmed()
+                  | CorrectionRequestRefused()):
                 _answer(changes, open_requests, checked_in_here, version, event)
             case HonorRollPublished():
                 changes.new_rolls[(event.unit_id, event.month)] = {

@@ -89,10 +89,11 @@ class CorrectionRequestSummary(msgspec.Struct, frozen=True, kw_only=True):
     # What the member says should be credited; None when they did not say.
     requested_minutes: int | None
     requested_at: datetime
-    # open | answered: the record was corrected, revoked or confirmed after the request.
+    # open | answered: after the request, the organiser accepted it as asked, amended it,
+    # refused it, or corrected, revoked or confirmed the record on their own.
     status: str
     answered_at: datetime | None
-    # corrected | revoked | confirmed; None while open.
+    # accepted | amended | refused | corrected | revoked | confirmed; None while open.
     answer: str | None
 
 

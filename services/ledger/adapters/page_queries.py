@@ -1,4 +1,5 @@
-"""Reads the pages need besides the lists (`ledger.adapters.listings`): names for a roster."""
+"""Reads the pages need besides the lists (`ledger.adapters.listings`): names for a roster,
+and the organisers' names a record's correction history shows (who answered)."""
 
 from __future__ import annotations
 
@@ -29,3 +30,15 @@ class PageQueries:
         )
         return {row["member_id"]: Person(row["member_id"], row["name"], row["member_number"])
                 for row in rows}
+
+    async def organiser_names(self, tenant_id: str, organiser_ids: Iterable[uuid.UUID]
+                              ) -> dict[uuid.UUID, str]:
+        ids = list(set(organiser_ids))
+        if not ids:
+            return {}
+        rows = await self._pool.fetch(
+            """SELECT organiser_id, name FROM ledger.organisers
+               WHERE tenant_id = $1 AND organiser_id = ANY($2::uuid[])""",
+            tenant_id, ids,
+        )
+        return {row["organiser_id"]: row["name"] for row in rows}

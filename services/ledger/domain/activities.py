@@ -5,6 +5,15 @@ The rules of the national volunteer-record regulations live here:
 * attendance activities (meetings, forums, classes) are counted but credit no service hours;
 * only an organiser of the host unit, or of a unit above it, confirms or corrects, and every
   correction is a new entry with a reason;
+* a correction may credit more than the record shows present (a member who checked out too
+  early or checked in late), flagged `beyond_presence`, but never more than a member present
+  for the whole scheduled window would earn: the window's length, capped per activity (0 for
+  attendance). No margin beyond it: time outside the window is credited to nobody, so a
+  correction cannot credit it either (an activity that really ran longer is rescheduled);
+  a window is at most 24 hours, so no credit exceeds a day;
+* a member's open correction requests on a record are answered together by the next
+  correction (as asked, amended, or the organiser's own), revocation, confirmation or
+  refusal of that record;
 * closing an activity checks out forgotten check-ins at the scheduled end, flagged for review.
 """
 
@@ -14,7 +23,7 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -32,6 +41,7 @@ from contract.events import (
     CheckedOut,
     CheckInMethod,
     CorrectionRequested,
+    CorrectionRequestRefused,
     Event,
     ParticipationCorrected,
     ParticipationRevoked,
@@ -65,6 +75,39 @@ def stream_id(activity_id: uuid.UUID) -> str:
     return f"{STREAM_PREFIX}{activity_id}"
 
 
+def hours(minutes: int) -> str:
+    """Minutes as hours with at most two decimals (90 -> "1.5"): what people type and read."""
+    return f"{minutes / 60:.2f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """A member's correction request not answered yet."""
+
+    reason: str
+    requested_minutes: int | None
+    requested_at: datetime
+
+
+@dataclass(frozen=True)
+class Step:
+    """One entry of a record's correction history, as its events tell it.
+
+    `kind`: asked (the member), accepted / amended / refused (answers to the member's
+    request), corrected (the organiser's own), confirmed (a confirmation that answered an
+    open request), revoked. `by` is the organiser, None for the member's own request;
+    `minutes` what was asked for or credited.
+    """
+
+    kind: str
+    at: datetime
+    reason: str = ""
+    minutes: int | None = None
+    previous_minutes: int | None = None
+    by: uuid.UUID | None = None
+    beyond_presence: bool = False
+
+
 @dataclass
 class Participation:
     participation_id: uuid.UUID
@@ -76,11 +119,14 @@ class Participation:
     minutes: int | None = None  # credited, once confirmed
     revoked: bool = False
     # What the check-in and check-out recorded for a person to look at ("early", "late",
-    # "shared_device", "poster_only", "auto_closed").
+    # "shared_device", "poster_only", "auto_closed"); "beyond_presence" while a correction
+    # credits more than the time present.
     flags: set[str] = field(default_factory=set)
-    # Every organiser's correction of this record, oldest first: each names the figure it
-    # replaced and why, so the member's page can say that (and why) it was corrected.
-    corrections: list[ParticipationCorrected] = field(default_factory=list)
+    # The member's requests no answer has answered yet, oldest first.
+    requests: list[OpenRequest] = field(default_factory=list)
+    # Asked, answered, corrected, oldest first: what the member's and the organiser's pages
+    # show of how the figure came to be.
+    history: list[Step] = field(default_factory=list)
 
     @property
     def open(self) -> bool:
@@ -128,6 +174,10 @@ class ActivityState:
     def takes_part(self, member_id: uuid.UUID) -> bool:
         return any(not p.revoked for p in self.by_member.get(member_id, ()))
 
+    def most_creditable(self) -> int:
+        """The bound of any credit: a member present for the whole window, capped."""
+        return self.creditable_minutes(self.starts_at, self.ends_at)
+
     def creditable_minutes(self, checked_in_at: datetime, checked_out_at: datetime) -> int:
         """Time present within the scheduled window, capped; 0 for attendance activities."""
         if self.category == "attendance":
@@ -172,18 +222,45 @@ def apply(state: ActivityState | None, event: Event) -> ActivityState | None:
             if event.auto:
                 participation.flags.add("auto_closed")
         case AttendanceConfirmed():
-            state.participations[event.participation_id].minutes = event.minutes
+            participation = state.participations[event.participation_id]
+            participation.minutes = event.minutes
+            if participation.requests:
+                _answered(participation, Step("confirmed", event.confirmed_at,
+                                              minutes=event.minutes, by=event.confirmed_by))
         case ParticipationCorrected():
             participation = state.participations[event.participation_id]
             participation.minutes = event.minutes
-            participation.corrections.append(event)
             if event.checked_in_at is not None:
                 participation.checked_in_at = event.checked_in_at
             if event.checked_out_at is not None:
                 participation.checked_out_at = event.checked_out_at
+            if event.beyond_presence:
+                participation.flags.add("beyond_presence")
+            else:
+                participation.flags.discard("beyond_presence")
+            _answered(participation, Step(
+                event.answer or "corrected", event.corrected_at, event.reason, event.minutes,
+                event.previous_minutes, event.corrected_by, event.beyond_presence))
         case ParticipationRevoked():
-            state.participations[event.participation_id].revoked = True
+            participation = state.participations[event.participation_id]
+            participation.revoked = True
+            _answered(participation, Step("revoked", event.revoked_at, event.reason,
+                                          by=event.revoked_by))
+        case CorrectionRequested():
+            participation = state.participations[event.participation_id]
+            participation.requests.append(OpenRequest(event.reason, event.requested_minutes,
+                                                      event.requested_at))
+            participation.history.append(Step("asked", event.requested_at, event.reason,
+                                              event.requested_minutes))
+        case CorrectionRequestRefused():
+            _answered(state.participations[event.participation_id],
+                      Step("refused", event.refused_at, event.reason, by=event.refused_by))
     return state
+
+
+def _answered(participation: Participation, step: Step) -> None:
+    participation.history.append(step)
+    participation.requests.clear()
 
 
 @dataclass(frozen=True)
@@ -283,6 +360,25 @@ class RequestCorrection(Command, frozen=True, kw_only=True, forbid_unknown_field
     member_id: uuid.UUID
     reason: Reason
     requested_minutes: Minutes | None = None
+
+
+class AcceptCorrectionRequest(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Credit exactly the hours the member's newest open request asks for, for its reason."""
+
+    participation_id: uuid.UUID
+
+
+class AmendCorrectionRequest(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Answer the member's open request with other minutes, and why."""
+
+    participation_id: uuid.UUID
+    minutes: Minutes
+    reason: Reason
+
+
+class RefuseCorrectionRequest(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    participation_id: uuid.UUID
+    reason: Reason
 
 
 # --- decisions ---------------------------------------------------------------------------
@@ -576,24 +672,44 @@ def _participation(activity: ActivityState, participation_id: uuid.UUID) -> Part
     return participation
 
 
-def _credit(activity: ActivityState, checked_in_at: datetime, checked_out_at: datetime,
-            minutes: int | None) -> int:
-    allowed = activity.creditable_minutes(checked_in_at, checked_out_at)
-    if minutes is None:
-        return allowed
+def _minutes_allowed(activity: ActivityState, minutes: int) -> None:
     if minutes < 0:
         raise invalid("invalid_minutes", "时长不能为负", "minutes cannot be negative", "minutes")
     if activity.category == "attendance" and minutes > 0:
         raise invalid("attendance_no_hours", "会议、党课等只计出勤，不计服务时长",
                       "attendance activities credit no service hours", "minutes")
+
+
+def _credit(activity: ActivityState, checked_in_at: datetime, checked_out_at: datetime,
+            minutes: int | None) -> int:
+    """What a confirmation credits: at most the time present (no reason is given)."""
+    allowed = activity.creditable_minutes(checked_in_at, checked_out_at)
+    if minutes is None:
+        return allowed
+    _minutes_allowed(activity, minutes)
     if minutes > allowed:
         raise invalid(
             "minutes_exceed_presence",
-            f"认定时长不能超过在场且在活动时段内的时间（最多 {allowed} 分钟）",
-            f"at most {allowed} minutes: time present within the window, capped",
+            f"确认时长不能超过在场且在活动时段内的时间（最多 {hours(allowed)} 小时）；"
+            "如确实在场更久，请确认后提交更正并说明原因",
+            f"at most {allowed} minutes: time present within the window, capped; "
+            "to credit more, confirm and then correct with a reason",
             "minutes",
         )
     return minutes
+
+
+def _corrected_credit(activity: ActivityState, checked_in_at: datetime,
+                      checked_out_at: datetime, minutes: int) -> bool:
+    """Checks a correction's minutes against the window; True when beyond presence."""
+    _minutes_allowed(activity, minutes)
+    most = activity.most_creditable()
+    if minutes > most:
+        raise invalid(
+            "minutes_exceed_window",
+            f"认定时长不能超过活动时段（含每次时长上限）：最多 {hours(most)} 小时",
+            f"at most {most} minutes: the scheduled window, capped", "minutes")
+    return minutes > activity.creditable_minutes(checked_in_at, checked_out_at)
 
 
 def confirm(tree: OrgTree, state: ActivityState | None, command: ConfirmAttendance,
@@ -641,16 +757,89 @@ def correct(tree: OrgTree, state: ActivityState | None, command: CorrectParticip
     if command.checked_in_at is not None or command.checked_out_at is not None:
         _no_overlap(activity, participation, checked_in_at, checked_out_at, busy,
                     "checked_in_at" if command.checked_in_at is not None else "checked_out_at")
-    minutes = _credit(activity, checked_in_at, checked_out_at, command.minutes)
-    if (minutes == participation.minutes and command.checked_in_at is None
+    if (command.minutes == participation.minutes and command.checked_in_at is None
             and command.checked_out_at is None):
         raise Refusal("unchanged", "时长未改变", "the minutes are unchanged", field="minutes")
-    return [ParticipationCorrected(
+    return [_correction(activity, participation, command.minutes, command.reason, organiser,
+                        now, checked_in_at=command.checked_in_at,
+                        checked_out_at=command.checked_out_at)]
+
+
+def _correction(activity: ActivityState, participation: Participation, minutes: int,
+                reason: str, organiser: Organiser, now: datetime, *,
+                checked_in_at: datetime | None = None, checked_out_at: datetime | None = None,
+                answer: Literal["accepted", "amended"] | None = None
+                ) -> ParticipationCorrected:
+    present_from = checked_in_at or participation.checked_in_at
+    present_to = checked_out_at or participation.checked_out_at
+    assert present_to is not None  # confirmed implies checked out
+    beyond = _corrected_credit(activity, present_from, present_to, minutes)
+    assert participation.minutes is not None  # only confirmed records are corrected
+    return ParticipationCorrected(
         activity_id=activity.activity_id, member_id=participation.member_id,
         participation_id=participation.participation_id, minutes=minutes,
-        previous_minutes=participation.minutes, checked_in_at=command.checked_in_at,
-        checked_out_at=command.checked_out_at, reason=_reason(command.reason),
-        corrected_by=organiser.organiser_id, corrected_at=now,
+        previous_minutes=participation.minutes, checked_in_at=checked_in_at,
+        checked_out_at=checked_out_at, reason=_reason(reason),
+        corrected_by=organiser.organiser_id, corrected_at=now, beyond_presence=beyond,
+        answer=answer,
+    )
+
+
+def _open_request(tree: OrgTree, state: ActivityState | None, participation_id: uuid.UUID,
+                  organiser: Organiser) -> tuple[ActivityState, Participation, OpenRequest]:
+    activity = existing(state)
+    authorise(tree, activity, organiser)
+    participation = _participation(activity, participation_id)
+    if not participation.requests:
+        raise Refusal("no_open_request", "该记录没有待处理的更正申请",
+                      "the record has no open correction request", field="participation_id")
+    return activity, participation, participation.requests[-1]
+
+
+def _answerable(participation: Participation, minutes: int) -> None:
+    """Crediting through a request corrects a confirmed record with new minutes."""
+    if participation.minutes is None:
+        raise Refusal("not_confirmed", "尚未确认出勤：请先确认，再处理更正申请",
+                      "not confirmed yet: confirm it, then answer the request",
+                      field="participation_id")
+    if minutes == participation.minutes:
+        raise Refusal("unchanged",
+                      f"已认定 {hours(minutes)} 小时，与申请相同；如不更改请拒绝并说明原因",
+                      "the minutes are unchanged: refuse the request instead", field="minutes")
+
+
+def accept_request(tree: OrgTree, state: ActivityState | None,
+                   command: AcceptCorrectionRequest, organiser: Organiser,
+                   now: datetime) -> list[Event]:
+    """As asked: the newest open request's hours, for the member's reason."""
+    activity, participation, request = _open_request(tree, state, command.participation_id,
+                                                     organiser)
+    if request.requested_minutes is None:
+        raise Refusal("no_hours_asked", "申请未写明时长：请填写认定时长并说明原因（修改认定）",
+                      "the request names no hours: amend it instead", field="participation_id")
+    _answerable(participation, request.requested_minutes)
+    return [_correction(activity, participation, request.requested_minutes, request.reason,
+                        organiser, now, answer="accepted")]
+
+
+def amend_request(tree: OrgTree, state: ActivityState | None, command: AmendCorrectionRequest,
+                  organiser: Organiser, now: datetime) -> list[Event]:
+    activity, participation, _request = _open_request(tree, state, command.participation_id,
+                                                      organiser)
+    _answerable(participation, command.minutes)
+    return [_correction(activity, participation, command.minutes, command.reason, organiser,
+                        now, answer="amended")]
+
+
+def refuse_request(tree: OrgTree, state: ActivityState | None,
+                   command: RefuseCorrectionRequest, organiser: Organiser,
+                   now: datetime) -> list[Event]:
+    activity, participation, _request = _open_request(tree, state, command.participation_id,
+                                                      organiser)
+    return [CorrectionRequestRefused(
+        activity_id=activity.activity_id, member_id=participation.member_id,
+        participation_id=participation.participation_id, reason=_reason(command.reason),
+        refused_by=organiser.organiser_id, refused_at=now,
     )]
 
 

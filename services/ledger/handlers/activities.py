@@ -28,7 +28,9 @@ from ledger.handlers.state import CurrentState
 
 Management = (activities.RescheduleActivity | activities.CancelActivity
               | activities.CloseActivity | activities.ConfirmAttendance
-              | activities.CorrectParticipation | activities.RevokeParticipation)
+              | activities.CorrectParticipation | activities.RevokeParticipation
+              | activities.AcceptCorrectionRequest | activities.AmendCorrectionRequest
+              | activities.RefuseCorrectionRequest)
 
 
 class Confirmation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -103,6 +105,12 @@ class ActivityHandlers:
                                               busy=context.consulted)
                 case activities.RevokeParticipation():
                     return activities.revoke(tree, state, command, organiser, now)
+                case activities.AcceptCorrectionRequest():
+                    return activities.accept_request(tree, state, command, organiser, now)
+                case activities.AmendCorrectionRequest():
+                    return activities.amend_request(tree, state, command, organiser, now)
+                case activities.RefuseCorrectionRequest():
+                    return activities.refuse_request(tree, state, command, organiser, now)
 
         return await self._execute(actor, activity_id, command, decide, consult=consult)
 
@@ -118,13 +126,16 @@ class ActivityHandlers:
 
         def decide(state: ActivityState | None, context: Context) -> list[Event]:
             events: list[Event] = []
-            for item in command.confirmations:
-                events += activities.confirm(
-                    tree, state,
-                    activities.ConfirmAttendance(participation_id=item.participation_id,
-                                                 minutes=item.minutes),
-                    organiser, context.now,
-                )
+            for index, item in enumerate(command.confirmations):
+                try:
+                    events += activities.confirm(
+                        tree, state,
+                        activities.ConfirmAttendance(participation_id=item.participation_id,
+                                                     minutes=item.minutes),
+                        organiser, context.now,
+                    )
+                except Refusal as refusal:
+                    raise _in_row(refusal, index, item.participation_id) from None
             return events
 
         return await self._execute(actor, activity_id, command, decide)
@@ -203,6 +214,17 @@ class ActivityHandlers:
             return activities.request_correction(state, command, context.now)
 
         return await self._execute(actor, activity_id, command, decide)
+
+
+def _in_row(refusal: Refusal, index: int, participation_id: uuid.UUID) -> Refusal:
+    """A row's refusal names its row: the field's place in the list, and the record (the
+    pages name the member from it). The whole batch is refused: all or none."""
+    if refusal.field is None:
+        return refusal  # about the activity or the caller (cancelled, forbidden), not a row
+    return Refusal(refusal.code, refusal.zh, refusal.en,
+                   field=f"confirmations[{index}].{refusal.field}", status=refusal.status,
+                   headers=refusal.headers, **refusal.extra,
+                   participation_id=str(participation_id))
 
 
 async def _none() -> None:

@@ -191,7 +191,8 @@ async def test_my_records_show_empty_months_years_a_chart_and_the_correction(
     assert '<table class="compact" id="years">' in page
     assert '<svg class="chart"' in page and "<script" not in page.split("<svg")[1].split(
         "</svg>")[0]
-    assert "组织者已更正" in page and "原为 1.5 小时，更正为 1 小时" in page
-    assert "更正原因：中途离开半小时" in page
+    history = page.split('<ol class="history"')[1].split("</ol>")[0]
+    assert "组织者更正" in history and "1 小时（原 1.5 小时）" in history
+    assert "理由：中途离开半小时" in history
     assert "再服务 99 小时可达 ★" in page
     assert page.count("100 小时") + page.count("100小时") == 1  # said once, in 尚未达到一星

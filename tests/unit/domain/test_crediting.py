@@ -259,16 +259,21 @@ def test_a_correction_may_amend_the_times_and_stays_within_the_window(org: Org) 
     assert (event.checked_in_at, event.checked_out_at) == (came, left)
     then(state, [event])
     assert state.participations[participation_id].checked_in_at == came
-    # 09:20–11:00 within the window is 100 minutes: one more is refused.
-    with refused("minutes_exceed_presence", field="minutes"):
+    assert not event.beyond_presence
+    # 09:20–11:00 within the window is 100 minutes: one more is beyond presence (flagged),
+    # and more than the whole window (120) is refused.
+    [beyond] = correct(org.tree, state, CorrectParticipation(
+        participation_id=participation_id, minutes=101, reason="再改"), org.organiser(None), NOW)
+    assert isinstance(beyond, ParticipationCorrected) and beyond.beyond_presence
+    with refused("minutes_exceed_window", field="minutes", status=422):
         correct(org.tree, state, CorrectParticipation(participation_id=participation_id,
-                                                      minutes=101, reason="再改"),
+                                                      minutes=121, reason="再改"),
                 org.organiser(None), NOW)
 
 
 def test_a_correction_stays_under_the_cap(org: Org) -> None:
     state, _, participation_id = confirmed(org, hours_cap_minutes=60)
-    with refused("minutes_exceed_presence", field="minutes", status=422):
+    with refused("minutes_exceed_window", field="minutes", status=422):
         correct(org.tree, state, CorrectParticipation(participation_id=participation_id,
                                                       minutes=61, reason="超时"),
                 org.organiser(None), NOW)

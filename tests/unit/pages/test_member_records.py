@@ -103,10 +103,12 @@ def test_a_corrected_record_keeps_the_original_figure_and_every_reason() -> None
         (150, "签退过早，实际服务至11点"), (180, "复核后补记")))], now=MARCH)
     [record] = summary.records
     assert record.minutes == 180 and record.original_minutes == 120
-    assert [(c.previous_minutes, c.minutes, c.reason) for c in record.corrections] == [
-        (120, 150, "签退过早，实际服务至11点"), (150, 180, "复核后补记")]
+    assert [(s.kind, s.previous_minutes, s.minutes, s.reason) for s in record.history] == [
+        ("corrected", 120, 150, "签退过早，实际服务至11点"),
+        ("corrected", 150, 180, "复核后补记")]
     assert summary.total_minutes == 180
-    assert summarise(MEMBER, [activity(MARCH, 120)], now=MARCH).records[0].corrections == ()
+    plain = summarise(MEMBER, [activity(MARCH, 120)], now=MARCH).records[0]
+    assert plain.history == () and plain.original_minutes is None
 
 
 def test_the_chart_has_a_bar_per_month_oldest_first_and_no_inline_style() -> None:

@@ -1,4 +1,5 @@
-"""Participation in an activity: check in and out, confirm (in bulk), correct, revoke."""
+"""Participation in an activity: check in and out, confirm (in bulk), correct, revoke; a
+member's correction request and the organiser's answers to it."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from litestar.params import FromPath, JSONBody
 
 from contract.access import ORGANISERS, write
 from ledger.domain.activities import (
+    AcceptCorrectionRequest,
+    AmendCorrectionRequest,
     CheckIn,
     CheckOut,
     CorrectParticipation,
+    RefuseCorrectionRequest,
     RequestCorrection,
     RevokeParticipation,
 )
@@ -48,7 +52,12 @@ class ParticipationController(Controller):
 
     @post("/corrections", operation_id="correctParticipation",
           opt=write("activity_id", roles=ORGANISERS),
-          summary="Amend credited minutes with a reason (organisers)")
+          summary="Amend credited minutes with a reason (organisers)",
+          description="Up to the scheduled window's length, capped by the activity's "
+                      "`hours_cap_minutes` (0 for attendance activities): 422 "
+                      "`minutes_exceed_window` beyond it. Minutes above the time the record "
+                      "shows present within the window are allowed with the reason and "
+                      "recorded `beyond_presence: true` (flagged for review).")
     async def correct(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                       activity_id: FromPath[uuid.UUID],
                       data: JSONBody[CorrectParticipation]) -> Response[Outcome]:
@@ -70,3 +79,37 @@ class ParticipationController(Controller):
                                  data: JSONBody[RequestCorrection]) -> Response[Outcome]:
         return command_response(
             await ledger.activities.request_correction(actor, activity_id, data))
+
+    @post("/correction-requests/acceptances", operation_id="acceptCorrectionRequest",
+          opt=write("activity_id", roles=ORGANISERS),
+          summary="Accept the member's open correction request as asked (organisers)",
+          description="Credits exactly the `requested_minutes` of the newest open request on "
+                      "the record, for the member's reason (a ParticipationCorrected with "
+                      "`answer: accepted`), and answers all its open requests. 409 "
+                      "`no_open_request`, `no_hours_asked` (amend instead), `not_confirmed` "
+                      "(confirm first), `unchanged`; 422 as for corrections.")
+    async def accept_request(self, ledger: NamedDependency[Ledger],
+                             actor: NamedDependency[Actor], activity_id: FromPath[uuid.UUID],
+                             data: JSONBody[AcceptCorrectionRequest]) -> Response[Outcome]:
+        return command_response(await ledger.activities.manage(actor, activity_id, data))
+
+    @post("/correction-requests/amendments", operation_id="amendCorrectionRequest",
+          opt=write("activity_id", roles=ORGANISERS),
+          summary="Answer the member's open correction request with other minutes and a "
+                  "reason (organisers)",
+          description="A ParticipationCorrected with `answer: amended`; bounds as for "
+                      "corrections.")
+    async def amend_request(self, ledger: NamedDependency[Ledger],
+                            actor: NamedDependency[Actor], activity_id: FromPath[uuid.UUID],
+                            data: JSONBody[AmendCorrectionRequest]) -> Response[Outcome]:
+        return command_response(await ledger.activities.manage(actor, activity_id, data))
+
+    @post("/correction-requests/refusals", operation_id="refuseCorrectionRequest",
+          opt=write("activity_id", roles=ORGANISERS),
+          summary="Refuse the member's open correction request with a reason (organisers)",
+          description="A CorrectionRequestRefused event: the record is unchanged, its open "
+                      "requests are answered `refused`.")
+    async def refuse_request(self, ledger: NamedDependency[Ledger],
+                             actor: NamedDependency[Actor], activity_id: FromPath[uuid.UUID],
+                             data: JSONBody[RefuseCorrectionRequest]) -> Response[Outcome]:
+        return command_response(await ledger.activities.manage(actor, activity_id, data))

@@ -27,6 +27,7 @@ from contract.problems import Refusal
 from ledger.adapters.attempts import Attempts, Kind
 from ledger.adapters.directory import Argon2Busy, Organisers
 from ledger.adapters.page_queries import PageQueries
+from ledger.domain.activities import hours
 from ledger.entrypoints.pages.messages import LANGS, Lang, translate
 from ledger.handlers import Actor, Ledger
 from ledger.page_secrets import PageSecrets
@@ -212,9 +213,7 @@ def fmt_day(moment: datetime | None) -> str:
 
 def fmt_hours(minutes: int | None) -> str:
     """Minutes as hours with at most two decimals: 90 -> "1.5", 100 -> "1.67"."""
-    if minutes is None:
-        return ""
-    return f"{minutes / 60:.2f}".rstrip("0").rstrip(".")
+    return "" if minutes is None else hours(minutes)
 
 
 def parse_hours(text: str) -> int | None:

@@ -24,6 +24,7 @@ from contract.problems import Refusal
 from ledger.adapters.attempts import Attempts
 from ledger.adapters.directory import MemberDirectory
 from ledger.adapters.listings import Listings
+from ledger.adapters.page_queries import PageQueries
 from ledger.domain.activities import RequestCorrection
 from ledger.entrypoints.pages.common import (
     MEMBER_COOKIE,
@@ -139,14 +140,16 @@ class MemberPages(Controller):
     async def my_records(self, request: Request, ledger: NamedDependency[Ledger],
                          directory: NamedDependency[MemberDirectory],
                          page: NamedDependency[Page], pages: NamedDependency[PageServices],
-                         listings: NamedDependency[Listings], tenant_id: FromPath[str],
+                         listings: NamedDependency[Listings],
+                         queries: NamedDependency[PageQueries], tenant_id: FromPath[str],
                          sent: FromQuery[str | None] = None) -> Any:
-        return await self._render(request, ledger, directory, page, pages, listings, tenant_id,
-                                  notice=page.t("correction_sent") if sent else None)
+        return await self._render(request, ledger, directory, page, pages, listings, queries,
+                                  tenant_id, notice=page.t("correction_sent") if sent else None)
 
     async def _render(self, request: Request, ledger: Ledger, directory: MemberDirectory,
                       page: Page, pages: PageServices,
-                      listings: Listings, tenant_id: str, status_code: int = 200,
+                      listings: Listings, queries: PageQueries, tenant_id: str,
+                      status_code: int = 200,
                       **extra: Any) -> Any:
         member = member_session(pages, request, tenant_id, page.now)
         if member is None:
@@ -155,20 +158,25 @@ class MemberPages(Controller):
         states = [s for s in [await ledger.state.activity(tenant_id, i) for i in ids] if s]
         summary = summarise(member.member_id, states, page.now)
         entry = await directory.get(tenant_id, member.member_id)
+        # Who answered the member's requests and corrected their records, by name.
+        names = await queries.organiser_names(
+            tenant_id, [s.by for r in summary.records for s in r.history if s.by])
         qr = segno.make(personal_code(pages, tenant_id, member.member_id), error="m")
         return page.render(
             "me.html", status_code=status_code, tenant_id=tenant_id, summary=summary,
             chart=month_bars(summary.months, page.t("chart_label")),
             entry=entry, personal_qr=qr.svg_inline(scale=4, dark="#000", light="#fff",
                                                    omitsize=True),
-            command_id=uuid.uuid4, **extra)
+            names=names, command_id=uuid.uuid4, **extra)
 
     @post("/me/corrections", operation_id="pageRequestCorrection", status_code=303)
     async def request_correction(self, request: Request, ledger: NamedDependency[Ledger],
                                  directory: NamedDependency[MemberDirectory],
                                  page: NamedDependency[Page],
                                  pages: NamedDependency[PageServices],
-                                 listings: NamedDependency[Listings], tenant_id: FromPath[str],
+                                 listings: NamedDependency[Listings],
+                                 queries: NamedDependency[PageQueries],
+                                 tenant_id: FromPath[str],
                                  data: URLEncodedBody[CorrectionForm]) -> Any:
         member = member_session(pages, request, tenant_id, page.now)
         if member is None:
@@ -189,8 +197,8 @@ class MemberPages(Controller):
                 form_error = page.refusal(refusal)
         if form_error is None:
             return page.redirect(f"/t/{tenant_id}/me?sent=1")
-        return await self._render(request, ledger, directory, page, pages, listings, tenant_id,
-                                  status_code=422, form_error=form_error,
+        return await self._render(request, ledger, directory, page, pages, listings, queries,
+                                  tenant_id, status_code=422, form_error=form_error,
                                   failed_participation=data.participation_id,
                                   typed_reason=data.reason, typed_hours=data.hours)
 

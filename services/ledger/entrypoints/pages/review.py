@@ -3,10 +3,12 @@
 A row is here while it needs someone: auto-closed check-outs, early check-ins, late
 check-outs, one phone checking in several members, check-ins on the poster alone (the
 flags its check-in and check-out recorded), overlapping sessions (not yet confirmed or
-revoked), and the members' open correction requests, each shown with the member's reason
-and the hours asked for. The requests come from the ledger's catalogue of them, so a
-request on an older activity is listed too; flags are looked at in the newest activities
-in scope and in those.
+revoked), credits beyond the time present (while a correction keeps them so, confirmed or
+not: someone should see them), and the members' open correction requests, each shown with
+the member's reason and the hours asked for, answered right there (accept as asked, amend,
+refuse), with the record's correction history. The requests come from the ledger's
+catalogue of them, so a request on an older activity is listed too; flags are looked at in
+the newest activities in scope and in those.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ class ReviewRow:
 def needs_review(p: Participation, flags: set[str]) -> bool:
     if p.revoked:
         return False
-    return "correction_requested" in flags or (bool(flags) and p.minutes is None)
+    return bool(flags & {"correction_requested", "beyond_presence"}) or (
+        bool(flags) and p.minutes is None)
 
 
 class ReviewPages(Controller):
@@ -95,6 +98,8 @@ class ReviewPages(Controller):
                           asked.get(p.participation_id, []))
                 for a, p, f in found]
         rows.sort(key=lambda r: r.participation.checked_in_at, reverse=True)
-        return page.render("review.html", rows=rows, organiser=organiser,
+        names = await queries.organiser_names(
+            organiser.tenant_id, [s.by for r in rows for s in r.participation.history if s.by])
+        return page.render("review.html", rows=rows, organiser=organiser, names=names,
                            new_id=uuid.uuid4,
                            notice=page.t(DONE[done]) if done in DONE else None)

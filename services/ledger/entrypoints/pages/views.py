@@ -9,6 +9,7 @@ from typing import Literal
 
 from contract.calendar import whole_minutes
 from ledger.adapters.listings import CorrectionRequestSummary
+from ledger.adapters.page_queries import Person
 from ledger.domain.activities import ActivityState, Participation
 from ledger.domain.organisation import OrgTree
 
@@ -43,6 +44,16 @@ def member_status(activity: ActivityState, member_id: uuid.UUID, now: datetime) 
     assert last.checked_out_at is not None  # not open, not revoked
     return MemberStatus("out", last.checked_in_at, last.checked_out_at,
                         whole_minutes(last.checked_out_at - last.checked_in_at), last.minutes)
+
+
+def matches(person: Person | None, query: str) -> bool:
+    """The roster's search: a part of the name or of the member number ("" matches all)."""
+    if not query:
+        return True
+    if person is None:
+        return False
+    folded = query.casefold()
+    return any(folded in (text or "").casefold() for text in (person.name, person.member_number))
 
 
 def requests_by_participation(requests: list[CorrectionRequestSummary]
