@@ -87,5 +87,6 @@ def document(app: Litestar) -> None:
             if method != "get":
                 statuses.append(409)
             responses = operation.responses = dict(operation.responses or {})
+            # A status the route declares itself keeps its own body (`/ready`'s 503).
             for status in sorted(statuses):
-                responses[str(status)] = _problem_response(status)
+                responses.setdefault(str(status), _problem_response(status))

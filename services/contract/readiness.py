@@ -18,6 +18,7 @@ import msgspec
 from alembic.script import ScriptDirectory
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 
 from contract.access import PUBLIC
 
@@ -63,6 +64,8 @@ def route(runner_state: Callable[[State], str] | None = None) -> Callable[..., o
     """`GET /ready`; `runner_state(state)` gives the projection runner's state (reports)."""
 
     @get("/ready", operation_id="ready", opt=PUBLIC.opt(), tags=["health"],
+         responses={503: ResponseSpec(Readiness, description="Not ready: the same body, "
+                                                             "saying which check failed")},
          summary="Readiness: database, migrations at head, projection runner",
          description="200 when the service should get traffic, 503 (same body) when not.")
     async def ready(state: State) -> Response[Readiness]:
