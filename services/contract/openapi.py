@@ -71,6 +71,9 @@ def document(app: Litestar) -> None:
     rules = {handler.operation_id: rule_of(handler)
              for route in app.routes for handler in getattr(route, "route_handlers", [])
              if isinstance(getattr(handler, "operation_id", None), str)}
+    declared = {handler.operation_id: set((handler.responses or {}).keys())
+                for route in app.routes for handler in getattr(route, "route_handlers", [])
+                if isinstance(getattr(handler, "operation_id", None), str)}
     for path, item in (schema.paths or {}).items():
         for method in _METHODS:
             operation = getattr(item, method, None)
@@ -88,5 +91,5 @@ def document(app: Litestar) -> None:
                 statuses.append(409)
             responses = operation.responses = dict(operation.responses or {})
             # A status the route declares itself keeps its own body (`/ready`'s 503).
-            for status in sorted(statuses):
-                responses.setdefault(str(status), _problem_response(status))
+            for status in sorted(set(statuses) - declared.get(operation.operation_id, set())):
+                responses[str(status)] = _problem_response(status)
