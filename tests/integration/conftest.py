@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -16,6 +17,7 @@ import pytest
 import uvicorn
 from litestar import Litestar
 
+from contract.postgres import create_pool
 from ledger.adapters.directory import Organisers
 from ledger.adapters.tokens import TokenStore
 from ledger.config import Settings
@@ -215,3 +217,29 @@ async def read_feed(client: httpx.AsyncClient, headers: dict[str, str], count: i
         if len(events) >= count:
             return events
     raise AssertionError(f"only {len(events)} of {count} events arrived")
+
+
+def as_login(url: str, user: str, password: str) -> str:
+    """`url` with another user and password."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{quote(user)}:{quote(password)}@{host}"))
+
+
+@asynccontextmanager
+async def login_of_its_own(database_url: str, admin: asyncpg.Pool,
+                           role: str) -> AsyncIterator[asyncpg.Pool]:
+    """A service's pool as in production: a login that is a member of `role` and nothing
+    else, its pool doing `SET ROLE role`; the login is dropped afterwards."""
+    login, password = f"svc_test_{uuid.uuid4().hex[:10]}", secrets.token_hex(16)
+    await admin.execute(f"CREATE ROLE {login} LOGIN PASSWORD '{password}' IN ROLE {role}")
+    try:
+        service = await create_pool(as_login(database_url, login, password),
+                                    application_name="tests-role", min_size=1, max_size=2,
+                                    role=role)
+        try:
+            yield service
+        finally:
+            await service.close()
+    finally:
+        await admin.execute(f"DROP ROLE {login}")

@@ -206,17 +206,22 @@ async def test_request_body_size_is_limited(ledger_client: httpx.AsyncClient,
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_long_poll_hands_over_a_new_event(ledger_client: httpx.AsyncClient,
-                                                community: Community) -> None:
-    c = community
+async def _cursor_at_head(ledger_client: httpx.AsyncClient, c: Community) -> str | None:
+    """Caught up to the head: other sessions' open transactions may hold events back."""
     head = (await ledger_client.get("/api/v1/feed/status", headers=c.reader)).json()
     cursor, seen = None, 0
-    # Catch up to the head first: other sessions' open transactions may hold events back.
     while seen < head["head_position"]:
         page = (await ledger_client.get("/api/v1/feed", headers=c.reader,
                                         params={"after": cursor, "wait": 5})).json()
         cursor = page["next_cursor"]
         seen = max([seen] + [e["position"] for e in page["events"]])
+    return cursor
+
+
+async def test_long_poll_hands_over_a_new_event(ledger_client: httpx.AsyncClient,
+                                                community: Community) -> None:
+    c = community
+    cursor = await _cursor_at_head(ledger_client, c)
     waiting = asyncio.create_task(ledger_client.get(
         "/api/v1/feed", headers=c.reader, params={"after": cursor, "wait": 10}))
     await asyncio.sleep(0.2)
@@ -231,13 +236,7 @@ async def test_many_waiters_at_the_head_are_all_handed_the_new_event(
     """They share one read (feed_waiting.SharedFeedReads); each still gets the whole page,
     and one that gives up early does not take the others' answer with it."""
     c = community
-    head = (await ledger_client.get("/api/v1/feed/status", headers=c.reader)).json()
-    cursor, seen = None, 0
-    while seen < head["head_position"]:
-        page = (await ledger_client.get("/api/v1/feed", headers=c.reader,
-                                        params={"after": cursor, "wait": 5})).json()
-        cursor = page["next_cursor"]
-        seen = max([seen] + [e["position"] for e in page["events"]])
+    cursor = await _cursor_at_head(ledger_client, c)
     params = {"after": cursor, "wait": 10}
     waiters = [asyncio.create_task(ledger_client.get("/api/v1/feed", headers=c.reader,
                                                      params=params)) for _ in range(60)]

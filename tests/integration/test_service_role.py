@@ -13,7 +13,6 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -23,6 +22,7 @@ from contract.postgres import create_pool
 from ledger.adapters.bulk_append import bulk_append
 from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent, PostgresEventStore
 from ledger.config import DATABASE_ROLE
+from tests.integration.conftest import as_login, login_of_its_own
 from tests.new_events import renamed
 
 REFUSED = [
@@ -43,12 +43,6 @@ REFUSED = [
 
 
 
-def _as_login(url: str, user: str, password: str) -> str:
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{quote(user)}:{quote(password)}@{host}"))
-
-
 @pytest.fixture(params=["set role", "own login"])
 async def service_pool(request: pytest.FixtureRequest, database_url: str,
                        pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
@@ -59,16 +53,8 @@ async def service_pool(request: pytest.FixtureRequest, database_url: str,
         yield service
         await service.close()
         return
-    login, password = f"ledger_test_{uuid.uuid4().hex[:10]}", secrets.token_hex(16)
-    await pool.execute(f"CREATE ROLE {login} LOGIN PASSWORD '{password}' IN ROLE {DATABASE_ROLE}")
-    try:
-        service = await create_pool(_as_login(database_url, login, password),
-                                    application_name="tests-role", min_size=1, max_size=2,
-                                    role=DATABASE_ROLE)
+    async with login_of_its_own(database_url, pool, DATABASE_ROLE) as service:
         yield service
-        await service.close()
-    finally:
-        await pool.execute(f"DROP ROLE {login}")
 
 
 @pytest.mark.parametrize("statement", REFUSED)
@@ -114,7 +100,7 @@ async def test_its_own_login_cannot_leave_the_role(database_url: str, pool: asyn
     login, password = f"ledger_test_{uuid.uuid4().hex[:10]}", secrets.token_hex(16)
     await pool.execute(f"CREATE ROLE {login} LOGIN PASSWORD '{password}' IN ROLE {DATABASE_ROLE}")
     try:
-        connection = await asyncpg.connect(_as_login(database_url, login, password))
+        connection = await asyncpg.connect(as_login(database_url, login, password))
         try:
             await connection.execute("RESET ROLE")
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
@@ -134,7 +120,7 @@ async def test_a_login_outside_the_role_is_told_why(database_url: str,
     await pool.execute(f"CREATE ROLE {login} LOGIN PASSWORD '{password}'")
     try:
         with pytest.raises(RuntimeError, match=f"GRANT {DATABASE_ROLE} TO"):
-            await create_pool(_as_login(database_url, login, password),
+            await create_pool(as_login(database_url, login, password),
                               application_name="tests-role", min_size=1, role=DATABASE_ROLE)
     finally:
         await pool.execute(f"DROP ROLE {login}")

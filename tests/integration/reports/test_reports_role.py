@@ -3,20 +3,17 @@ rebuild them, and reaches the ledger only through its published functions."""
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
 from contract.cursor import START
-from contract.postgres import create_pool
 from ledger.adapters.event_store import NO_STREAM, PostgresEventStore
 from reports.adapters.database_feed import DatabaseFeed
 from reports.config import DATABASE_ROLE
 from reports.service.rebuild import rebuild
-from tests.integration.test_service_role import _as_login
+from tests.integration.conftest import login_of_its_own
 from tests.new_events import renamed
 
 REFUSED = [
@@ -38,16 +35,8 @@ REFUSED = [
 @pytest.fixture
 async def reports_pool(database_url: str, pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
     """A login of its own, member of the role only, as in production."""
-    login, password = f"reports_test_{uuid.uuid4().hex[:10]}", secrets.token_hex(16)
-    await pool.execute(f"CREATE ROLE {login} LOGIN PASSWORD '{password}' IN ROLE {DATABASE_ROLE}")
-    try:
-        service = await create_pool(_as_login(database_url, login, password),
-                                    application_name="tests-reports-role", min_size=1,
-                                    max_size=2, role=DATABASE_ROLE)
+    async with login_of_its_own(database_url, pool, DATABASE_ROLE) as service:
         yield service
-        await service.close()
-    finally:
-        await pool.execute(f"DROP ROLE {login}")
 
 
 @pytest.mark.parametrize("statement", REFUSED)
