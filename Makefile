@@ -15,7 +15,7 @@ WITH_DB = DATABASE_URL="$${DATABASE_URL:-$$($(PY) -m infra.postgres start)}"
 .PHONY: help browser venv run test test-fast test-pg15 lint bench bench-sweep faults soak backup-test migrate rebuild db-start db-stop demo-district clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(UV):
 	$(PYTHON) -m venv .tools
