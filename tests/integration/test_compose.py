@@ -17,8 +17,11 @@ COMPOSE = ROOT / "infra" / "compose.yaml"
 SCHEMA = ROOT / "infra" / "compose-spec" / "compose-spec.json"
 OPERATIONS = ROOT / "docs" / "operations.md"
 # Variables a service reads: os.environ.get("X" …), os.environ["X"], or a named constant.
+# os.environ reads, the page secrets' reader (`secret("NAME")`), and module constants that
+# name a variable (`KEY = "LEDGER_SEAL_KEY"`: every one of ours has an underscore).
 _READS = re.compile(r"""environ(?:\.get\(|\[)\s*"([A-Z][A-Z0-9_]+)"|"""
-                    r"""^[A-Z_]+ = "([A-Z][A-Z0-9_]+)"$""", re.MULTILINE)
+                    r"""^[A-Z_]+ = "([A-Z][A-Z0-9]*_[A-Z0-9_]+)"$|"""
+                    r"""secret\(\s*"([A-Z][A-Z0-9_]+)"\)""", re.MULTILINE)
 # Set for the database server's image or by the image itself, not read by our code.
 NOT_OURS = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
 
@@ -65,7 +68,7 @@ def test_services_wait_for_the_migration_job_and_have_readiness_checks() -> None
 
 def test_every_variable_is_documented_in_one_table() -> None:
     documented = _documented()
-    read = {m[0] or m[1] for path in (ROOT / "services").rglob("*.py")
+    read = {m[0] or m[1] or m[2] for path in (ROOT / "services").rglob("*.py")
             for m in _READS.findall(path.read_text())}
     assert read, "found no variable read by the services"
     assert not read - documented, f"read but not in docs/operations.md: {read - documented}"
