@@ -103,6 +103,9 @@ def restore(directory: Path, data_dir: Path, port: int) -> Restored:
     postgres.stop(data_dir)
     postgres._run([_client("pg_resetwal"), "-e", str(epoch), "-D", str(data_dir.resolve())])
     server_url = postgres.start(data_dir, port)
+    # At head already, so no revision runs; but the upgrade's last step gives back what a
+    # dump does not carry: the database's own grants (reports_writer's CREATE).
+    migrate.upgrade(server_url)
     ahead = asyncio.run(_checkpoints_ahead(server_url))
     return Restored(server_url, newest, current, epoch, ahead)
 

@@ -1,5 +1,5 @@
 """After every upgrade: the read-model schemas and everything in them belong to
-`reports_writer` (revision r0008).
+`reports_writer` (revision r0008), which may create schemas in the database.
 
 A revision of the reports branch creates its tables as the migrating role. Default
 privileges cannot cover them: they are attached to a schema, and a rebuild replaces the
@@ -15,6 +15,11 @@ DECLARE
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'reports_writer') THEN
         RETURN;
+    END IF;
+    -- The database's own privilege (a rebuild creates a schema), again here because a
+    -- database restored from pg_dump does not carry its database-level grants.
+    IF EXISTS (SELECT FROM pg_namespace WHERE nspname = 'reports') THEN
+        EXECUTE format('GRANT CREATE ON DATABASE %I TO reports_writer', current_database());
     END IF;
     FOR object IN SELECT nspname FROM pg_namespace
                   WHERE nspname IN ('reports', 'reports_next', 'reports_retired')

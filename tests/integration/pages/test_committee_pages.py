@@ -187,7 +187,7 @@ async def test_an_empty_month_is_not_published(
         draft = await _until(lambda: desk.get(roll_page), lambda r: "草稿" in r.text)
         command_id = re.search(r'name="command_id" value="([^"]+)"', draft.text).group(1)
         refused = await desk.post(f"{roll_page}/publish", data={
-            "command_id": command_id, "publicity_days": "7",
+            "command_id": command_id, "publicity_days": "7", "confirmed": "yes",
             "_csrf_token": csrf_token(draft)})
         assert refused.status_code == 200
         assert "光荣榜为空，不能发布" in refused.text
