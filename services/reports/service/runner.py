@@ -169,7 +169,13 @@ class ProjectionRunner:
     async def _hold(self) -> bool:
         """Whether this runner holds the lock now (taking it if it is free)."""
         if self._lock is not None:
-            if not self._lock.is_closed():
+            try:
+                alive = not self._lock.is_closed()
+            except asyncpg.InterfaceError:
+                # Its connection broke (the database restarted) and the pool took it back:
+                # the proxy refuses every call, and the server has let the lock go.
+                alive = False
+            if alive:
                 return True
             log.warning("projection runner lost its lock connection; standing by")
             await self._release()

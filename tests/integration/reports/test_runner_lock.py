@@ -102,3 +102,33 @@ async def test_stop_lets_the_batch_under_way_commit(history: History, pool: asyn
     await asyncio.wait_for(feed.read.wait(), 20)
     await runner.stop()
     assert await _reflected(pool, history), "the batch under way was not committed"
+
+
+async def test_a_runner_whose_lock_connection_broke_takes_the_lock_again(
+        history: History, pool: asyncpg.Pool, database_url: str) -> None:
+    """As after a database restart: the server ends the holder's backends; the pool takes
+    the broken lock connection back, and the runner must not keep asking it."""
+    scope = f"test:{uuid.uuid4().hex}"
+    runner_pool = await create_pool(database_url, application_name="runner-restarted",
+                                    min_size=1, max_size=4)
+    runner = ProjectionRunner(runner_pool, DatabaseFeed(runner_pool), database_url,
+                              poll_interval=0.05, lock_scope=scope)
+    try:
+        await runner.start()
+
+        async def active() -> bool:
+            return runner.state == "active"
+
+        await _until(active, "the runner did not take the lock")
+        await pool.execute("""SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                              WHERE application_name = 'runner-restarted'""")
+        unit = await history.unit("district", None)
+        member = await history.member(unit)
+        await history.served(unit, member, shanghai(2025, 3, 5), 30)
+        await _until(lambda: _reflected(pool, history), "the runner did not project again")
+        assert await pool.fetchval(
+            """SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+               WHERE l.locktype = 'advisory' AND a.application_name = 'runner-restarted'""")
+    finally:
+        await runner.stop()
+        runner_pool.terminate()
