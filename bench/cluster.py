@@ -12,13 +12,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import psutil
 
 from infra import migrate, postgres
 from infra.backup import free_port
+
+T = TypeVar("T")
 
 SECRETS = {"CHECKIN_CODE_SECRET": "cluster-checkin-code-secret-0123456789abcdef",
            "PAGES_SECRET": "cluster-pages-secret-0123456789abcdef-0123456789"}
@@ -138,3 +142,13 @@ def services(database_url: str, *, quiet: bool = True) -> tuple[Service, Service
     ledger = Service("ledger", "ledger.entrypoints.app",
                      {**env, "REPORTS_URL": reports.base})
     return ledger, reports
+
+
+async def interruptible(work: Awaitable[T]) -> T:
+    """Run `work` so that SIGTERM and SIGINT cancel it: its `finally` blocks then stop the
+    servers and the cluster it started, instead of the process dying with them running."""
+    task = asyncio.current_task()
+    assert task is not None
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signum, task.cancel)
+    return await work

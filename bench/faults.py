@@ -34,7 +34,7 @@ from pathlib import Path
 import asyncpg
 
 from bench.checkin_load import TENANT, CheckinLoad, LoadResult, seed
-from bench.cluster import Cluster, Service, services
+from bench.cluster import Cluster, Service, interruptible, services
 from contract.postgres import create_pool
 from infra import postgres
 from infra.backup import BIN, read_model_checksums
@@ -310,8 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=200, help="check-ins/s offered")
     args = parser.parse_args(argv)
     plan = SHORT if args.short else LONG
-    summary = asyncio.run(run(plan, clients=args.clients, rate=args.rate,
-                              spacing=3 if args.short else 8))
+    summary = asyncio.run(interruptible(run(plan, clients=args.clients, rate=args.rate,
+                                            spacing=3 if args.short else 8)))
     ok = (summary["faults_survived"] == summary["faults_injected"] and summary["lost"] == 0
           and summary["doubled"] == 0 and summary["read_models_equal_rebuild"]
           and not summary["reports_next_left"] and summary["refusals"] == 0)

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import statistics
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from pathlib import Path
 import psutil
 
 from bench.checkin_load import CheckinLoad, seed
-from bench.cluster import Cluster, services
+from bench.cluster import Cluster, interruptible, services
 from bench.faults import behind, caught_up, until
 from bench.svg import line_chart
 from contract.postgres import create_pool
@@ -138,19 +137,10 @@ def write_figures(summary: dict[str, object], directory: Path = FIGURES) -> list
     return paths
 
 
-async def _interruptible(seconds: float, rate: float) -> dict[str, object]:
-    """SIGTERM and SIGINT cancel the soak, so that its servers are stopped on the way out."""
-    task = asyncio.current_task()
-    assert task is not None
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(signum, task.cancel)
-    return await soak(seconds, rate)
-
-
 def main() -> int:
     seconds = float(os.environ.get("SOAK_SECONDS", "600"))
     rate = float(os.environ.get("SOAK_RATE", "300"))
-    summary = asyncio.run(_interruptible(seconds, rate))
+    summary = asyncio.run(interruptible(soak(seconds, rate)))
     for path in write_figures(summary):
         print(f"wrote {path.relative_to(postgres.PROJECT_ROOT)}")
     brief = {k: v for k, v in summary.items() if k != "samples"}

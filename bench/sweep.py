@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from bench.checkin_load import CheckinLoad, Seeded, seed
-from bench.cluster import Cluster, services
+from bench.cluster import Cluster, interruptible, services
 from bench.harness import emit
 from bench.soak import FIGURES
 from bench.svg import line_chart
@@ -85,7 +85,7 @@ def write_figures(figures: dict[int, tuple[float, float, float]]) -> None:
 
 
 def main() -> int:
-    figures = asyncio.run(sweep())
+    figures = asyncio.run(interruptible(sweep()))
     write_figures(figures)
     return 0
 
