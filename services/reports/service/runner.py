@@ -241,9 +241,11 @@ class ProjectionRunner:
                     if self._stopping:
                         return
                     await self._catch_up(tenant_id)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, FeedUnavailable):
-                # The database or the ledger went away, or a rebuild swapped the tables: try
-                # again shortly.
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                    asyncpg.InternalClientError, FeedUnavailable):
+                # The database or the ledger went away (a connection ended mid-operation
+                # leaves asyncpg's protocol in an InternalClientError), or a rebuild swapped
+                # the tables: try again shortly.
                 log.exception("projection batch failed; retrying")
                 await self._sleep()
             if self._idle_wait:

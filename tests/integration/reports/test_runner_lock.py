@@ -5,6 +5,7 @@ under way commit."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import asyncpg
@@ -67,7 +68,11 @@ async def test_one_runner_projects_and_another_takes_over_when_it_dies(
         await _until(lambda: _reflected(pool, history), "the new holder did not project")
     finally:
         await second.stop()
-        await first.stop()
+        # The first runner's pool was torn down under it, as a killed process's would be;
+        # what its task raised afterwards (asyncpg refusing to release into a terminated
+        # pool) is an artefact of dying in-process, not of the fail-over under test.
+        with contextlib.suppress(asyncpg.InterfaceError, asyncpg.InternalClientError):
+            await first.stop()
         for p in pools:
             p.terminate()
     assert second.state == "stopped"
