@@ -12,6 +12,8 @@
   generator's own CPU does not cap the figures.
 * Raw baseline: plain asyncpg single-row INSERT + COMMIT of an event-sized row into a table
   shaped like ledger.events, at the same concurrencies.
+* Group commit against one round trip per call: a second ledger with `GROUP_COMMIT=0` takes
+  the same load in the same rounds (`http_checkin_ungrouped_*`).
 
 Prints one JSON object per line: {"name", "value", "unit"}. The load generator shares the
 machine's two cores with the server and PostgreSQL, as it would on a small deployment.
@@ -103,13 +105,13 @@ async def seed(pool: asyncpg.Pool, members: int, tenant: str = TENANT
     return token.token, member_ids, activity_ids
 
 
-def _serve(app: str, database_url: str, port: int) -> subprocess.Popen[bytes]:
+def _serve(app: str, database_url: str, port: int, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
          "--no-access-log", "--timeout-keep-alive", "60",
          "--workers", os.environ.get("LEDGER_WORKERS", "1")],
-        env={**os.environ, "DATABASE_URL": database_url},
+        env={**os.environ, "DATABASE_URL": database_url, **env},
     )
 
 
@@ -230,16 +232,20 @@ async def _raw(pool: asyncpg.Pool, concurrency: int) -> float:
 async def main() -> None:
     async with scratch_database("ledger_bench") as database_url:
         pool = await create_pool(database_url, application_name="bench", max_size=20)
-        members_needed = REQUESTS[1] + ROUNDS * REQUESTS[16] + BURST
+        members_needed = REQUESTS[1] + ROUNDS * 2 * REQUESTS[16] + 2 * BURST
         token, members, activities = await seed(pool, members_needed)
         await pool.execute("CREATE TABLE raw_events (LIKE ledger.events INCLUDING ALL)")
         port = 18000 + os.getpid() % 1000
+        # The ledger twice: with group commit (the default) and with one round trip per
+        # append and read (GROUP_COMMIT=0), alternating in the same rounds.
         servers = {"ledger": _serve(LEDGER_APP, database_url, port),
-                   "bare": _serve(BARE_APP, database_url, port + 1)}
+                   "bare": _serve(BARE_APP, database_url, port + 1),
+                   "single": _serve(LEDGER_APP, database_url, port + 2, GROUP_COMMIT="0")}
         try:
-            await _wait_until_up(f"http://127.0.0.1:{port}")
-            await _wait_until_up(f"http://127.0.0.1:{port + 1}")
-            ledger, bare = (psutil.Process(servers[k].pid) for k in ("ledger", "bare"))
+            for offset in range(3):
+                await _wait_until_up(f"http://127.0.0.1:{port + offset}")
+            ledger, bare, single = (psutil.Process(servers[k].pid)
+                                    for k in ("ledger", "bare", "single"))
             raw = await _raw(pool, 1)
             http, _ = await _http(port, token, members, activities, 1, 0, ledger)
             emit("http_vs_raw_c1_ratio", round(http / raw, 3), "x")
@@ -251,16 +257,27 @@ async def main() -> None:
                                         bare, name="bare_endpoint")
                 http, p99 = await _http(port, token, members, activities, 16, offset, ledger)
                 offset += REQUESTS[16]
+                alone, _ = await _http(port + 2, token, members, activities, 16, offset,
+                                       single, name="http_checkin_ungrouped")
+                offset += REQUESTS[16]
                 emit(f"round{round_number}_checkin_vs_bare_c16_ratio",
                      round(http / anchor, 3), "x")
                 emit(f"round{round_number}_checkin_vs_raw_c16_ratio", round(http / raw, 3), "x")
-                rounds.append((http / anchor, http / raw, p99))
-            await _http(port, token, members, activities, 16, offset, ledger, burst=True)
-            vs_bare, vs_raw, p99 = sorted(rounds)[len(rounds) // 2]
+                emit(f"round{round_number}_grouped_vs_ungrouped_c16_ratio",
+                     round(http / alone, 3), "x")
+                rounds.append((http / anchor, http / raw, p99, http))
+            burst, _ = await _http(port, token, members, activities, 16, offset, ledger,
+                                   burst=True)
+            await _http(port + 2, token, members, activities, 16, offset + BURST, single,
+                        burst=True, name="http_checkin_ungrouped")
+            vs_bare, vs_raw, p99, spread = sorted(rounds)[len(rounds) // 2]
             emit("checkin_vs_bare_c16_ratio_median_round", round(vs_bare, 3), "x")
             emit("checkin_vs_raw_c16_ratio_median_round", round(vs_raw, 3), "x")
+            emit("burst_vs_spread_c16_ratio", round(burst / spread, 3), "x")
             emit("target_checkin_c16_at_least_0.9x_bare", vs_bare >= 0.9, "bool")
             emit("target_checkin_c16_p99_at_most_50ms", p99 <= 50, "bool")
+            emit("target_grouped_checkin_c16_at_least_0.5x_raw", vs_raw >= 0.5, "bool")
+            emit("target_burst_at_least_0.8x_spread", burst / spread >= 0.8, "bool")
         finally:
             for server in servers.values():
                 server.terminate()

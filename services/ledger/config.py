@@ -33,6 +33,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     workers: int = 1
     # Who may read /metrics: a bearer of this token; None: loopback callers only.
     metrics_token: str | None = None
+    # Concurrent check-ins share statements and commits (ledger.adapters.group_commit);
+    # off, every append and read is its own round trip (the benchmark's comparison).
+    group_commit: bool = True
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -45,14 +48,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             trusted_proxies=proxies(os.environ.get("TRUSTED_PROXIES", "")),
             workers=worker_count(),
             metrics_token=os.environ.get("METRICS_TOKEN") or None,
+            group_commit=flag("GROUP_COMMIT", default=True),
         )
 
 
-def flag(name: str) -> bool:
-    value = os.environ.get(name, "0").strip().lower()
+def flag(name: str, *, default: bool = False) -> bool:
+    value = os.environ.get(name, "1" if default else "0").strip().lower()
     if value not in ("0", "1", "true", "false", ""):
         raise ValueError(f"{name} must be 1 or 0, not {value!r}")
-    return value in ("1", "true")
+    return value in ("1", "true") or (value == "" and default)
 
 
 def proxies(text: str) -> tuple[str, ...]:

@@ -33,10 +33,11 @@ def _checked_in(member_id: uuid.UUID, activity_id: uuid.UUID, at: datetime) -> N
         method="qr"))
 
 
-@pytest.fixture(params=["postgres", "memory"])
+@pytest.fixture(params=["postgres", "postgres-ungrouped", "memory"])
 def store(request: pytest.FixtureRequest) -> Iterator[EventStore]:
-    if request.param == "postgres":
-        yield PostgresEventStore(request.getfixturevalue("pool"))
+    if request.param.startswith("postgres"):
+        yield PostgresEventStore(request.getfixturevalue("pool"),
+                                 grouped=request.param == "postgres")
     else:
         yield InMemoryEventStore()
 

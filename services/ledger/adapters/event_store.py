@@ -33,7 +33,8 @@ from contract.cursor import format_cursor, parse_cursor
 from contract.events import Event, canonical_json, encode_data, event_type, upcast
 from contract.metrics import CONFLICTS
 from ledger import seal_keys
-from ledger.adapters import catalogue
+from ledger.adapters import catalogue, group_commit
+from ledger.adapters.batching import Batched
 from ledger.adapters.chain import (
     CHAIN_VERSION,
     GENESIS_HASH,
@@ -173,10 +174,27 @@ _COMMAND = f"""SELECT {_COLUMNS} FROM ledger.events
         SELECT txid, stream_id FROM ledger.events WHERE tenant_id = $1 AND event_id = $2)
     ORDER BY version"""
 
+# Several streams' tails at once (`grouped`): one query for the calls made together.
+# LATERAL: each call is its own index scan, whatever the planner guesses of the rows.
+_STREAMS = f"""SELECT s.n, e.* FROM
+    unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY AS s(t, sid, after, n)
+    CROSS JOIN LATERAL (SELECT {_COLUMNS} FROM ledger.events
+        WHERE tenant_id = s.t AND stream_id = s.sid AND version > s.after
+        ORDER BY version) AS e
+    ORDER BY s.n, e.version"""
+
 # Activities the member checked in to between two instants (the overlap rule's candidates).
 _MEMBER_ACTIVITIES = """SELECT DISTINCT stream_id FROM ledger.events
     WHERE tenant_id = $1 AND (data->>'member_id')::uuid = $2 AND type = 'CheckedIn'
       AND (data->>'at')::timestamptz BETWEEN $3 AND $4"""
+
+_MEMBERS_ACTIVITIES = """SELECT q.n, a.stream_id FROM
+    unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::timestamptz[])
+        WITH ORDINALITY AS q(t, member, since, until, n)
+    CROSS JOIN LATERAL (SELECT DISTINCT stream_id FROM ledger.events
+        WHERE tenant_id = q.t AND (data->>'member_id')::uuid = q.member
+          AND type = 'CheckedIn'
+          AND (data->>'at')::timestamptz BETWEEN q.since AND q.until) AS a"""
 
 _FEED_STATUS = """
 SELECT
@@ -197,16 +215,21 @@ class PostgresEventStore:
     """asyncpg-backed store. `on_append(tenant_id)` runs after each commit (a wake-up).
 
     `sealer` holds the sealing keys (default: `ledger.seal_keys.load()`); `clock` stamps
-    `recorded_at` (default: the wall clock, in UTC).
+    `recorded_at` (default: the wall clock, in UTC). `grouped` lets concurrent single-event
+    appends share a statement (`ledger.adapters.group_commit`), and concurrent stream reads
+    and overlap look-ups likewise (`ledger.adapters.batching`); off, each call is its own.
     """
 
     def __init__(self, pool: asyncpg.Pool, on_append: Callable[[str], None] | None = None,
                  *, sealer: Sealer | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now, grouped: bool = True) -> None:
         self._pool = pool
         self._on_append = on_append
         self._sealer = sealer or seal_keys.load()
         self._clock = clock
+        self.group = group_commit.GroupCommit(pool, CHAIN_VERSION) if grouped else None
+        self._stream_reads = Batched(self._read_streams) if grouped else None
+        self._member_reads = Batched(self._members_activities) if grouped else None
 
     async def append(
         self,
@@ -265,41 +288,66 @@ class PostgresEventStore:
         # A writer slipping in after the head read makes the INSERT fail on the
         # (stream, version) key. The INSERT alone is atomic; a transaction is opened only
         # when the list read models change with it (see ledger.adapters.catalogue).
-        async with self._pool.acquire() as connection:
-            if previous_hash is not None and expected_version is not ANY:
-                current, previous = expected_version, previous_hash
-            elif expected_version == NO_STREAM:
-                current, previous = 0, GENESIS_HASH
-            else:
+        if previous_hash is not None and expected_version is not ANY:
+            current, previous = expected_version, previous_hash
+        elif expected_version == NO_STREAM:
+            current, previous = 0, GENESIS_HASH
+        else:
+            async with self._pool.acquire() as connection:
                 head = await connection.fetchrow(_HEAD, tenant_id, stream_id)
-                current, previous = (
-                    (head["version"], bytes(head["hash"])) if head else (0, GENESIS_HASH)
-                )
-            if expected_version is not ANY and current != expected_version:
-                raise WrongExpectedVersion(stream_id, expected_version, current)
-            columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
-            seals: list[bytes] = []
-            version = current
-            appended: list[catalogue.Appended] = []
-            recorded_at = self._clock()
-            for new in events:
-                version += 1
-                appended.append((version, new.event_id, new.event))
-                type_name = event_type(new.event)
-                data, metadata = encode_data(new.event), canonical_json(new.metadata)
-                previous, seal = link(self._sealer, tenant_id, previous, new.event_id,
-                                      stream_id, version, type_name, new.event.VERSION, data,
-                                      metadata, recorded_at)
-                seals.append(seal)
-                for column, value in zip(
-                    columns,
-                    (new.event_id, version, type_name, new.event.VERSION, data, metadata,
-                     previous),
-                    strict=True,
-                ):
-                    column.append(value)
-            changes = catalogue.plan(appended)
-            inserted = (tenant_id, stream_id, *columns, recorded_at, CHAIN_VERSION, seals)
+            current, previous = (
+                (head["version"], bytes(head["hash"])) if head else (0, GENESIS_HASH)
+            )
+        if expected_version is not ANY and current != expected_version:
+            raise WrongExpectedVersion(stream_id, expected_version, current)
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
+        seals: list[bytes] = []
+        version = current
+        appended: list[catalogue.Appended] = []
+        recorded_at = self._clock()
+        for new in events:
+            version += 1
+            appended.append((version, new.event_id, new.event))
+            type_name = event_type(new.event)
+            data, metadata = encode_data(new.event), canonical_json(new.metadata)
+            previous, seal = link(self._sealer, tenant_id, previous, new.event_id,
+                                  stream_id, version, type_name, new.event.VERSION, data,
+                                  metadata, recorded_at)
+            seals.append(seal)
+            for column, value in zip(
+                columns,
+                (new.event_id, version, type_name, new.event.VERSION, data, metadata,
+                 previous),
+                strict=True,
+            ):
+                column.append(value)
+        changes = catalogue.plan(appended)
+        positions: list[int] | None = None
+        if self.group is not None and len(events) == 1 and not changes.others():
+            # A check-in or check-out: shared with whatever else is being appended now.
+            position = await self.group.append(group_commit.Row(
+                tenant_id, events[0].event_id, stream_id, version, columns[2][0],
+                columns[3][0], data, metadata, previous, recorded_at, seals[0],
+                tuple(sorted(changes.participants))))
+            if position is not None:
+                positions = [position]
+        if positions is None:
+            positions = await self._insert(tenant_id, stream_id, columns, recorded_at,
+                                           seals, changes)
+        return AppendResult(
+            stream_id=stream_id,
+            first_version=current + 1,
+            last_version=version,
+            positions=positions,
+            event_ids=[new.event_id for new in events],
+            last_hash=previous,
+        )
+
+    async def _insert(self, tenant_id: str, stream_id: str, columns: tuple[list[Any], ...],
+                      recorded_at: datetime, seals: list[bytes],
+                      changes: catalogue.Changes) -> list[int]:
+        inserted = (tenant_id, stream_id, *columns, recorded_at, CHAIN_VERSION, seals)
+        async with self._pool.acquire() as connection:
             if not changes.others():
                 # The check-in, the hottest write: its participant row goes in the same
                 # statement, so the append is one round trip and needs no transaction.
@@ -310,14 +358,7 @@ class PostgresEventStore:
                 async with connection.transaction():
                     rows = await connection.fetch(_INSERT, *inserted)
                     await catalogue.write(connection, tenant_id, changes)
-        return AppendResult(
-            stream_id=stream_id,
-            first_version=current + 1,
-            last_version=version,
-            positions=[row["position"] for row in rows],
-            event_ids=[new.event_id for new in events],
-            last_hash=previous,
-        )
+        return [row["position"] for row in rows]
 
     async def _any_stored(self, tenant_id: str, events: Sequence[NewEvent]) -> bool:
         async with self._pool.acquire() as connection:
@@ -364,15 +405,36 @@ class PostgresEventStore:
 
     async def member_activity_streams(self, tenant_id: str, member_id: uuid.UUID,
                                       since: datetime, until: datetime) -> list[str]:
+        if self._member_reads is not None:
+            return await self._member_reads((tenant_id, member_id, since, until))
         async with self._pool.acquire() as connection:
             rows = await connection.fetch(_MEMBER_ACTIVITIES, tenant_id, member_id, since, until)
         return [row["stream_id"] for row in rows]
 
+    async def _members_activities(self, keys: list[tuple[str, uuid.UUID, datetime, datetime]]
+                                  ) -> list[list[str]]:
+        async with self._pool.acquire() as connection:
+            rows = await connection.fetch(_MEMBERS_ACTIVITIES, *_unzip(keys))
+        answers: list[list[str]] = [[] for _ in keys]
+        for row in rows:
+            answers[row["n"] - 1].append(row["stream_id"])
+        return answers
+
     async def read_stream(self, tenant_id: str, stream_id: str,
                           after_version: int = 0) -> list[StoredEvent]:
+        if self._stream_reads is not None:
+            return await self._stream_reads((tenant_id, stream_id, after_version))
         async with self._pool.acquire() as connection:
             rows = await connection.fetch(_STREAM, tenant_id, stream_id, after_version)
         return [stored_event(row) for row in rows]
+
+    async def _read_streams(self, keys: list[tuple[str, str, int]]) -> list[list[StoredEvent]]:
+        async with self._pool.acquire() as connection:
+            rows = await connection.fetch(_STREAMS, *_unzip(keys))
+        answers: list[list[StoredEvent]] = [[] for _ in keys]
+        for row in rows:
+            answers[row["n"] - 1].append(stored_event(row))
+        return answers
 
     async def read_feed(
         self,
@@ -426,6 +488,11 @@ def first_broken_link(stream: Sequence[StoredEvent], sealer: Sealer | None = Non
     or None (`ledger.adapters.chain.first_break` says why)."""
     broken = first_break(stream, sealer or seal_keys.load())
     return None if broken is None else broken.version
+
+
+def _unzip(keys: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    """Calls' arguments as columns, for `unnest`."""
+    return [list(column) for column in zip(*keys, strict=True)]
 
 
 def stored_event(row: asyncpg.Record) -> StoredEvent:

@@ -10,7 +10,7 @@ import httpx
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from contract import door, metrics, readiness, tracing
+from contract import collector, door, metrics, readiness, tracing
 from contract.guard import access_guard, check_routes, schema_router
 from contract.observe import observe
 from contract.openapi import document
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None,
             metrics.APPENDS.inc()
             notifier.appended(tenant_id)
 
-        store = PostgresEventStore(pool, on_append=appended)
+        store = PostgresEventStore(pool, on_append=appended, grouped=settings.group_commit)
         tokens = TokenStore(pool)
         reports = ReportsClient(tokens, transport=reports_transport)
         directory = MemberDirectory(pool)
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None,
                          feed_reads=SharedFeedReads(store),
                          scopes=LedgerScopes(ledger), listings=Listings(pool),
                          names=Names(pool))
+        collector.settle()
         try:
             yield
         finally:

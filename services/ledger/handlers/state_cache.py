@@ -13,6 +13,7 @@ tree a decision consults.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -27,7 +28,7 @@ Fold = Callable[[Any, Event], Any]
 
 
 class Loaded(Generic[S]):
-    __slots__ = ("hash", "refreshed", "state", "version")
+    __slots__ = ("hash", "held", "refreshed", "state", "version")
 
     def __init__(self, state: S, version: int, hash: bytes = GENESIS_HASH) -> None:
         self.state = state
@@ -35,6 +36,8 @@ class Loaded(Generic[S]):
         # The chain hash of the event at `version`: the next append links to it.
         self.hash = hash
         self.refreshed = -float("inf")
+        # Set while events not yet committed are folded into `state` (`hold`).
+        self.held: asyncio.Future[None] | None = None
 
 
 class StateCache:
@@ -47,6 +50,10 @@ class StateCache:
                    max_age: float | None = 0.0) -> Loaded[Any]:
         key = (tenant_id, stream_id)
         entry = self._entries.get(key)
+        while entry is not None and entry.held is not None:
+            # Nobody sees events before they are committed: wait for the append.
+            await asyncio.shield(entry.held)
+            entry = self._entries.get(key)
         now = time.monotonic()
         if entry is not None and (max_age is None or now - entry.refreshed < max_age):
             self._entries.move_to_end(key)
@@ -64,6 +71,26 @@ class StateCache:
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
         return entry
+
+    def hold(self, tenant_id: str, stream_id: str) -> Loaded[Any]:
+        """Take a loaded entry to fold events into before they are committed (the executor
+        deciding several commands together); loads wait until `release`."""
+        entry = self._entries[(tenant_id, stream_id)]
+        entry.held = asyncio.get_running_loop().create_future()
+        return entry
+
+    def release(self, tenant_id: str, stream_id: str, entry: Loaded[Any],
+                committed: tuple[int, bytes] | None) -> None:
+        """The held events were committed up to (version, hash), or, with None, were not:
+        the entry is dropped, to be read again from the store."""
+        held, entry.held = entry.held, None
+        if committed is None:
+            if self._entries.get((tenant_id, stream_id)) is entry:
+                del self._entries[(tenant_id, stream_id)]
+        else:
+            entry.version, entry.hash = committed
+        if held is not None:
+            held.set_result(None)
 
     def advance(self, tenant_id: str, stream_id: str, fold: Fold, events: list[Event],
                 first_version: int, last_hash: bytes) -> None:

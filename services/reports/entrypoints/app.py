@@ -20,7 +20,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from contract import door, metrics, readiness, tracing
+from contract import collector, door, metrics, readiness, tracing
 from contract.access import PUBLIC
 from contract.guard import access_guard, check_routes, schema_router
 from contract.observe import observe
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, *,
                 app.state.update(pool=pool, feed=feed, tokens=ledger.tokens,
                                  directory=ledger.directory, scopes=ReportsScopes(pool),
                                  runner=runner, settings=settings)
+                collector.settle()
                 try:
                     yield
                 finally:

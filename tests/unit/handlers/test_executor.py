@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+import msgspec
 import pytest
 
 from contract.problems import Refusal
@@ -133,3 +134,115 @@ async def test_closing_consults_other_activities_before_deciding(world: World) -
     (participation,) = state.participations.values()
     # Not the scheduled end (11:00): that would credit 10:00–11:00 twice.
     assert participation.checked_out_at == START + timedelta(hours=1)
+
+
+async def _burst(world: World, activity: uuid.UUID, people: list[uuid.UUID]) -> list:
+    return await asyncio.gather(*(
+        world.ledger.activities.check_in(world.admin, activity,
+                                         activities.CheckIn(member_id=member))
+        for member in people), return_exceptions=True)
+
+
+def _count_appends(world: World, stream: str) -> list[int]:
+    """The number of events of each append to `stream`, as the store sees them."""
+    sizes: list[int] = []
+    original = world.store.append
+
+    async def counting(tenant_id, stream_id, expected, events, previous_hash=None):
+        if stream_id == stream:
+            sizes.append(len(events))
+        return await original(tenant_id, stream_id, expected, events, previous_hash)
+
+    world.store.append = counting  # type: ignore[method-assign]
+    return sizes
+
+
+async def test_a_burst_into_one_stream_is_decided_together_in_few_appends(
+        world: World) -> None:
+    activity = await world.activity(world.branch)
+    people = [await world.member(f"M-{i}", world.branch) for i in range(20)]
+    sizes = _count_appends(world, activities.stream_id(activity))
+    outcomes = await _burst(world, activity, people)
+    assert len(sizes) < 20 and sum(sizes) == 20
+    stored = {e.position: e for e in world.store.events}
+    for member, outcome in zip(people, outcomes, strict=True):
+        # Each caller is told exactly its own event.
+        (position,) = outcome.positions
+        event = stored[position]
+        assert outcome.first_version == outcome.last_version == event.version
+        assert msgspec.json.decode(event.data)["member_id"] == str(member)
+        assert outcome.created_id == uuid.UUID(msgspec.json.decode(event.data)[
+            "participation_id"])
+
+
+async def test_a_refusal_in_a_burst_is_answered_to_its_command_alone(world: World) -> None:
+    activity = await world.activity(world.branch)
+    people = [await world.member(f"M-{i}", world.branch) for i in range(8)]
+    outcomes = await _burst(world, activity, [*people, people[3]])
+    refused = [o for o in outcomes if isinstance(o, Refusal)]
+    assert len(refused) == 1 and refused[0].code == "already_checked_in"
+    state = await world.ledger.state.activity(TENANT, activity)
+    assert state is not None and {p.member_id for p in state.participations.values()} == set(
+        people)
+
+
+async def test_a_burst_whose_shared_append_fails_is_run_again_one_by_one(
+        world: World) -> None:
+    activity = await world.activity(world.branch)
+    people = [await world.member(f"M-{i}", world.branch) for i in range(10)]
+    outsider = await world.member("M-x", world.branch)
+    stream = activities.stream_id(activity)
+    state = await world.ledger.state.activity(TENANT, activity)
+    moved = activities.check_in(state, await world.ledger.state.member(TENANT, outsider),
+                                activities.CheckIn(member_id=outsider), uuid.uuid4(),
+                                now=START, grace=timedelta(minutes=30), busy=[])
+
+    async def other_process(tenant_id: str, stream_id: str) -> None:
+        # The first shared append finds the stream moved by another process.
+        if stream_id == stream:
+            world.store.before_append.clear()
+            await world.store.append(tenant_id, stream_id, None, [
+                NewEvent(event_id=uuid.uuid4(), event=moved[0], metadata=Metadata(actor="x"))])
+
+    sizes = _count_appends(world, stream)
+    results = await asyncio.gather(*(
+        world.ledger.activities.check_in(world.admin, activity,
+                                         activities.CheckIn(member_id=member))
+        for member in people[:1]))
+    world.store.before_append.append(other_process)
+    results += await _burst(world, activity, people[1:])
+    assert not [r for r in results if isinstance(r, BaseException)]
+    assert any(size > 1 for size in sizes)
+    state = await world.ledger.state.activity(TENANT, activity)
+    assert state is not None
+    assert {p.member_id for p in state.participations.values()} == {*people, outsider}
+    versions = [e.version for e in world.store.events if e.stream_id == stream]
+    assert versions == list(range(1, len(versions) + 1))
+
+
+async def test_nobody_sees_a_bursts_events_before_they_are_committed(world: World) -> None:
+    activity = await world.activity(world.branch)
+    people = [await world.member(f"M-{i}", world.branch) for i in range(6)]
+    stream = activities.stream_id(activity)
+    committing, go_on = asyncio.Event(), asyncio.Event()
+    sizes = _count_appends(world, stream)
+
+    async def slow_shared_commit(tenant_id: str, stream_id: str) -> None:
+        if stream_id == stream:
+            committing.set()
+            await go_on.wait()
+
+    world.store.before_append.append(slow_shared_commit)
+    burst = asyncio.gather(*(
+        world.ledger.activities.check_in(world.admin, activity,
+                                         activities.CheckIn(member_id=member))
+        for member in people))
+    await committing.wait()
+    assert sizes == [6]
+    reader = asyncio.ensure_future(world.ledger.state.activity(TENANT, activity))
+    await asyncio.sleep(0.01)
+    assert not reader.done()  # the shared append is not committed yet
+    go_on.set()
+    await burst
+    state = await reader
+    assert state is not None and len(state.participations) == len(people)
