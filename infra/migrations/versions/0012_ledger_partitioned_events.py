@@ -237,6 +237,13 @@ BEGIN
         ledger.record_event_keys() FROM ledger_writer;
 END $$"""
 
+# The published feed functions (revision 0002) read every partition whatever their
+# arguments: a plan made for each call's arguments, which the plan cache prefers here (it
+# looks cheaper), costs more to make than it saves. SQL functions cache plans from
+# PostgreSQL 18 on; before that, each call is planned for any arguments anyway.
+FEED_FUNCTIONS = ("ledger.feed_batch(text, bigint, bigint, integer)",
+                  "ledger.feed_lag(text, bigint, bigint)", "ledger.feed_txid_of(text, bigint)")
+
 _FUNCTIONS = ("ledger.ensure_partitions(integer)", "ledger.add_events_partition(text, text, text)",
               "ledger.record_event_keys()")
 
@@ -261,6 +268,8 @@ def upgrade() -> None:
     for statement in TRIGGERS:
         op.execute(statement)
     op.execute(_GRANTS)
+    for function in FEED_FUNCTIONS:
+        op.execute(f"ALTER FUNCTION {function} SET plan_cache_mode = force_generic_plan")
 
 
 # 0011's table: one, with the old unique keys, holding every event again.
@@ -288,6 +297,8 @@ CREATE TABLE ledger.events (
 
 
 def downgrade() -> None:
+    for function in FEED_FUNCTIONS:
+        op.execute(f"ALTER FUNCTION {function} RESET plan_cache_mode")
     op.execute("CREATE SCHEMA ledger_partitioned")
     op.execute("ALTER TABLE ledger.events SET SCHEMA ledger_partitioned")
     op.execute(_UNPARTITIONED)
