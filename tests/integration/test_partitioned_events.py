@@ -180,3 +180,31 @@ async def test_the_ledger_makes_sure_of_the_coming_partitions(pool: asyncpg.Pool
     assert {"events_history", f"events_{THIS_YEAR}", f"events_{THIS_YEAR + 1}"} <= years
     with pytest.raises(asyncpg.RaiseError, match="months_ahead"):
         await partitions.ensure(pool, -1)
+
+
+@pytest.mark.parametrize("statement", [
+    f"TRUNCATE ledger.events_{THIS_YEAR}",
+    f"DELETE FROM ledger.events_{THIS_YEAR} WHERE tenant_id = $1",
+    "TRUNCATE ledger.stream_versions",
+    "TRUNCATE ledger.event_ids",
+    "DELETE FROM ledger.stream_versions WHERE tenant_id = $1",
+    "UPDATE ledger.event_ids SET event_id = event_id WHERE tenant_id = $1",
+])
+async def test_the_partitions_and_the_keys_are_append_only_for_the_owner_too(
+        pool: asyncpg.Pool, tenant: str, statement: str) -> None:
+    await PostgresEventStore(pool).append(tenant, "s", NO_STREAM, [renamed("a")])
+    args = [tenant] if "$1" in statement else []
+    # Rolled back whatever happens: were the guard gone, this session's database keeps
+    # the other tests' events.
+    async with pool.acquire() as connection:
+        transaction = connection.transaction()
+        await transaction.start()
+        try:
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+                await connection.execute(statement, *args)
+        finally:
+            await transaction.rollback()
+    assert await pool.fetchval(
+        """SELECT count(*) FROM ledger.events e JOIN ledger.stream_versions k USING
+               (tenant_id, stream_id, version) JOIN ledger.event_ids USING (tenant_id, event_id)
+           WHERE e.tenant_id = $1""", tenant) == 1
