@@ -302,6 +302,7 @@ def downgrade() -> None:
     op.execute("CREATE SCHEMA ledger_partitioned")
     op.execute("ALTER TABLE ledger.events SET SCHEMA ledger_partitioned")
     op.execute(_UNPARTITIONED)
+    # 0001's feed and participation indexes (the other two are its unique keys again).
     op.execute(INDEXES[0])
     op.execute(INDEXES[3])
     op.execute(f"""INSERT INTO ledger.events ({COLUMNS}) OVERRIDING SYSTEM VALUE
