@@ -36,6 +36,21 @@ REFUSED = [
     "DROP TRIGGER events_no_truncate ON ledger.events",
     "ALTER TABLE ledger.events DROP CONSTRAINT events_sealed",
     "DROP TABLE ledger.events",
+    # Revision 0012: the key tables only the insert trigger writes, the partitions only
+    # reached through ledger.events, the functions that make them.
+    "DROP TRIGGER events_keys ON ledger.events",
+    "ALTER TABLE ledger.events DISABLE TRIGGER events_keys",
+    "INSERT INTO ledger.stream_versions VALUES ($1, 's', 2, now())",
+    "INSERT INTO ledger.event_ids VALUES ($1, gen_random_uuid())",
+    "DELETE FROM ledger.stream_versions WHERE tenant_id = $1",
+    "UPDATE ledger.event_ids SET event_id = event_id WHERE tenant_id = $1",
+    "TRUNCATE ledger.stream_versions, ledger.event_ids",
+    """INSERT INTO ledger.events_history (tenant_id, event_id, stream_id, version, type,
+           schema_version, data, metadata, hash, recorded_at)
+       VALUES ($1, gen_random_uuid(), 's', 2, 'UnitRenamed', 1, '{}', '{}', '', '2000-01-01')""",
+    "DELETE FROM ledger.events_history WHERE tenant_id = $1",
+    "ALTER TABLE ledger.events DETACH PARTITION ledger.events_history",
+    "SELECT ledger.add_events_partition('events_2999', 'MINVALUE', 'MAXVALUE')",
     # Replication mode skips ordinary triggers: superusers only.
     "SET session_replication_role = replica",
     "CREATE TABLE ledger.shadow (x int)",
@@ -69,7 +84,9 @@ async def test_the_service_role_cannot_change_events_or_their_guards(
                                tenant) == 1
     assert {r[0] for r in await pool.fetch("""SELECT tgname FROM pg_trigger
         WHERE tgrelid = 'ledger.events'::regclass AND NOT tgisinternal AND tgenabled = 'O'""")
-            } == {"events_append_only", "events_no_truncate"}
+            } == {"events_append_only", "events_no_truncate", "events_keys"}
+    assert await pool.fetchval(
+        "SELECT count(*) FROM ledger.stream_versions WHERE tenant_id = $1", tenant) == 1
 
 
 async def test_the_service_role_appends_and_keeps_the_lists(service_pool: asyncpg.Pool,
@@ -124,3 +141,34 @@ async def test_a_login_outside_the_role_is_told_why(database_url: str,
                               application_name="tests-role", min_size=1, role=DATABASE_ROLE)
     finally:
         await pool.execute(f"DROP ROLE {login}")
+
+async def test_the_service_role_makes_partitions_ahead_and_cannot_pass_the_keys_by(
+        service_pool: asyncpg.Pool, pool: asyncpg.Pool, tenant: str) -> None:
+    """`ledger.ensure_partitions` runs as the owner: the role that may not create a table
+    still gets next year's partition made (and no privilege on it); an event it inserts
+    by hand, past the store, still meets the keys."""
+    next_year = datetime.now(UTC).year + 1
+    await service_pool.fetchval("SELECT ledger.ensure_partitions(12)")
+    assert await pool.fetchval("SELECT to_regclass($1)::text",
+                               f"ledger.events_{next_year}") == f"ledger.events_{next_year}"
+    assert not any([await pool.fetchval("SELECT has_table_privilege($1, $2, $3)",
+                                        DATABASE_ROLE, f"ledger.events_{next_year}", right)
+                    for right in ("SELECT", "INSERT", "UPDATE", "DELETE")])
+    assert await service_pool.fetchval("SELECT ledger.ensure_partitions(12)") == 0
+    store = PostgresEventStore(
+        service_pool, clock=lambda: datetime(next_year, 1, 2, tzinfo=UTC))
+    await PostgresEventStore(service_pool).append(tenant, "s", NO_STREAM, [renamed("a")])
+    await store.append(tenant, "s", 1, [renamed("next year")])
+    assert [r["tableoid"] for r in await pool.fetch(
+        """SELECT tableoid::regclass::text AS tableoid FROM ledger.events
+           WHERE tenant_id = $1 ORDER BY version""", tenant)][1] == f"ledger.events_{next_year}"
+    assert await store.stream_version(tenant, "s") == 2
+    with pytest.raises(asyncpg.UniqueViolationError) as clash:
+        await service_pool.execute(
+            """INSERT INTO ledger.events (tenant_id, event_id, stream_id, version, type,
+                   schema_version, data, metadata, hash)
+               VALUES ($1, gen_random_uuid(), 's', 2, 'UnitRenamed', 1, '{}', '{}', '')""",
+            tenant)
+    assert clash.value.constraint_name == "stream_versions_pkey"
+    assert await pool.fetchval("SELECT count(*) FROM ledger.events WHERE tenant_id = $1",
+                               tenant) == 2

@@ -53,17 +53,30 @@ DEFAULT_BATCH_SIZE = 10_000
 # this many times.
 ATTEMPTS = 5
 
+# ledger.events is partitioned by year (revision 0012): the batch's ids are looked up in
+# the one table of event ids first, so that only the few already stored (usually none) are
+# looked for in every year's partition.
 _STORED = """SELECT event_id, stream_id, type, data FROM ledger.events
-    WHERE tenant_id = $1 AND event_id = ANY($2::uuid[])"""
+    WHERE tenant_id = $1 AND event_id = ANY(ARRAY(
+        SELECT event_id FROM ledger.event_ids
+        WHERE tenant_id = $1 AND event_id = ANY($2::uuid[])))"""
 
-# One backward index probe per stream rather than reading whole streams.
-_HEADS = """SELECT s.stream_id, h.version, h.hash
+# One backward index probe per stream in the stream keys, then one in the partition of the
+# year its head was recorded in (a new stream: none). The LIMIT keeps the second lateral
+# a parameterised scan, whose partitions are chosen per stream.
+_HEADS = """SELECT s.stream_id, e.version, e.hash
 FROM unnest($2::text[]) AS s(stream_id)
 CROSS JOIN LATERAL (
-    SELECT version, hash FROM ledger.events e
-    WHERE e.tenant_id = $1 AND e.stream_id = s.stream_id
+    SELECT version, recorded_at FROM ledger.stream_versions k
+    WHERE k.tenant_id = $1 AND k.stream_id = s.stream_id
     ORDER BY version DESC LIMIT 1
-) AS h"""
+) AS h
+CROSS JOIN LATERAL (
+    SELECT e.version, e.hash FROM ledger.events e
+    WHERE e.tenant_id = $1 AND e.stream_id = s.stream_id AND e.version = h.version
+      AND e.recorded_at = h.recorded_at
+    LIMIT 1
+) AS e"""
 
 
 class BulkResult(msgspec.Struct, kw_only=True):

@@ -125,12 +125,22 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# The unique keys an append can clash on (revision 0012: the primary keys of the key
+# tables that the events' insert trigger fills).
+EVENT_ID_KEY = "event_ids_pkey"
+STREAM_VERSION_KEY = "stream_versions_pkey"
+
 _COLUMNS = """tenant_id, position, txid::text::bigint AS txid, event_id, stream_id, version,
     type, schema_version, data, metadata, recorded_at, encode(hash, 'hex') AS hash,
     chain_version, encode(seal, 'hex') AS seal"""
 
+# ledger.events is partitioned by year of recorded_at (revision 0012): the stream's keys
+# say when its head was recorded, so only that year's partition is read.
 _HEAD = """SELECT version, hash FROM ledger.events
-    WHERE tenant_id = $1 AND stream_id = $2 ORDER BY version DESC LIMIT 1"""
+    WHERE tenant_id = $1 AND stream_id = $2
+      AND recorded_at = (SELECT recorded_at FROM ledger.stream_versions
+                         WHERE tenant_id = $1 AND stream_id = $2 ORDER BY version DESC LIMIT 1)
+    ORDER BY version DESC LIMIT 1"""
 
 # position and txid are the columns' defaults (the feed's visibility rule needs the txid
 # of the writing transaction); recorded_at is the append's, since the hash covers it.
@@ -263,9 +273,9 @@ class PostgresEventStore:
                 CONFLICTS.inc()
                 raise
             except asyncpg.UniqueViolationError as error:
-                if error.constraint_name == "events_tenant_id_event_id_key":
+                if error.constraint_name == EVENT_ID_KEY:
                     return await self._replay(tenant_id, stream_id, events)
-                if error.constraint_name != "events_tenant_id_stream_id_version_key":
+                if error.constraint_name != STREAM_VERSION_KEY:
                     raise
                 # Either a retry of events already stored (the version clash can be
                 # reported before the event id clash), or another writer took the version.

@@ -23,6 +23,7 @@ from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.listings import Listings
 from ledger.adapters.names import Names
 from ledger.adapters.notifier import FeedNotifier
+from ledger.adapters.partitions import PartitionKeeper
 from ledger.adapters.reports_client import ReportsClient
 from ledger.adapters.tokens import TokenStore
 from ledger.config import DATABASE_ROLE, Settings
@@ -60,6 +61,9 @@ def create_app(settings: Settings | None = None,
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url, application_name="ledger",
                                  role=DATABASE_ROLE)
+        # The coming year's partition of ledger.events exists before it is needed.
+        partitions = PartitionKeeper(pool)
+        await partitions.start()
         notifier = FeedNotifier(pool)
         await notifier.start()
 
@@ -86,6 +90,7 @@ def create_app(settings: Settings | None = None,
         finally:
             await reports.close()
             await notifier.stop()
+            await partitions.stop()
             await pool.close()
             metrics.worker_exited()
 
