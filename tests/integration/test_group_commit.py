@@ -95,6 +95,7 @@ async def test_a_retry_in_a_batch_is_a_replay_and_a_reused_id_a_conflict(
     done = renamed("done")
     first = await store.append(tenant, "s0", 1, [done], previous_hash=heads[0])
     reused = renamed("something else", event_id=done.event_id)
+    written = store.group.written
     answers = await asyncio.gather(
         store.append(tenant, "s0", 1, [done], previous_hash=heads[0]),
         store.append(tenant, "s1", 1, [reused], previous_hash=heads[1]),
@@ -105,6 +106,8 @@ async def test_a_retry_in_a_batch_is_a_replay_and_a_reused_id_a_conflict(
     assert isinstance(answers[1], EventIdConflict)
     assert all(not isinstance(a, BaseException) and not a.replayed for a in answers[2:])
     assert [e.version for e in await store.read_stream(tenant, "s1")] == [1]
+    # The ten others went in the shared statement, the clashing ones were left out of it.
+    assert store.group.written - written == 10
 
 
 async def test_the_same_event_twice_in_one_batch_is_stored_once(

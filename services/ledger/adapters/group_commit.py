@@ -5,15 +5,17 @@ and one commit; sixteen of them arriving together cost sixteen, each with the so
 sends, the protocol work in asyncpg and the WAL flush. Here they are gathered: an append
 that finds a writer free is written at once; those arriving while `pipelines` batches are
 in flight wait for the next batch, which takes every one that is waiting (up to
-`max_batch`). A batch is one `INSERT … ON CONFLICT DO NOTHING` outside any transaction, so
-it commits (durably: synchronous_commit stays on) before any caller hears of it.
+`max_batch`). A batch is one `INSERT` outside any transaction, so it commits (durably:
+synchronous_commit stays on) before any caller hears of it.
 
 What stays exact:
 
-* **One caller's clash is its own.** A row that conflicts on its stream's version (another
-  writer took it) or on its event id (a retry) is skipped by `ON CONFLICT DO NOTHING`; the
-  others commit. The skipped caller is told `None` and appends again on its own, the way it
-  would have without grouping, which raises the version clash or answers the replay.
+* **One caller's clash is its own.** A row whose stream version another writer took, or
+  whose event id is stored (a retry), is left out of the statement; the others commit. The
+  caller left out is told `None` and appends again on its own, the way it would have
+  without grouping, which raises the version clash or answers the replay. Two rows of one
+  batch with the same key, or a clash with a transaction still in flight, fail the
+  statement as a whole (the keys' trigger), and then every caller appends on its own.
 * **Versions and the hash chain** are the caller's: it computed them from its stream's
   state, under the executor's per-stream lock, so a batch never holds two events of one
   stream decided on the same state. Should it (another process, or a retry racing its first
@@ -47,8 +49,16 @@ appended AS (
          recorded_at, chain_version, seal)
     SELECT tenant_id, event_id, stream_id, version, type, schema_version, data, metadata,
            hash, recorded_at, $12, seal
-    FROM input ORDER BY n
-    ON CONFLICT DO NOTHING
+    FROM input i
+    -- The keys live in tables of their own (revision 0012), filled by the events' insert
+    -- trigger, which would fail the whole statement on a clash: rows whose key is taken
+    -- are left out here, and only a clash with a transaction still in flight fails it.
+    WHERE NOT EXISTS (SELECT FROM ledger.event_ids k
+                      WHERE k.tenant_id = i.tenant_id AND k.event_id = i.event_id)
+      AND NOT EXISTS (SELECT FROM ledger.stream_versions k
+                      WHERE k.tenant_id = i.tenant_id AND k.stream_id = i.stream_id
+                        AND k.version = i.version)
+    ORDER BY n
     RETURNING tenant_id, event_id, position),
 listed AS (
     INSERT INTO ledger.activity_participants (tenant_id, activity_id, member_id)
@@ -88,6 +98,8 @@ class GroupCommit:
         self._pool = pool
         self._chain_version = chain_version
         self.batches = Batched(self._write, pipelines=pipelines, max_batch=max_batch)
+        # Events the shared statements wrote (not those their callers then appended alone).
+        self.written = 0
 
     async def append(self, row: Row) -> int | None:
         """The event's position once committed, or None if its row was not written (a
@@ -102,6 +114,7 @@ class GroupCommit:
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
             # Each caller appends alone and gets its own answer; what committed is a replay.
             return [None] * len(rows)
+        self.written += len(stored)
         positions = {(r["tenant_id"], r["event_id"]): r["position"] for r in stored}
         # An event id twice in one batch (a retry racing its first attempt): the first row
         # was written; the other caller appends alone and is told it was a replay.
