@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None,
         ledger = Ledger(store, directory, Organisers(pool), rolls=reports,
                         checkin_grace=timedelta(minutes=settings.checkin_grace_minutes),
                         certificate_key=page_secrets.secret("CERTIFICATE_SECRET"),
+                        together=settings.group_commit,
                         **({"clock": clock} if clock else {}))
         app.state.update(pool=pool, notifier=notifier, store=store, tokens=tokens,
                          reports=reports, ledger=ledger, directory=directory,

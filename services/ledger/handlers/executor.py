@@ -92,8 +92,9 @@ def created_id(command: Command, label: str) -> uuid.UUID:
 
 class CommandExecutor:
     def __init__(self, store: EventStore, cache: StateCache,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], *, together: bool = True) -> None:
         self._store = store
+        self._together_allowed = together
         self._cache = cache
         self.clock = clock
         # One decision at a time per stream in this process, and those waiting decided
@@ -134,7 +135,8 @@ class CommandExecutor:
     async def _run(self, calls: list[_Call]) -> list[Outcome | Exception]:
         # Not together: a new stream (only one can create it), or a decision that reads
         # around it first (it would read while the others' events are not yet committed).
-        if len(calls) > 1 and not any(c.new_stream or c.consult for c in calls):
+        if (self._together_allowed and len(calls) > 1
+                and not any(c.new_stream or c.consult for c in calls)):
             together = await self._together(calls)
             if together is not None:
                 return together

@@ -19,18 +19,20 @@ from ledger.handlers.state_cache import StateCache
 
 class Ledger:
     """`state` is what decisions consult (also read by the guard and the pages); the
-    groups are the use cases by aggregate. `clock` is injectable so tests can fix "now"."""
+    groups are the use cases by aggregate. `clock` is injectable so tests can fix "now";
+    `together` lets commands queued on one stream be decided and appended together."""
 
     def __init__(self, store: EventStore, directory: Directory,
                  organisers: OrganiserAccounts, *, rolls: RollSource | None = None,
                  checkin_grace: timedelta = timedelta(minutes=30),
                  certificate_key: bytes | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 together: bool = True) -> None:
         self.clock = clock
         self.checkin_grace = checkin_grace
         cache = StateCache(store)
         self.state = CurrentState(store, cache)
-        executor = CommandExecutor(store, cache, clock)
+        executor = CommandExecutor(store, cache, clock, together=together)
         self.units = UnitHandlers(executor, self.state)
         self.members = MemberHandlers(executor, self.state, directory)
         self.activities = ActivityHandlers(executor, self.state, organisers, checkin_grace)
