@@ -34,8 +34,9 @@ class Seeded:
     activities: list[uuid.UUID]
 
 
-async def seed(pool: asyncpg.Pool, members: int) -> Seeded:
-    """A tree, `members` reported members and 200 activities running for the next day."""
+async def seed(pool: asyncpg.Pool, members: int, activities: int = ACTIVITIES) -> Seeded:
+    """A tree, `members` reported members and `activities` activities running for the next
+    day."""
     await pool.execute("INSERT INTO ledger.tenants VALUES ($1, '负载区') ON CONFLICT DO NOTHING",
                        TENANT)
     meta = Metadata(actor="load", source="cli")
@@ -51,7 +52,7 @@ async def seed(pool: asyncpg.Pool, members: int) -> Seeded:
                                            login="wang", password=None)
     member_ids = [uuid.uuid4() for _ in range(members)]
     now = datetime.now(UTC)
-    activity_ids = [uuid.uuid4() for _ in range(ACTIVITIES)]
+    activity_ids = [uuid.uuid4() for _ in range(activities)]
 
     def streams():
         for member_id in member_ids:
@@ -86,10 +87,16 @@ class LoadResult:
 
 class CheckinLoad:
     """`clients` keep-alive connections checking members in, each member once; at most
-    `rate` check-ins/s in all when given, as fast as answered otherwise."""
+    `rate` check-ins/s in all when given, as fast as answered otherwise.
+
+    The check-ins go round 200 activities at a time. With `per_activity`, once each of them
+    has that many the load moves on to the next 200 of the seeded ones, as a district's day
+    moves from one patrol to the next (the soak: otherwise 200 activities would each collect
+    hundreds of thousands of check-ins, which no activity has)."""
 
     def __init__(self, port: int, seeded: Seeded, *, clients: int, total: int,
-                 rate: float | None = None, give_up_after: float = 120) -> None:
+                 rate: float | None = None, give_up_after: float = 120,
+                 per_activity: int | None = None) -> None:
         if total > len(seeded.members):
             raise ValueError(f"{total} check-ins need as many members")
         self._port = port
@@ -98,12 +105,19 @@ class CheckinLoad:
         self._total = total
         self._rate = rate
         self._give_up_after = give_up_after
+        self._per_activity = per_activity
         self._next = 0
         self._stopping = False
         self.result = LoadResult()
 
     def stop(self) -> None:
         self._stopping = True
+
+    def _activity(self, index: int) -> uuid.UUID:
+        running = index % ACTIVITIES
+        if self._per_activity is not None:
+            running += ACTIVITIES * (index // (ACTIVITIES * self._per_activity))
+        return self._seeded.activities[running % len(self._seeded.activities)]
 
     async def run(self) -> LoadResult:
         self._started = time.monotonic()
@@ -124,7 +138,7 @@ class CheckinLoad:
                 if (wait := due - time.monotonic()) > 0:
                     await asyncio.sleep(wait)
             member = self._seeded.members[index]
-            activity = self._seeded.activities[index % ACTIVITIES]
+            activity = self._activity(index)
             command_id = uuid.uuid4()
             body = (b'{"member_id":"%s","method":"qr","command_id":"%s"}'
                     % (str(member).encode(), str(command_id).encode()))

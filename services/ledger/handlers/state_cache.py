@@ -41,10 +41,18 @@ class Loaded(Generic[S]):
 
 
 class StateCache:
-    def __init__(self, store: EventStore, max_streams: int = 20_000) -> None:
+    """At most `max_streams` streams and `max_events` events folded, whichever is reached
+    first, the least recently used dropped first: an activity's state grows with its
+    check-ins, so a count of streams alone does not bound the memory."""
+
+    def __init__(self, store: EventStore, max_streams: int = 20_000,
+                 max_events: int = 100_000) -> None:
         self._store = store
         self._max = max_streams
+        self._max_events = max_events
         self._entries: OrderedDict[tuple[str, str], Loaded[Any]] = OrderedDict()
+        # The versions of the cached entries, summed: the events folded into them.
+        self.events = 0
 
     async def load(self, tenant_id: str, stream_id: str, fold: Fold,
                    max_age: float | None = 0.0) -> Loaded[Any]:
@@ -61,16 +69,28 @@ class StateCache:
         if entry is None:
             entry = Loaded(None, 0)
         entry.refreshed = now
+        before = entry.version
         for stored in await self._store.read_stream(tenant_id, stream_id, entry.version):
             entry.state = fold(entry.state, decode_data(stored.type, stored.schema_version,
                                                         stored.data))
             entry.version = stored.version
             entry.hash = bytes.fromhex(stored.hash)
+        # Another load of the same stream may have cached its own entry meanwhile.
+        replaced = self._entries.get(key)
+        if replaced is not entry:
+            self.events -= replaced.version if replaced is not None else 0
+            before = 0
         self._entries[key] = entry
         self._entries.move_to_end(key)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        self.events += entry.version - before
+        self._evict()
         return entry
+
+    def _evict(self) -> None:
+        while len(self._entries) > 1 and (len(self._entries) > self._max
+                                          or self.events > self._max_events):
+            _, dropped = self._entries.popitem(last=False)
+            self.events -= dropped.version
 
     def hold(self, tenant_id: str, stream_id: str) -> Loaded[Any]:
         """Take a loaded entry to fold events into before they are committed (the executor
@@ -84,13 +104,18 @@ class StateCache:
         """The held events were committed up to (version, hash), or, with None, were not:
         the entry is dropped, to be read again from the store."""
         held, entry.held = entry.held, None
+        cached = self._entries.get((tenant_id, stream_id)) is entry
         if committed is None:
-            if self._entries.get((tenant_id, stream_id)) is entry:
+            if cached:
                 del self._entries[(tenant_id, stream_id)]
+                self.events -= entry.version
         else:
+            if cached:
+                self.events += committed[0] - entry.version
             entry.version, entry.hash = committed
         if held is not None:
             held.set_result(None)
+        self._evict()
 
     def advance(self, tenant_id: str, stream_id: str, fold: Fold, events: list[Event],
                 first_version: int, last_hash: bytes) -> None:
@@ -108,3 +133,6 @@ class StateCache:
             entry.state = fold(entry.state, event)
         entry.version = first_version + len(events) - 1
         entry.hash = last_hash
+        self.events += len(events)
+        self._entries.move_to_end((tenant_id, stream_id))
+        self._evict()
