@@ -149,6 +149,16 @@ async def interruptible(work: Awaitable[T]) -> T:
     servers and the cluster it started, instead of the process dying with them running."""
     task = asyncio.current_task()
     assert task is not None
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(signum, task.cancel)
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+
+    def cancel_once() -> None:
+        # A second signal (Ctrl-C twice, a wrapper passing SIGTERM on) must not cancel the
+        # clean-up the first one started: it would leave PostgreSQL running.
+        for signum in signals:
+            loop.add_signal_handler(signum, lambda: None)
+        task.cancel()
+
+    for signum in signals:
+        loop.add_signal_handler(signum, cancel_once)
     return await work

@@ -1,5 +1,7 @@
 """The soak (`make soak`): a steady 300 check-ins/s for 10 minutes (`SOAK_SECONDS`, `SOAK_RATE`)
-with the reports projecting live, over a cluster of its own (bench.cluster).
+with the reports projecting live, over a cluster of its own (bench.cluster). The check-ins go
+to 200 activities at a time, 90 each, then to the next 200 (`PER_ACTIVITY`), as a district's
+patrols follow each other: memory must stay flat as activities come and go.
 
 Every 5 s it prints the resident memory of the ledger, of reports and of PostgreSQL (the
 sum of its processes' unique memory), how far the slowest projection is behind (events and
@@ -37,6 +39,10 @@ LAG_BOUND_SECONDS = 5.0
 # A service whose memory grows more than this from the first third of the run to the last
 # is not flat (PostgreSQL is reported, not bounded: its figure follows the pages it caches).
 GROWTH_BOUND_MB = 25.0
+# 200 activities at a time, each taking this many check-ins before the load moves on to the
+# next 200: a patrol's worth, not one activity collecting the whole run.
+PER_ACTIVITY = 90
+ACTIVITIES_IN_TURN = 2000
 
 
 def _uss_mb(processes: list[psutil.Process]) -> float:
@@ -59,7 +65,7 @@ async def soak(seconds: float, rate: float, *, clients: int = 64) -> dict[str, o
             appends = int(seconds * rate) + 100
             pool = await create_pool(cluster.url, application_name="soak", max_size=4)
             try:
-                seeded = await seed(pool, appends)
+                seeded = await seed(pool, appends, activities=ACTIVITIES_IN_TURN)
             finally:
                 await pool.close()
             ledger, reports = services(cluster.url)
@@ -68,7 +74,8 @@ async def soak(seconds: float, rate: float, *, clients: int = 64) -> dict[str, o
             # The seed's events are projected first: the soak measures the steady state.
             if not await until(lambda: caught_up(cluster.url), 900, interval=1):
                 raise RuntimeError("the reports did not project the seed within 15 minutes")
-            load = CheckinLoad(ledger.port, seeded, clients=clients, total=appends, rate=rate)
+            load = CheckinLoad(ledger.port, seeded, clients=clients, total=appends, rate=rate,
+                               per_activity=PER_ACTIVITY)
             driving = asyncio.create_task(load.run())
             started = time.monotonic()
             samples: list[dict[str, float]] = []
