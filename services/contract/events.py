@@ -143,6 +143,19 @@ class ActivityRescheduled(Event, frozen=True, kw_only=True, tag=True):
     reason: str
 
 
+class ActivityDetailsRevised(Event, frozen=True, kw_only=True, tag=True):
+    """The activity's title and capacity from now on (both stated, changed or not), and why.
+
+    Records already confirmed keep pointing at the activity, so lists, rosters and
+    certificates issued later show the new title; certificates issued earlier keep the
+    content they were issued with. `capacity` None: no limit."""
+
+    activity_id: uuid.UUID
+    title: str
+    capacity: int | None
+    reason: str
+
+
 class ActivityCancelled(Event, frozen=True, kw_only=True, tag=True):
     activity_id: uuid.UUID
     reason: str
@@ -318,7 +331,8 @@ class CertificateIssued(Event, frozen=True, kw_only=True, tag=True):
 EVENT_TYPES: tuple[type[Event], ...] = (
     UnitEstablished, UnitRenamed, UnitMoved, UnitMerged, UnitDissolved,
     MemberRegistered, MemberReported, MemberTransferred, MemberLeft, MemberDataErased,
-    ActivityScheduled, ActivityRescheduled, ActivityCancelled, ActivityClosed,
+    ActivityScheduled, ActivityRescheduled, ActivityDetailsRevised, ActivityCancelled,
+    ActivityClosed,
     CheckedIn, CheckedOut, AttendanceConfirmed, ParticipationCorrected, ParticipationRevoked,
     CorrectionRequested, CorrectionRequestRefused, HonorRollPublished,
     HonorRollObjectionRecorded, CertificateIssued,

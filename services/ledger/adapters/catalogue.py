@@ -31,6 +31,7 @@ import asyncpg
 from contract.events import (
     ActivityCancelled,
     ActivityClosed,
+    ActivityDetailsRevised,
     ActivityRescheduled,
     ActivityScheduled,
     AttendanceConfirmed,
@@ -60,13 +61,17 @@ SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::tex
                          $11::text[], $12::integer[])
 ON CONFLICT DO NOTHING"""
 
-# NULL in a change: that field is unchanged.
+# NULL in a change: that field is unchanged. A capacity may become NULL (no limit), so it
+# changes where `revised` says the details were revised.
 _CHANGED_ACTIVITIES = """UPDATE ledger.activity_catalogue c SET
     place = coalesce(u.place, c.place), starts_at = coalesce(u.starts_at, c.starts_at),
     ends_at = coalesce(u.ends_at, c.ends_at), status = coalesce(u.status, c.status),
+    title = coalesce(u.title, c.title),
+    capacity = CASE WHEN u.revised THEN u.capacity ELSE c.capacity END,
     version = u.version
 FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[],
-            $7::integer[]) AS u(activity_id, place, starts_at, ends_at, status, version)
+            $7::text[], $8::integer[], $9::boolean[], $10::integer[])
+    AS u(activity_id, place, starts_at, ends_at, status, title, capacity, revised, version)
 WHERE c.tenant_id = $1 AND c.activity_id = u.activity_id AND c.version < u.version"""
 
 _NEW_MEMBERS = """INSERT INTO ledger.member_catalogue
@@ -134,7 +139,8 @@ ON CONFLICT DO NOTHING"""
 
 _ACTIVITY_FIELDS = ("host_unit_id", "kind", "category", "title", "place", "starts_at",
                     "ends_at", "capacity", "status", "version")
-_ACTIVITY_CHANGES = ("place", "starts_at", "ends_at", "status", "version")
+_ACTIVITY_CHANGES = ("place", "starts_at", "ends_at", "status", "title", "capacity",
+                     "revised", "version")
 _MEMBER_FIELDS = ("kind", "unit_id", "registered_on", "left_on", "version")
 _MEMBER_CHANGES = ("unit_id", "left_on", "version")
 _REQUEST_FIELDS = ("activity_id", "member_id", "participation_id", "reason",
@@ -237,6 +243,9 @@ def plan(appended: Iterable[Appended]) -> Changes:
             case ActivityRescheduled():
                 _change(*activities, event.activity_id, version, place=event.place,
                         starts_at=event.starts_at, ends_at=event.ends_at)
+            case ActivityDetailsRevised():
+                _change(*activities, event.activity_id, version, title=event.title,
+                        capacity=event.capacity, revised=True)
             case ActivityCancelled():
                 _change(*activities, event.activity_id, version, status="cancelled")
             case ActivityClosed():

@@ -41,7 +41,7 @@ from ledger.handlers import Confirmation, ConfirmMany, Ledger
 
 DONE = {"confirmed": "confirmed_ok", "corrected": "corrected_ok", "revoked": "revoked_ok",
         "closed": "closed_ok", "checked_in": "organiser_checked_in",
-        "rescheduled": "rescheduled_ok", "cancelled": "cancelled_ok",
+        "revised": "revised_ok", "rescheduled": "rescheduled_ok", "cancelled": "cancelled_ok",
         "accepted": "request_accepted_ok", "amended": "request_amended_ok",
         "refused": "request_refused_ok"}
 # The search box: a name or member number, as typed (bounded before it is compared).
