@@ -62,18 +62,17 @@ async def test_a_member_asks_and_the_organiser_issues_or_refuses(
         listed = await desk.get("/organiser/certificates")
         assert "待处理的证明申请" in listed.text and "XH-0902" in listed.text
         action = listed.text.split('action="/organiser/certificates/requests/')[1]
-        request_id = action.split("/")[0]
+        request_id = action.split('"')[0]
         form = {"member_id": str(member), "_csrf_token": csrf_token(listed)}
-        no_reason = await desk.post(f"/organiser/certificates/requests/{request_id}/refuse",
-                                    data={**form, "reason": " "})
-        assert no_reason.status_code == 422 and "请填写此项" in no_reason.text
-        issued = await desk.post(f"/organiser/certificates/requests/{request_id}/issue",
-                                 data={**form, "contact": "社区服务站 0591-1234567"})
+        answer = f"/organiser/certificates/requests/{request_id}"
+        no_reason = await desk.post(answer, data={**form, "answer": "refuse", "reason": " "})
+        assert no_reason.status_code == 422 and "不予出具须填写原因" in no_reason.text
+        issued = await desk.post(answer, data={**form, "answer": "issue", "reason": "",
+                                               "contact": "社区服务站 0591-1234567"})
         assert issued.status_code == 303
         printed = await desk.get(issued.headers["location"])
         assert "1.5" in printed.text and "社区服务站 0591-1234567" in printed.text
-        twice = await desk.post(f"/organiser/certificates/requests/{request_id}/refuse",
-                                data={**form, "reason": "重复"})
+        twice = await desk.post(answer, data={**form, "answer": "refuse", "reason": "重复"})
         assert twice.status_code == 409 and "该证明已出具" in twice.text
         [(status, number, _)] = await requests(pool, c)
         assert status == "issued" and number and number in issued.headers["location"]
@@ -89,9 +88,9 @@ async def test_a_member_asks_and_the_organiser_issues_or_refuses(
         assert asked.status_code == 303
         listed = await desk.get("/organiser/certificates")
         request_id = listed.text.split(
-            'action="/organiser/certificates/requests/')[1].split("/")[0]
-        refused = await desk.post(f"/organiser/certificates/requests/{request_id}/refuse",
-                                  data={**form, "reason": "请按实际服务月份申请"})
+            'action="/organiser/certificates/requests/')[1].split('"')[0]
+        refused = await desk.post(f"/organiser/certificates/requests/{request_id}", data={
+            **form, "answer": "refuse", "reason": "请按实际服务月份申请"})
         assert refused.status_code == 303 and "已答复" in (
             await desk.get(refused.headers["location"])).text
         answered = await phone.get(mine)

@@ -13,7 +13,6 @@ number with "未找到该证明"; numbers carry 60 bits of an HMAC, so they cann
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -70,6 +69,8 @@ class RequestForm(msgspec.Struct, kw_only=True):
 class AnswerForm(msgspec.Struct, kw_only=True):
     command_id: str = ""
     member_id: str = ""
+    # The button pressed: "issue", or "refuse" (with a reason).
+    answer: str = ""
     contact: str = ""
     reason: str = ""
 
@@ -172,55 +173,18 @@ class OrganiserCertificatePages(Controller):
             return await again(page.refusal(refusal))
         return page.redirect(f"/organiser/certificates/{number}")
 
-    @post("/requests/{request_id:uuid}/issue", operation_id="pageIssueRequestedCertificate",
+    @post("/requests/{request_id:uuid}", operation_id="pageAnswerCertificateRequest",
           status_code=303)
-    async def issue_requested(self, ledger: NamedDependency[Ledger],
-                              page: NamedDependency[Page],
-                              organiser: NamedDependency[OrganiserSession],
-                              listings: NamedDependency[Listings],
-                              names: NamedDependency[Names], request_id: FromPath[uuid.UUID],
-                              data: URLEncodedBody[AnswerForm]) -> Any:
-        """Issue what the member asked for: the request's months, this unit's contact."""
-        async def answered(member_id: uuid.UUID) -> str:
-            number, _ = await ledger.certificates.issue(
-                organiser.actor, member_id,
-                IssueCertificate(command_id=command_id_of(data.command_id), first_month="",
-                                 last_month="", contact=data.contact.strip()),
-                request_id=request_id)
-            return f"/organiser/certificates/{number}"
-
-        return await self._answer(ledger, page, organiser, listings, names, request_id, data,
-                                  answered)
-
-    @post("/requests/{request_id:uuid}/refuse", operation_id="pageRefuseCertificateRequest",
-          status_code=303)
-    async def refuse_requested(self, ledger: NamedDependency[Ledger],
-                               page: NamedDependency[Page],
-                               organiser: NamedDependency[OrganiserSession],
-                               listings: NamedDependency[Listings],
-                               names: NamedDependency[Names], request_id: FromPath[uuid.UUID],
-                               data: URLEncodedBody[AnswerForm]) -> Any:
-        async def answered(member_id: uuid.UUID) -> str:
-            if not data.reason.strip():
-                raise Refusal("reason_required", page.t("required"), "a reason is required",
-                              field="reason", status=422)
-            await ledger.certificates.refuse(
-                organiser.actor, member_id, request_id,
-                RefuseCertificateRequest(command_id=command_id_of(data.command_id),
-                                         reason=data.reason))
-            return "/organiser/certificates?done=refused"
-
-        return await self._answer(ledger, page, organiser, listings, names, request_id, data,
-                                  answered)
-
-    async def _answer(self, ledger: Ledger, page: Page, organiser: OrganiserSession,
-                      listings: Listings, names: Names, request_id: uuid.UUID,
-                      data: AnswerForm,
-                      answered: Callable[[uuid.UUID], Awaitable[str]]) -> Any:
-        """Either answer's steps: the member the form names (the use case checks the
-        request is theirs), then the page it leads to, or the list with the refusal."""
+    async def answer(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                     organiser: NamedDependency[OrganiserSession],
+                     listings: NamedDependency[Listings], names: NamedDependency[Names],
+                     request_id: FromPath[uuid.UUID],
+                     data: URLEncodedBody[AnswerForm]) -> Any:
+        """The request's one form, two buttons: issue what the member asked for (the
+        request's months, this unit's contact), or refuse with a reason. The member is the
+        form's; the use case checks the request is theirs."""
         try:
-            if any(has_controls(v) for v in (data.member_id, data.contact)) or \
+            if any(has_controls(v) for v in (data.member_id, data.contact, data.answer)) or \
                     has_controls(data.reason, multiline=True):
                 raise Refusal("control_characters", page.t("control_characters"),
                               "control characters", status=422)
@@ -229,7 +193,21 @@ class OrganiserCertificatePages(Controller):
             except ValueError:
                 raise Refusal("request_not_found", page.t("certificate_request_missing"),
                               "no such request", status=404) from None
-            return page.redirect(await answered(member_id))
+            command_id = command_id_of(data.command_id)
+            if data.answer == "issue":
+                number, _ = await ledger.certificates.issue(
+                    organiser.actor, member_id,
+                    IssueCertificate(command_id=command_id, first_month="", last_month="",
+                                     contact=data.contact.strip()),
+                    request_id=request_id)
+                return page.redirect(f"/organiser/certificates/{number}")
+            if not data.reason.strip():
+                raise Refusal("reason_required", page.t("certificate_refuse_needs_reason"),
+                              "give the reason for refusing", field="reason", status=422)
+            await ledger.certificates.refuse(
+                organiser.actor, member_id, request_id,
+                RefuseCertificateRequest(command_id=command_id, reason=data.reason))
+            return page.redirect("/organiser/certificates?done=refused")
         except Refusal as refusal:
             return await self._render(ledger, page, organiser, listings, names, IssueForm(),
                                       status_code=refusal.status,

@@ -9,6 +9,7 @@ message."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -30,6 +31,7 @@ from ledger.entrypoints.pages.confirm import YES, confirmation
 from ledger.entrypoints.pages.forms import command_id_of, parse_window, required, whole_number
 from ledger.entrypoints.pages.views import shown_status
 from ledger.handlers import Ledger
+from ledger.handlers.activities import Management
 
 
 class ReviseForm(msgspec.Struct, kw_only=True):
@@ -102,6 +104,22 @@ class ManagePages(Controller):
                    activity_id: FromPath[uuid.UUID]) -> Any:
         return await self._render(ledger, page, organiser, activity_id)
 
+    async def _change(self, ledger: Ledger, page: Page, organiser: OrganiserSession,
+                      activity_id: uuid.UUID, data: _Form, errors: dict[str, str],
+                      command: Callable[[], Management], *, form: str, done: str) -> Any:
+        """Issue the form's command unless what was typed is wrong already; the form again
+        with what was typed and why (`form`: its name on the page), or the roster."""
+        if not errors:
+            try:
+                # Built here: a command refuses a date outside the calendar's years.
+                await ledger.activities.manage(organiser.actor, activity_id, command())
+            except Refusal as refusal:
+                errors[refusal.field or "form"] = page.refusal(refusal)
+        if errors:
+            return await self._render(ledger, page, organiser, activity_id, status_code=422,
+                                      **{form: _echo(data), f"{form}_errors": errors})
+        return page.redirect(f"/organiser/activities/{activity_id}?done={done}")
+
     @post("/revise", operation_id="pageReviseActivity", status_code=303)
     async def revise(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
                      organiser: NamedDependency[OrganiserSession],
@@ -109,18 +127,12 @@ class ManagePages(Controller):
         errors: dict[str, str] = {}
         required((("title", data.title), ("reason", data.reason)), errors, page)
         capacity = whole_number(data.capacity, "capacity", errors, page)
-        if not errors:
-            try:
-                command = ReviseActivityDetails(
-                    command_id=command_id_of(data.command_id), title=data.title,
-                    capacity=capacity, reason=data.reason)
-                await ledger.activities.manage(organiser.actor, activity_id, command)
-            except Refusal as refusal:
-                errors[refusal.field or "form"] = page.refusal(refusal)
-        if errors:
-            return await self._render(ledger, page, organiser, activity_id, status_code=422,
-                                      revised=_echo(data), revised_errors=errors)
-        return page.redirect(f"/organiser/activities/{activity_id}?done=revised")
+        return await self._change(
+            ledger, page, organiser, activity_id, data, errors,
+            lambda: ReviseActivityDetails(command_id=command_id_of(data.command_id),
+                                          title=data.title, capacity=capacity,
+                                          reason=data.reason),
+            form="revised", done="revised")
 
     @post("/reschedule", operation_id="pageRescheduleActivity", status_code=303)
     async def reschedule(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
@@ -130,19 +142,12 @@ class ManagePages(Controller):
         errors: dict[str, str] = {}
         moments = parse_window(data.day, data.starts, data.ends, errors, page)
         required((("place", data.place), ("reason", data.reason)), errors, page)
-        if not errors:
-            try:
-                # Built inside: a command refuses a date outside the calendar's years.
-                command = RescheduleActivity(
-                    command_id=command_id_of(data.command_id), starts_at=moments["starts"],
-                    ends_at=moments["ends"], place=data.place, reason=data.reason)
-                await ledger.activities.manage(organiser.actor, activity_id, command)
-            except Refusal as refusal:
-                errors[refusal.field or "form"] = page.refusal(refusal)
-        if errors:
-            return await self._render(ledger, page, organiser, activity_id, status_code=422,
-                                      moved=_echo(data), moved_errors=errors)
-        return page.redirect(f"/organiser/activities/{activity_id}?done=rescheduled")
+        return await self._change(
+            ledger, page, organiser, activity_id, data, errors,
+            lambda: RescheduleActivity(command_id=command_id_of(data.command_id),
+                                       starts_at=moments["starts"], ends_at=moments["ends"],
+                                       place=data.place, reason=data.reason),
+            form="moved", done="rescheduled")
 
     @post("/cancel", operation_id="pageCancelActivity", status_code=303)
     async def cancel(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
