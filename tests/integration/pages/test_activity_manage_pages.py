@@ -180,6 +180,10 @@ async def test_a_refusal_of_the_ledger_shows_on_the_form(
             "reason": "改到晚上", "_csrf_token": csrf_token(form)})
         assert refused.status_code == 422 and "已有人签到，不能改期" in refused.text
         assert (await desk.get(f"/organiser/activities/{uuid.uuid4()}/edit")).status_code == 404
+        # A request is answered by accepting, amending or refusing it; nothing else.
+        unknown = await desk.post(f"/organiser/activities/{activity}/requests/delete", data={
+            "participation_id": str(uuid.uuid4()), "_csrf_token": csrf_token(form)})
+        assert unknown.status_code == 404
     assert [t for t, _ in await events(pool, c, activity)] == ["ActivityScheduled", "CheckedIn"]
 
 

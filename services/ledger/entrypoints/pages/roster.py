@@ -44,6 +44,8 @@ DONE = {"confirmed": "confirmed_ok", "corrected": "corrected_ok", "revoked": "re
         "revised": "revised_ok", "rescheduled": "rescheduled_ok", "cancelled": "cancelled_ok",
         "accepted": "request_accepted_ok", "amended": "request_amended_ok",
         "refused": "request_refused_ok"}
+# The answers to a member's correction request, by the verb of their path.
+ANSWERS = {"accept": "accepted", "amend": "amended", "refuse": "refused"}
 # The search box: a name or member number, as typed (bounded before it is compared).
 MAX_QUERY = 64
 
@@ -259,35 +261,22 @@ class RosterPages(Controller):
                                                               command),
                                _back(activity_id, data.back, "revoked"), typed)
 
-    @post("/requests/accept", operation_id="pageAcceptCorrectionRequest", status_code=303)
-    async def accept_request(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+    @post("/requests/{verb:str}", operation_id="pageAnswerCorrectionRequest",
+          status_code=303)
+    async def answer_request(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
                              queries: NamedDependency[PageQueries],
                              listings: NamedDependency[Listings],
                              organiser: NamedDependency[OrganiserSession],
-                             activity_id: FromPath[uuid.UUID],
+                             activity_id: FromPath[uuid.UUID], verb: FromPath[str],
                              data: URLEncodedBody[ReasonForm]) -> Any:
+        """`…/requests/accept`, `/amend` or `/refuse`: the three answers to the member's
+        open request, one form each on the roster and the review list."""
+        answer = ANSWERS.get(verb)
+        if answer is None:
+            return page.render("message.html", status_code=404, heading=page.t("not_found"),
+                               text=page.t("not_found"))
         return await self._answer(ledger, page, queries, listings, organiser, activity_id,
-                                  data, "accepted")
-
-    @post("/requests/amend", operation_id="pageAmendCorrectionRequest", status_code=303)
-    async def amend_request(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
-                            queries: NamedDependency[PageQueries],
-                            listings: NamedDependency[Listings],
-                            organiser: NamedDependency[OrganiserSession],
-                            activity_id: FromPath[uuid.UUID],
-                            data: URLEncodedBody[ReasonForm]) -> Any:
-        return await self._answer(ledger, page, queries, listings, organiser, activity_id,
-                                  data, "amended")
-
-    @post("/requests/refuse", operation_id="pageRefuseCorrectionRequest", status_code=303)
-    async def refuse_request(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
-                             queries: NamedDependency[PageQueries],
-                             listings: NamedDependency[Listings],
-                             organiser: NamedDependency[OrganiserSession],
-                             activity_id: FromPath[uuid.UUID],
-                             data: URLEncodedBody[ReasonForm]) -> Any:
-        return await self._answer(ledger, page, queries, listings, organiser, activity_id,
-                                  data, "refused")
+                                  data, answer)
 
     async def _answer(self, ledger: Ledger, page: Page, queries: PageQueries,
                       listings: Listings, organiser: OrganiserSession, activity_id: uuid.UUID,
