@@ -161,11 +161,8 @@ class OrganiserCertificatePages(Controller):
         member_id = await directory.member_by_number(organiser.tenant_id, typed.member_number)
         if member_id is None:
             return await again(page.t("certificate_member_unknown"))
-        try:
-            command_id = uuid.UUID(data.command_id)
-        except ValueError:
-            command_id = uuid.uuid4()
-        command = IssueCertificate(command_id=command_id, first_month=typed.first_month,
+        command = IssueCertificate(command_id=command_id_of(data.command_id),
+                                   first_month=typed.first_month,
                                    last_month=typed.last_month, contact=typed.contact)
         try:
             number, _ = await ledger.certificates.issue(organiser.actor, member_id, command)
