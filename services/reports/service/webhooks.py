@@ -279,7 +279,12 @@ class Dispatcher:
         if problem := webhooks.unreachable(addresses, self._allowlist):
             return problem
         named = {"Host": url.netloc.decode("ascii")}
-        extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+        extensions: dict[str, Any] = {}
+        if url.scheme == "https":
+            extensions["sni_hostname"] = url.host
+            # The client pools connections by address: one opened for another name on the
+            # same address would carry that name's TLS session. Not kept, it is not reused.
+            named["Connection"] = "close"
         return url.copy_with(host=addresses[0]), named, extensions
 
 

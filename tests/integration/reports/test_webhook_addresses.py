@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
+import httpx
 import msgspec
 import pytest
 
@@ -42,13 +46,13 @@ def receiver() -> Iterator[Gateway]:
         yield test
 
 
-def resolving(*addresses: str):
-    """A resolver that answers `addresses` for NAME and knows no other name."""
+def resolving(*addresses: str, names: tuple[str, ...] = (NAME,)):
+    """A resolver that answers `addresses` for `names` and knows no other name."""
     asked: list[tuple[str, int]] = []
 
     async def resolve(host: str, port: int) -> list[str]:
         asked.append((host, port))
-        if host != NAME:
+        if host not in names:
             raise OSError(f"unknown host {host}")
         return list(addresses)
 
@@ -187,3 +191,50 @@ async def test_reports_webhooks_prune_deletes_what_is_older(
         stderr=asyncio.subprocess.PIPE)
     _, err = await asyncio.wait_for(refused.communicate(), 60)
     assert refused.returncode == 2 and b"0 to 36500 days" in err
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> ssl.SSLContext:
+    """A server context with a certificate for NAME only (made by openssl, which every
+    system with TLS has); the client side trusts it through `tmp_path / "cert.pem"`."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", f"/CN={NAME}",
+                    "-addext", f"subjectAltName=DNS:{NAME}"], check=True,
+                   capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def test_https_keeps_the_name_for_sni_and_the_certificate(
+        pool, history, tls, tmp_path) -> None:
+    """Connected to the address checked, TLS still names the host: the receiver's
+    certificate for NAME is accepted, and another name on the same address is refused
+    by the certificate check (not served over NAME's connection)."""
+    tree = await _tree(history)
+    expected = await _branch_history(history, tree)
+    await history.project()
+    served_names: list[str | None] = []
+    tls.sni_callback = lambda _socket, name, _context: served_names.append(name)
+    trust = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+    resolve, _ = resolving("127.0.0.1", names=(NAME, "other.example.cn"))
+    with receiving(tls) as receiver:
+        url = named(receiver).replace("http://", "https://")
+        async with subscription(pool, history, tree.branch, url, TYPES) as sub, \
+                subscription(pool, history, tree.branch,
+                             url.replace(NAME, "other.example.cn"), TYPES) as other:
+            dispatcher = Dispatcher(
+                pool, history.feed, pacing=FAST,
+                allowlist=Allowlist.parse(f"{NAME}, other.example.cn, 127.0.0.1"),
+                resolve=resolve, transport=httpx.AsyncHTTPTransport(verify=trust))
+            try:
+                await _drain(pool, history, sub, dispatcher, receiver, len(expected))
+            finally:
+                await dispatcher.stop()
+            assert all(r["delivered"] for r in await _log(pool, sub))
+            refused = await _log(pool, other)
+        assert refused and not any(r["delivered"] for r in refused)
+        assert all("CERTIFICATE_VERIFY_FAILED" in r["error"] for r in refused)
+    assert set(served_names) == {NAME, "other.example.cn"}
+    assert len(receiver.handled) == len(expected)

@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 import sqlite3
+import ssl
 import sys
 import threading
 import time
@@ -79,7 +80,8 @@ class Gateway:
 
 
 @contextmanager
-def receiving() -> Iterator[Gateway]:
+def receiving(tls: ssl.SSLContext | None = None) -> Iterator[Gateway]:
+    """The reference receiver on loopback; over TLS with `tls` (a server context)."""
     test = Gateway()
     reference = Receiver(SECRET, test.handle)
 
@@ -92,6 +94,8 @@ def receiving() -> Iterator[Gateway]:
     test.receiver = Receiver(SECRET, test.handle)
     reference.receive = receive  # type: ignore[method-assign]
     server = reference.server("127.0.0.1", 0)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     test.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
