@@ -407,12 +407,17 @@ def _reason(reason: str) -> str:
     return reason
 
 
+def _required_line(value: str, name: str, maximum: int, code: str, zh: str) -> str:
+    """A one-line text that must not be blank: printed on records, lists and posters."""
+    value = clean(value, name)
+    if not value or len(value) > maximum:
+        raise invalid(code, f"请填写{zh}（不超过{maximum}字）",
+                      f"{name}: 1–{maximum} characters", name)
+    return value
+
+
 def _title(title: str) -> str:
-    title = clean(title, "title")
-    if not title or len(title) > MAX_TITLE:
-        raise invalid("invalid_title", f"请填写活动名称（不超过{MAX_TITLE}字）",
-                      f"title: 1–{MAX_TITLE} characters", "title")
-    return title
+    return _required_line(title, "title", MAX_TITLE, "invalid_title", "活动名称")
 
 
 def _capacity(capacity: int | None) -> int | None:
@@ -423,11 +428,7 @@ def _capacity(capacity: int | None) -> int | None:
 
 
 def _place(place: str) -> str:
-    place = clean(place, "place")
-    if not place or len(place) > MAX_PLACE:
-        raise invalid("invalid_place", f"请填写活动地点（不超过{MAX_PLACE}字）",
-                      f"place: 1–{MAX_PLACE} characters", "place")
-    return place
+    return _required_line(place, "place", MAX_PLACE, "invalid_place", "活动地点")
 
 
 def _beneficiary(beneficiary: str) -> str:
