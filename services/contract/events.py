@@ -143,6 +143,19 @@ class ActivityRescheduled(Event, frozen=True, kw_only=True, tag=True):
     reason: str
 
 
+class ActivityDetailsRevised(Event, frozen=True, kw_only=True, tag=True):
+    """The activity's title and capacity from now on (both stated, changed or not), and why.
+
+    Records already confirmed keep pointing at the activity, so lists, rosters and
+    certificates issued later show the new title; certificates issued earlier keep the
+    content they were issued with. `capacity` None: no limit."""
+
+    activity_id: uuid.UUID
+    title: str
+    capacity: int | None
+    reason: str
+
+
 class ActivityCancelled(Event, frozen=True, kw_only=True, tag=True):
     activity_id: uuid.UUID
     reason: str
@@ -299,7 +312,12 @@ class CertificateMonth(msgspec.Struct, frozen=True, kw_only=True):
 class CertificateIssued(Event, frozen=True, kw_only=True, tag=True):
     """A volunteer-service certificate (志愿服务证明), with the figures as of issue, so a
     printed one can be checked against it later. Names and member numbers are printed
-    from the member directory, never stored here."""
+    from the member directory, never stored here.
+
+    v2 added `request_id`: the member's request it answers (`CertificateRequested`), None
+    when the organiser issued without one (all of v1)."""
+
+    VERSION = 2
 
     number: str
     member_id: uuid.UUID
@@ -313,15 +331,42 @@ class CertificateIssued(Event, frozen=True, kw_only=True, tag=True):
     issued_by: uuid.UUID
     issued_at: datetime
     contact: str = ""
+    request_id: uuid.UUID | None = None
+
+
+class CertificateRequested(Event, frozen=True, kw_only=True, tag=True):
+    """The member asks for a certificate of their confirmed service in a period (申请), in
+    their own stream (member-<id>). The organising unit answers it once, in the stream of
+    the certificate it would issue (its number derived from `request_id`): by issuing
+    (`CertificateIssued` naming the request) or by refusing (`CertificateRequestRefused`)."""
+
+    request_id: uuid.UUID
+    member_id: uuid.UUID
+    first_month: str  # "YYYY-MM", Asia/Shanghai, both inclusive
+    last_month: str
+    requested_at: datetime
+
+
+class CertificateRequestRefused(Event, frozen=True, kw_only=True, tag=True):
+    """The organiser answers a certificate request without issuing, and why (no confirmed
+    service in the period, the member served elsewhere, …)."""
+
+    request_id: uuid.UUID
+    member_id: uuid.UUID
+    reason: str
+    refused_by: uuid.UUID
+    refused_at: datetime
 
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     UnitEstablished, UnitRenamed, UnitMoved, UnitMerged, UnitDissolved,
     MemberRegistered, MemberReported, MemberTransferred, MemberLeft, MemberDataErased,
-    ActivityScheduled, ActivityRescheduled, ActivityCancelled, ActivityClosed,
+    ActivityScheduled, ActivityRescheduled, ActivityDetailsRevised, ActivityCancelled,
+    ActivityClosed,
     CheckedIn, CheckedOut, AttendanceConfirmed, ParticipationCorrected, ParticipationRevoked,
     CorrectionRequested, CorrectionRequestRefused, HonorRollPublished,
-    HonorRollObjectionRecorded, CertificateIssued,
+    HonorRollObjectionRecorded, CertificateIssued, CertificateRequested,
+    CertificateRequestRefused,
 )
 BY_NAME: dict[str, type[Event]] = {t.__name__: t for t in EVENT_TYPES}
 
@@ -336,8 +381,14 @@ def _scheduled_v1(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "beneficiary": ""}
 
 
+def _certificate_v1(data: dict[str, Any]) -> dict[str, Any]:
+    # Before v2 no member could ask on the pages: every certificate was issued unasked.
+    return {**data, "request_id": None}
+
+
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("ActivityScheduled", 1): _scheduled_v1,
+    ("CertificateIssued", 1): _certificate_v1,
 }
 
 

@@ -22,35 +22,36 @@ class Column(NamedTuple):
         return self.en if lang == "en" else self.zh
 
 
+# Columns several tables show, defined once so that a member's hours read the same
+# wherever they are listed.
+NAME = Column("name", "姓名", "Name", 12)
+MEMBER_NUMBER = Column("member_number", "成员编号", "Member number", 14)
+HOURS = Column("hours", "服务时长（小时）", "Hours", 16)
+# The activities a member took part in (a unit's table counts the activities it held).
+TAKEN_PART = Column("activities", "参加活动（次）", "Activities", 14)
+
 HONOR_ROLL: tuple[Column, ...] = (
-    Column("rank", "名次", "Rank", 6),
-    Column("name", "姓名", "Name", 12),
-    Column("member_number", "成员编号", "Member number", 14),
-    Column("hours", "服务时长（小时）", "Hours", 16),
-    Column("activities", "参加活动（次）", "Activities", 14),
+    Column("rank", "名次", "Rank", 6), NAME, MEMBER_NUMBER, HOURS, TAKEN_PART,
 )
 # For public display: masked names and no member numbers.
-HONOR_ROLL_PUBLIC: tuple[Column, ...] = tuple(c for c in HONOR_ROLL
-                                              if c.key != "member_number")
+HONOR_ROLL_PUBLIC: tuple[Column, ...] = tuple(c for c in HONOR_ROLL if c != MEMBER_NUMBER)
 
 UNIT_ACTIVITY: tuple[Column, ...] = (
     Column("kind_name", "活动类型", "Kind", 12),
     Column("activities", "开展活动（次）", "Activities held", 14),
     Column("participants", "参与人数", "Participants", 10),
     Column("person_times", "参与人次", "Person-times", 10),
-    Column("hours", "服务时长（小时）", "Hours", 16),
+    HOURS,
     Column("attendance", "其中会议学习（人次）", "Of which attendance", 20),
     Column("unconfirmed", "待确认（人次）", "Unconfirmed", 14),
 )
 
 # The employer feedback digest (双报到), one row per in-service member.
 EMPLOYER_DIGEST: tuple[Column, ...] = (
-    Column("member_number", "成员编号", "Member number", 14),
-    Column("name", "姓名", "Name", 12),
+    MEMBER_NUMBER, NAME,
     Column("status_name", "报到状态", "Status", 10),
     Column("unit_name", "报到组织", "Reported to", 20),
     Column("reported_since", "报到日期", "Since", 12),
-    Column("activities", "参加活动（次）", "Activities", 14),
-    Column("hours", "服务时长（小时）", "Hours", 16),
+    TAKEN_PART, HOURS,
     Column("unconfirmed", "待确认（次）", "Unconfirmed", 12),
 )

@@ -32,12 +32,14 @@ class RemoteFeed(msgspec.Struct, frozen=True, kw_only=True):
 
 class Webhooks(msgspec.Struct, frozen=True, kw_only=True):
     """The webhook dispatcher's pacing (seconds): between passes when nothing is due, the
-    first retry's delay and the cap of its doubling, an attempt's timeout."""
+    first retry's delay and the cap of its doubling, an attempt's timeout; and how many
+    days the delivery log keeps an attempt (0: for ever)."""
 
     poll_interval: float = 1.0
     backoff_base: float = 1.0
     backoff_cap: float = 600.0
     timeout: float = 10.0
+    log_days: int = 90
 
     def __post_init__(self) -> None:
         # The attempt waits in an open transaction (service/webhooks.py), which the
@@ -46,13 +48,16 @@ class Webhooks(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("WEBHOOK_TIMEOUT must be between 0 and 15 seconds")
         if not 0 < self.backoff_base <= self.backoff_cap:
             raise ValueError("WEBHOOK_BACKOFF_BASE must be positive, at most WEBHOOK_BACKOFF_CAP")
+        if not 0 <= self.log_days <= 36_500:
+            raise ValueError("WEBHOOK_LOG_DAYS must be 0 (keep for ever) to 36500")
 
     @classmethod
     def from_env(cls) -> Webhooks:
         return cls(poll_interval=float(os.environ.get("WEBHOOK_POLL_INTERVAL", "1")),
                    backoff_base=float(os.environ.get("WEBHOOK_BACKOFF_BASE", "1")),
                    backoff_cap=float(os.environ.get("WEBHOOK_BACKOFF_CAP", "600")),
-                   timeout=float(os.environ.get("WEBHOOK_TIMEOUT", "10")))
+                   timeout=float(os.environ.get("WEBHOOK_TIMEOUT", "10")),
+                   log_days=int(os.environ.get("WEBHOOK_LOG_DAYS", "90")))
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

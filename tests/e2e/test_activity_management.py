@@ -1,6 +1,7 @@
 """An organiser's activities on a desktop in chromium: the four states, the unit picker's
 tree, rescheduling, cancelling with a reason behind a confirmation dialog (declined once,
-then accepted), closing behind its dialog, and the same two steps with JavaScript off."""
+then accepted), closing behind its dialog, and the same two steps with JavaScript off;
+revising the title and capacity on a phone and on a desktop."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 from contract.calendar import SHANGHAI
 from tests.e2e.conftest import close_checked, screenshot, watch_csp
 from tests.e2e.test_organiser_pages import activity_events, sign_in
-from tests.integration.conftest import Clock, Community, establish, schedule
+from tests.integration.conftest import Clock, Community, establish, register, schedule
 
 pytestmark = pytest.mark.browser
 
@@ -138,3 +139,53 @@ async def test_without_javascript_closing_asks_on_a_page(
         await close_checked(context, violations)
     assert [t for t, _ in await activity_events(pool, c.tenant, activity)] == [
         "ActivityScheduled", "ActivityClosed"]
+
+
+async def test_the_title_and_capacity_are_revised_on_a_phone(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock,
+        pool: asyncpg.Pool, phone: BrowserContext) -> None:
+    await revise_after_people_checked_in(ledger_client, community, clock, pool, phone, "phone")
+
+
+async def test_the_title_and_capacity_are_revised_on_a_desktop(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock,
+        pool: asyncpg.Pool, desktop: BrowserContext) -> None:
+    await revise_after_people_checked_in(ledger_client, community, clock, pool, desktop,
+                                         "desktop")
+
+
+async def revise_after_people_checked_in(
+        ledger_client: httpx.AsyncClient, c: Community, clock: Clock, pool: asyncpg.Pool,
+        context: BrowserContext, device: str) -> None:
+    """Two members are in: a capacity of 1 is refused on the form, 2 is taken."""
+    base = str(ledger_client.base_url).rstrip("/")
+    activity = await schedule(ledger_client, c, clock.now - timedelta(minutes=10),
+                              title="楼道清理")
+    for number in ("XH-0801", "XH-0802"):
+        member = await register(ledger_client, c, f"{number}-{device}")
+        checked_in = await ledger_client.post(f"/api/v1/activities/{activity}/check-ins",
+                                              headers=c.admin, json={"member_id": str(member)})
+        assert checked_in.status_code == 201, checked_in.text
+    page = await context.new_page()
+    await sign_in(page, base, c)
+    await card(page, "楼道清理").get_by_role("link", name="修改/改期/取消").click()
+    await expect(page.get_by_label("活动名称")).to_have_value("楼道清理")
+    await page.get_by_label("活动名称").fill("楼道清理（3号楼）")
+    await page.get_by_label("人数上限（不填为不限）").fill("1")
+    await page.get_by_label("修改名称或人数的原因").fill("写清楼号，只留已到的人")
+    await page.get_by_role("button", name="保存名称和人数").click()
+    await expect(page.get_by_text("已有 2 人签到，人数上限不能少于 2")).to_be_visible()
+    await expect(page.get_by_label("活动名称")).to_have_value("楼道清理（3号楼）")
+    # Nothing is wider than the screen, the refusal included.
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    await screenshot(page, f"48-{device}-revise-refused")
+    await page.get_by_label("人数上限（不填为不限）").fill("2")
+    await page.get_by_role("button", name="保存名称和人数").click()
+    await expect(page.get_by_text("已修改活动名称和人数上限")).to_be_visible()
+    await expect(page.locator("#capacity")).to_have_text("已签到 2 / 容量 2 人")
+    await screenshot(page, f"49-{device}-revised-roster")
+    kind, data = (await activity_events(pool, c.tenant, activity))[-1]
+    assert (kind, data["title"], data["capacity"]) == ("ActivityDetailsRevised",
+                                                       "楼道清理（3号楼）", 2)
+    await page.get_by_role("link", name="活动列表").click()
+    await expect(card(page, "楼道清理（3号楼）")).to_have_count(1)

@@ -1,6 +1,7 @@
 """Certificates in chromium: the organiser issues one at desktop width and prints it to one
 A4 page; the member finds it from their own page and prints it too; the QR's verification
-page at phone width shows the ledger's figures masked, and an unknown number is caught."""
+page at phone width shows the ledger's figures masked, and an unknown number is caught; a
+member asks for one at phone width, the organiser issues it as asked, the member prints it."""
 
 from __future__ import annotations
 
@@ -88,7 +89,7 @@ async def test_issue_print_find_and_verify(ledger_client: httpx.AsyncClient,
     await mine.get_by_label("密码（PIN）").fill("1234")
     await mine.get_by_role("button", name="验证").click()
     await mine.get_by_role("link", name="我的志愿服务证明").click()
-    await expect(mine.get_by_text("请向所在社区或党支部申请")).to_be_visible()
+    await expect(mine.get_by_text("所在社区或党支部审核后出具")).to_be_visible()
     await mine.get_by_role("link", name=re.compile(number)).click()
     await expect(mine.locator("#certificate-hours")).to_have_text("5")
     await screenshot(mine, "62-certificate-member")
@@ -109,3 +110,44 @@ async def test_issue_print_find_and_verify(ledger_client: httpx.AsyncClient,
     await expect(verify.get_by_role("heading", name="未找到该证明")).to_be_visible()
     await no_sideways_scroll(verify)
     await screenshot(verify, "64-certificate-unknown")
+
+
+async def test_a_member_asks_at_phone_width_and_prints_what_was_issued(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock,
+        desktop: BrowserContext, phone: BrowserContext) -> None:
+    c = community
+    base = str(ledger_client.base_url).rstrip("/")
+    member = await register(ledger_client, c, "XH-0911")
+    await served(ledger_client, c, clock, member, 90, title="助老服务")
+
+    mine = await phone.new_page()
+    await mine.goto(f"{base}/t/{c.tenant}/me/certificates")
+    await mine.get_by_label("党员编号").fill("XH-0911")
+    await mine.get_by_label("密码（PIN）").fill("1234")
+    await mine.get_by_role("button", name="验证").click()
+    await expect(mine.get_by_role("heading", name="申请开具证明")).to_be_visible()
+    await mine.get_by_role("button", name="提交申请").click()
+    await expect(mine.get_by_text("申请已提交")).to_be_visible()
+    await expect(mine.locator("#requests")).to_contain_text("待审核")
+    await expect(mine.get_by_role("button", name="提交申请")).to_have_count(0)
+    await no_sideways_scroll(mine)
+    await screenshot(mine, "67-certificate-requested-phone")
+
+    desk = await desktop.new_page()
+    await sign_in(desk, base, c)
+    await desk.get_by_role("link", name="志愿服务证明").click()
+    request = desk.locator("#requests article", has_text="XH-0911")
+    await expect(request).to_have_count(1)
+    await request.get_by_label("联系方式（选填）").fill("0592-5550000")
+    await request.get_by_role("button", name="按申请出具").click()
+    await expect(desk.locator("#certificate-hours")).to_have_text("1.5")
+    number = (await desk.locator("#certificate-number").inner_text()).strip()
+
+    await mine.reload()
+    await expect(mine.locator("#requests")).to_contain_text("已出具")
+    await no_sideways_scroll(mine)
+    await screenshot(mine, "68-certificate-answered-phone")
+    await mine.locator("#requests").get_by_role("link", name=re.compile(number)).click()
+    await expect(mine.locator("#certificate-hours")).to_have_text("1.5")
+    await expect(mine.locator(".certificate-body")).to_contain_text("张三明（成员编号：XH-0911）")
+    assert await pdf_pages(mine) == 1

@@ -197,6 +197,7 @@ BODIES: dict[str, Body] = {
         "ends_at": "2026-03-01T21:00:00+08:00"},
     "rescheduleActivity": lambda i: {"starts_at": "2026-03-01T19:00:00+08:00",
                                      "ends_at": "2026-03-01T21:00:00+08:00", "reason": "改期"},
+    "reviseActivity": lambda i: {"title": "夜间巡逻（东门）", "reason": "写清地点"},
     "cancelActivity": lambda i: {"reason": "下雨"},
     "closeActivity": lambda i: {},
     "checkIn": lambda i: {"member_id": i["member_id"]},

@@ -78,6 +78,9 @@ def cases(c: Community, clock: Clock) -> list[Case]:
         Case("reschedule reason", "POST", f"{a}/reschedule", 422, "control_characters",
              "reason", json={**{k: v for k, v in activity_body(c, clock).items()
                                 if k in ("starts_at", "ends_at")}, "reason": NUL}),
+        *(Case(f"revise {name}", "POST", f"{a}/revise", 422, "control_characters", name,
+               json={"title": "楼道清理", "reason": "改名", name: value})
+          for name, value in (("title", NUL), ("title", "楼道\n清理"), ("reason", NUL))),
         Case("correction reason", "POST", f"{a}/corrections", 422, "control_characters",
              "reason", json={"participation_id": "{participation}", "minutes": 30,
                              "reason": NUL}),
@@ -151,6 +154,15 @@ def cases(c: Community, clock: Clock) -> list[Case]:
         Case("correction minutes as text", "POST", f"{a}/corrections", 422, "invalid_value",
              "minutes", json={"participation_id": "{participation}", "minutes": "30",
                               "reason": "提前离开"}),
+        *(Case(f"revised capacity {value!r}", "POST", f"{a}/revise", 422, "invalid_value",
+               "capacity", json={"capacity": value, "reason": "人数调整"})
+          for value in (0, -1, 2**40, "10", True, 1.5)),
+        Case("revised title 201", "POST", f"{a}/revise", 422, "invalid_value", "title",
+             json={"title": "题" * 201, "reason": "改名"}),
+        Case("revised title blank", "POST", f"{a}/revise", 422, "invalid_title", "title",
+             json={"title": "  ", "reason": "改名"}),
+        Case("revision without a reason", "POST", f"{a}/revise", 400, "invalid_request",
+             "reason", json={"title": "新名称"}),
         Case("capacity as text", "POST", "/api/v1/activities", 422, "invalid_value",
              "capacity", json=activity_body(c, clock, capacity="10")),
         Case("starts_at as epoch", "POST", "/api/v1/activities", 422, "invalid_value",

@@ -190,6 +190,12 @@ async def test_every_api_append_keeps_the_lists(ledger_client: httpx.AsyncClient
         "ends_at": (clock.now + timedelta(days=4, hours=2)).isoformat(),
         "place": "社区广场", "reason": "下雨"})
     assert moved_on.status_code == 201, moved_on.text
+    # A limit set, then lifted: the row's capacity becomes NULL again, the title stays.
+    for body in ({"title": "周末大扫除", "capacity": 12, "reason": "改名并限人数"},
+                 {"capacity": None, "reason": "不限人数"}):
+        revised = await ledger_client.post(f"/api/v1/activities/{later}/revise",
+                                           headers=c.organiser, json=body)
+        assert revised.status_code == 201, revised.text
     called_off = await schedule(ledger_client, c, clock.now + timedelta(days=5))
     cancelled = await ledger_client.post(f"/api/v1/activities/{called_off}/cancel",
                                          headers=c.organiser, json={"reason": "停电"})
@@ -198,6 +204,8 @@ async def test_every_api_append_keeps_the_lists(ledger_client: httpx.AsyncClient
     kept = await catalogue(pool, c.tenant)
     same(kept, await folded(pool, c.tenant), "rolls")
     assert {row[-1] for row in kept["activities"]} == {"closed", "scheduled", "cancelled"}
+    assert {(row[4], row[8]) for row in kept["activities"] if row[0] == later} == {
+        ("周末大扫除", None)}
     assert answers(kept) == ["confirmed", "corrected", "revoked", None]
 
 

@@ -58,6 +58,13 @@ def test_the_webhook_settings_come_from_the_environment(monkeypatch: pytest.Monk
     assert (settings.webhooks.backoff_base, settings.webhooks.backoff_cap) == (2, 120)
     assert settings.webhook_allowlist.allows("10.20.3.4")
     assert not settings.webhook_allowlist.allows("127.0.0.1")
+    assert settings.webhooks.log_days == 90
+    monkeypatch.setenv("WEBHOOK_LOG_DAYS", "0")
+    assert ReportsSettings.from_env().webhooks.log_days == 0
+    monkeypatch.setenv("WEBHOOK_LOG_DAYS", "-1")
+    with pytest.raises(ValueError, match="WEBHOOK_LOG_DAYS"):
+        ReportsSettings.from_env()
+    monkeypatch.setenv("WEBHOOK_LOG_DAYS", "30")
     # An attempt waits in a transaction the server ends after 15 s idle.
     monkeypatch.setenv("WEBHOOK_TIMEOUT", "30")
     with pytest.raises(ValueError, match="WEBHOOK_TIMEOUT"):

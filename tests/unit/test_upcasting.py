@@ -13,6 +13,8 @@ from contract.events import (
     BY_NAME,
     UPCASTERS,
     ActivityScheduled,
+    CertificateIssued,
+    CertificateMonth,
     current_decoders,
     decode_data,
     encode_data,
@@ -75,3 +77,18 @@ def test_a_v1_event_without_its_upcaster_would_not_decode(monkeypatch: pytest.Mo
     monkeypatch.delitem(UPCASTERS, ("ActivityScheduled", 1))
     with pytest.raises(KeyError):
         decode_data("ActivityScheduled", 1, V1_SCHEDULED)
+
+
+def test_a_v1_certificate_was_issued_unasked() -> None:
+    current = CertificateIssued(
+        number="ZYFW-2026-AAAAAAAAAAAA", member_id=uuid.UUID(int=1), first_month="2026-03",
+        last_month="2026-03", minutes=60, activities=1,
+        months=[CertificateMonth(month="2026-03", minutes=60, activities=1, content="清扫")],
+        issuer_unit_id=uuid.UUID(int=2), issued_by=uuid.UUID(int=3),
+        issued_at=datetime(2026, 4, 1, 9, tzinfo=SHANGHAI), request_id=uuid.UUID(int=4))
+    # What a v1 writer stored: the same without `request_id`.
+    v1 = msgspec.json.decode(encode_data(current))
+    del v1["request_id"]
+    assert CertificateIssued.VERSION == 2
+    assert decode_data("CertificateIssued", 1, msgspec.json.encode(v1)) == \
+        msgspec.structs.replace(current, request_id=None)

@@ -5,8 +5,10 @@
 `ledger.activity_participants` (who checked in where), `ledger.correction_requests` (one
 row per member's request, open until the record is corrected (as asked, amended, or on the
 organiser's own), revoked or confirmed, or the request refused),
-`ledger.honor_roll_catalogue` (one row per published roll) and
-`ledger.certificate_catalogue` (one row per issued certificate). Names and numbers stay in
+`ledger.honor_roll_catalogue` (one row per published roll),
+`ledger.certificate_catalogue` (one row per issued certificate) and
+`ledger.certificate_requests` (one row per member's certificate request, open until it is
+answered by a certificate or a refusal). Names and numbers stay in
 `ledger.member_directory`. Every writer of `ledger.events` (the event store's append and
 `bulk_append`, hence imports and the demo loader) passes the events it appends through
 `plan` and writes the result with `write` before committing, so a list shows what was just
@@ -31,10 +33,13 @@ import asyncpg
 from contract.events import (
     ActivityCancelled,
     ActivityClosed,
+    ActivityDetailsRevised,
     ActivityRescheduled,
     ActivityScheduled,
     AttendanceConfirmed,
     CertificateIssued,
+    CertificateRequested,
+    CertificateRequestRefused,
     CheckedIn,
     CorrectionRequested,
     CorrectionRequestRefused,
@@ -60,13 +65,17 @@ SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::tex
                          $11::text[], $12::integer[])
 ON CONFLICT DO NOTHING"""
 
-# NULL in a change: that field is unchanged.
+# NULL in a change: that field is unchanged. A capacity may become NULL (no limit), so it
+# changes where `revised` says the details were revised.
 _CHANGED_ACTIVITIES = """UPDATE ledger.activity_catalogue c SET
     place = coalesce(u.place, c.place), starts_at = coalesce(u.starts_at, c.starts_at),
     ends_at = coalesce(u.ends_at, c.ends_at), status = coalesce(u.status, c.status),
+    title = coalesce(u.title, c.title),
+    capacity = CASE WHEN u.revised THEN u.capacity ELSE c.capacity END,
     version = u.version
 FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[],
-            $7::integer[]) AS u(activity_id, place, starts_at, ends_at, status, version)
+            $7::text[], $8::integer[], $9::boolean[], $10::integer[])
+    AS u(activity_id, place, starts_at, ends_at, status, title, capacity, revised, version)
 WHERE c.tenant_id = $1 AND c.activity_id = u.activity_id AND c.version < u.version"""
 
 _NEW_MEMBERS = """INSERT INTO ledger.member_catalogue
@@ -132,9 +141,25 @@ SELECT $1, * FROM unnest($2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::tex
                          $7::integer[], $8::integer[], $9::uuid[], $10::timestamptz[])
 ON CONFLICT DO NOTHING"""
 
+_NEW_CERTIFICATE_REQUESTS = """INSERT INTO ledger.certificate_requests
+    (tenant_id, request_id, member_id, first_month, last_month, requested_at, status, number,
+     reason, answered_at)
+SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[],
+                         $7::text[], $8::text[], $9::text[], $10::timestamptz[])
+ON CONFLICT DO NOTHING"""
+
+# A request is answered once (its answer's stream is created once); `status = 'open'`
+# keeps a rewritten answer from changing anything.
+_CERTIFICATE_ANSWERS = """UPDATE ledger.certificate_requests r SET
+    status = u.status, number = u.number, reason = u.reason, answered_at = u.answered_at
+FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+    AS u(request_id, status, number, reason, answered_at)
+WHERE r.tenant_id = $1 AND r.request_id = u.request_id AND r.status = 'open'"""
+
 _ACTIVITY_FIELDS = ("host_unit_id", "kind", "category", "title", "place", "starts_at",
                     "ends_at", "capacity", "status", "version")
-_ACTIVITY_CHANGES = ("place", "starts_at", "ends_at", "status", "version")
+_ACTIVITY_CHANGES = ("place", "starts_at", "ends_at", "status", "title", "capacity",
+                     "revised", "version")
 _MEMBER_FIELDS = ("kind", "unit_id", "registered_on", "left_on", "version")
 _MEMBER_CHANGES = ("unit_id", "left_on", "version")
 _REQUEST_FIELDS = ("activity_id", "member_id", "participation_id", "reason",
@@ -144,6 +169,9 @@ _ANSWER_FIELDS = ("activity_id", "answer", "answered_at", "version")
 _ROLL_FIELDS = ("rule_set", "rule_version", "published_at", "publicity_ends", "entry_count",
                 "objection_count", "version")
 _OBJECTION_FIELDS = ("added", "first_version", "version")
+_CERTIFICATE_REQUEST_FIELDS = ("member_id", "first_month", "last_month", "requested_at",
+                               "status", "number", "reason", "answered_at")
+_CERTIFICATE_ANSWER_FIELDS = ("status", "number", "reason", "answered_at")
 _CERTIFICATE_FIELDS = ("member_id", "issuer_unit_id", "first_month", "last_month", "minutes",
                        "activities", "issued_by", "issued_at")
 
@@ -179,6 +207,10 @@ class Changes:
     objections: dict[RollKey, dict[str, Any]] = field(default_factory=dict)
     # By certificate number.
     certificates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # By request id: requests made (answered ones, if answered in the same batch), and
+    # answers to requests stored before.
+    certificate_requests: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    certificate_answers: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.participants or self.others())
@@ -187,7 +219,8 @@ class Changes:
         """Anything besides participants (a check-in changes only those)."""
         return bool(self.new_activities or self.changed_activities or self.new_members
                     or self.changed_members or self.new_requests or self.answers
-                    or self.new_rolls or self.objections or self.certificates)
+                    or self.new_rolls or self.objections or self.certificates
+                    or self.certificate_requests or self.certificate_answers)
 
     def participant_columns(self) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
         # Sorted: concurrent batches then lock the rows they share in the same order.
@@ -220,6 +253,15 @@ def _answer(changes: Changes, open_requests: dict[uuid.UUID, list[dict[str, Any]
             **answered, "activity_id": event.activity_id, "version": version})
 
 
+def _certificate_answer(changes: Changes, request_id: uuid.UUID, **answer: Any) -> None:
+    """A request made in this batch is written answered; one stored before is updated."""
+    made = changes.certificate_requests.get(request_id)
+    if made is not None:
+        made.update(answer)
+    else:
+        changes.certificate_answers.setdefault(request_id, answer)
+
+
 def plan(appended: Iterable[Appended]) -> Changes:
     changes = Changes()
     activities = (changes.new_activities, changes.changed_activities)
@@ -237,6 +279,9 @@ def plan(appended: Iterable[Appended]) -> Changes:
             case ActivityRescheduled():
                 _change(*activities, event.activity_id, version, place=event.place,
                         starts_at=event.starts_at, ends_at=event.ends_at)
+            case ActivityDetailsRevised():
+                _change(*activities, event.activity_id, version, title=event.title,
+                        capacity=event.capacity, revised=True)
             case ActivityCancelled():
                 _change(*activities, event.activity_id, version, status="cancelled")
             case ActivityClosed():
@@ -278,6 +323,18 @@ def plan(appended: Iterable[Appended]) -> Changes:
                     "first_month": event.first_month, "last_month": event.last_month,
                     "minutes": event.minutes, "activities": event.activities,
                     "issued_by": event.issued_by, "issued_at": event.issued_at}
+                if event.request_id is not None:
+                    _certificate_answer(changes, event.request_id, status="issued",
+                                        number=event.number, reason=None,
+                                        answered_at=event.issued_at)
+            case CertificateRequested():
+                changes.certificate_requests[event.request_id] = {
+                    "member_id": event.member_id, "first_month": event.first_month,
+                    "last_month": event.last_month, "requested_at": event.requested_at,
+                    "status": "open", "number": None, "reason": None, "answered_at": None}
+            case CertificateRequestRefused():
+                _certificate_answer(changes, event.request_id, status="refused", number=None,
+                                    reason=event.reason, answered_at=event.refused_at)
             case MemberRegistered():
                 changes.new_members[event.member_id] = {
                     "kind": event.kind, "unit_id": None, "registered_on": event.registered_on,
@@ -313,6 +370,9 @@ async def write(connection: asyncpg.Connection, tenant_id: str, changes: Changes
         (_NEW_ROLLS, changes.new_rolls, _ROLL_FIELDS),
         (_OBJECTIONS, changes.objections, _OBJECTION_FIELDS),
         (_NEW_CERTIFICATES, changes.certificates, _CERTIFICATE_FIELDS),
+        (_NEW_CERTIFICATE_REQUESTS, changes.certificate_requests,
+         _CERTIFICATE_REQUEST_FIELDS),
+        (_CERTIFICATE_ANSWERS, changes.certificate_answers, _CERTIFICATE_ANSWER_FIELDS),
     ):
         if rows:
             await connection.execute(sql, tenant_id, *_columns(rows, names))

@@ -121,6 +121,19 @@ class CertificateSummary(msgspec.Struct, frozen=True, kw_only=True):
     issued_at: datetime
 
 
+class CertificateRequestSummary(msgspec.Struct, frozen=True, kw_only=True):
+    request_id: uuid.UUID
+    member_id: uuid.UUID
+    first_month: str
+    last_month: str
+    requested_at: datetime
+    status: str  # open | issued | refused
+    # The certificate issued (status issued), or why not (status refused).
+    number: str | None
+    reason: str | None
+    answered_at: datetime | None
+
+
 class CertificateFilter(msgspec.Struct, frozen=True, kw_only=True):
     # None: the whole tenant. A certificate is listed for its issuing unit's subtree.
     units: Sequence[uuid.UUID] | None = None
@@ -213,6 +226,11 @@ _CERTIFICATES = """SELECT c.number, c.member_id, c.issuer_unit_id, c.first_month
     c.minutes, c.activities, c.issued_by, c.issued_at
 FROM ledger.certificate_catalogue c WHERE {where}
 ORDER BY c.issued_at DESC, c.number DESC LIMIT {limit}"""
+
+_CERTIFICATE_REQUESTS = """SELECT c.request_id, c.member_id, c.first_month, c.last_month,
+    c.requested_at, c.status, c.number, c.reason, c.answered_at
+FROM ledger.certificate_requests c WHERE {where}
+ORDER BY {order}, c.request_id LIMIT {limit}"""
 
 
 class Listings:
@@ -329,6 +347,28 @@ class Listings:
         items = [CertificateSummary(**dict(row)) for row in rows[:limit]]
         more = len(rows) > limit
         return items, encode_cursor((items[-1].issued_at, items[-1].number)) if more else None
+
+    async def certificate_requests(self, tenant_id: str, *,
+                                   units: Sequence[uuid.UUID] | None = None,
+                                   member_id: uuid.UUID | None = None,
+                                   limit: int = 100) -> list[CertificateRequestSummary]:
+        """`units`: the open requests of members reporting there, oldest first (the order
+        they are answered in); `member_id`: that member's requests, newest first."""
+        conditions = _Where(tenant_id)
+        order = "c.requested_at DESC"
+        if units is not None:
+            # Members of the subtree as they report now: whoever may certify them.
+            conditions.add("c.status = 'open'")
+            conditions.add("""EXISTS (SELECT 1 FROM ledger.member_catalogue m
+                WHERE m.tenant_id = c.tenant_id AND m.member_id = c.member_id
+                  AND m.unit_id = ANY({}::uuid[]))""", list(units))
+            order = "c.requested_at"
+        if member_id is not None:
+            conditions.add("c.member_id = {}", member_id)
+        rows = await self._pool.fetch(
+            _CERTIFICATE_REQUESTS.format(where=conditions.sql(), order=order, limit=int(limit)),
+            *conditions.args)
+        return [CertificateRequestSummary(**dict(row)) for row in rows]
 
     async def member_activity_ids(self, tenant_id: str, member_id: uuid.UUID
                                   ) -> list[uuid.UUID]:

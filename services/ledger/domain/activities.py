@@ -33,6 +33,7 @@ from contract.events import (
     ActivityCancelled,
     ActivityCategory,
     ActivityClosed,
+    ActivityDetailsRevised,
     ActivityKind,
     ActivityRescheduled,
     ActivityScheduled,
@@ -203,6 +204,8 @@ def apply(state: ActivityState | None, event: Event) -> ActivityState | None:
         case ActivityRescheduled():
             state.starts_at, state.ends_at = event.starts_at, event.ends_at
             state.place = event.place
+        case ActivityDetailsRevised():
+            state.title, state.capacity = event.title, event.capacity
         case ActivityCancelled():
             state.status = "cancelled"
         case ActivityClosed():
@@ -308,6 +311,14 @@ class RescheduleActivity(Command, frozen=True, kw_only=True, forbid_unknown_fiel
     reason: Reason
 
 
+class ReviseActivityDetails(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A new title, a new capacity, or both. `capacity` left out: unchanged; null: no limit."""
+
+    title: line(MAX_TITLE) | msgspec.UnsetType = msgspec.UNSET
+    capacity: integer(1, MAX_CAPACITY) | msgspec.UnsetType | None = msgspec.UNSET
+    reason: Reason
+
+
 class CancelActivity(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
     reason: Reason
 
@@ -396,12 +407,28 @@ def _reason(reason: str) -> str:
     return reason
 
 
+def _required_line(value: str, name: str, maximum: int, code: str, zh: str) -> str:
+    """A one-line text that must not be blank: printed on records, lists and posters."""
+    value = clean(value, name)
+    if not value or len(value) > maximum:
+        raise invalid(code, f"请填写{zh}（不超过{maximum}字）",
+                      f"{name}: 1–{maximum} characters", name)
+    return value
+
+
+def _title(title: str) -> str:
+    return _required_line(title, "title", MAX_TITLE, "invalid_title", "活动名称")
+
+
+def _capacity(capacity: int | None) -> int | None:
+    if capacity is not None and not 1 <= capacity <= MAX_CAPACITY:
+        raise invalid("invalid_capacity", f"人数上限须在1至{MAX_CAPACITY}之间",
+                      f"capacity must be 1–{MAX_CAPACITY}", "capacity")
+    return capacity
+
+
 def _place(place: str) -> str:
-    place = clean(place, "place")
-    if not place or len(place) > MAX_PLACE:
-        raise invalid("invalid_place", f"请填写活动地点（不超过{MAX_PLACE}字）",
-                      f"place: 1–{MAX_PLACE} characters", "place")
-    return place
+    return _required_line(place, "place", MAX_PLACE, "invalid_place", "活动地点")
 
 
 def _beneficiary(beneficiary: str) -> str:
@@ -495,17 +522,12 @@ def schedule(tree: OrgTree, state: ActivityState | None, command: ScheduleActivi
     tree.active_unit(command.host_unit_id, "host_unit_id")
     if not tree.covers(organiser.scope_unit_id, command.host_unit_id):
         raise forbidden("您无权为该组织安排活动", "you may not schedule activities for that unit")
-    title = clean(command.title, "title")
-    if not title or len(title) > MAX_TITLE:
-        raise invalid("invalid_title", f"请填写活动名称（不超过{MAX_TITLE}字）",
-                      f"title: 1–{MAX_TITLE} characters", "title")
+    title = _title(command.title)
     place = _place(command.place)
     _category(command.kind, command.category)
     beneficiary = _beneficiary(command.beneficiary)
     _window(command.starts_at, command.ends_at)
-    if command.capacity is not None and not 1 <= command.capacity <= MAX_CAPACITY:
-        raise invalid("invalid_capacity", f"人数上限须在1至{MAX_CAPACITY}之间",
-                      f"capacity must be 1–{MAX_CAPACITY}", "capacity")
+    _capacity(command.capacity)
     cap = command.hours_cap_minutes
     if cap is not None and not 0 <= cap <= MAX_CAP_MINUTES:
         raise invalid("invalid_hours_cap", "每人时长上限须在0至1440分钟之间",
@@ -536,6 +558,31 @@ def reschedule(tree: OrgTree, state: ActivityState | None, command: RescheduleAc
         activity_id=activity.activity_id, starts_at=command.starts_at, ends_at=command.ends_at,
         place=place, reason=_reason(command.reason),
     )]
+
+
+def revise_details(tree: OrgTree, state: ActivityState | None,
+                   command: ReviseActivityDetails, organiser: Organiser) -> list[Event]:
+    """A new title or capacity while the activity can still change (not closed, not
+    cancelled), also once it started or people checked in: a typo in the title is often
+    found when people arrive, and more may come than planned. A closed activity's record
+    is final, as rescheduling's is. The capacity never drops below the members already
+    taking part (nobody checked in is turned away afterwards)."""
+    activity = _scheduled(state)
+    authorise(tree, activity, organiser)
+    title = activity.title if command.title is msgspec.UNSET else _title(command.title)
+    capacity = activity.capacity if command.capacity is msgspec.UNSET \
+        else _capacity(command.capacity)
+    if (title, capacity) == (activity.title, activity.capacity):
+        raise Refusal("unchanged", "名称和人数上限都没有改变",
+                      "neither the title nor the capacity changes", field="title")
+    taking_part = len(activity.participants())
+    if capacity is not None and capacity < taking_part:
+        raise Refusal("capacity_below_participants",
+                      f"已有 {taking_part} 人签到，人数上限不能少于 {taking_part}",
+                      f"{taking_part} members have checked in already: the capacity cannot "
+                      "be lower", field="capacity")
+    return [ActivityDetailsRevised(activity_id=activity.activity_id, title=title,
+                                   capacity=capacity, reason=_reason(command.reason))]
 
 
 def cancel(tree: OrgTree, state: ActivityState | None, command: CancelActivity,

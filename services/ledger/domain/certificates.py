@@ -1,11 +1,16 @@
 """Volunteer-service certificates (志愿服务证明): issued by the organising unit on the
 volunteer's request, with the confirmed service of a period by month, as the national rules
-on record and certificate issuing describe (谁记录谁证明).
+on record and certificate issuing describe (谁记录谁证明: apply → accept → issue).
 
 A certificate is its own stream, `certificate-<number>`, created once (NO_STREAM): its
 number is unique in the tenant by the stream key. The number is derived from the command id
 with a key the ledger keeps (an HMAC), so a retried command issues the same certificate,
 and nobody can guess the number of another one from the public verification page.
+
+A member asks on their page (`CertificateRequested`, in their own stream; one open request
+at a time). The answer goes into the stream of the number derived from the request id
+instead of a command id: a certificate naming the request, or a refusal with a reason. That
+stream is created once, so a request is answered exactly once, whoever answers first.
 """
 
 from __future__ import annotations
@@ -19,9 +24,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from contract.bounds import clean, line
+from contract.bounds import clean, line, text
 from contract.calendar import SHANGHAI, month_bounds, month_of, valid_month
-from contract.events import CertificateIssued, CertificateMonth, Event
+from contract.events import (
+    CertificateIssued,
+    CertificateMonth,
+    CertificateRequested,
+    CertificateRequestRefused,
+    Event,
+)
 from contract.problems import Refusal, forbidden, invalid, not_found
 from ledger.domain.activities import ActivityState, Organiser
 from ledger.domain.command import Command
@@ -37,6 +48,7 @@ MAX_NUMBER = len(NUMBER_PREFIX) + 6 + TAG_CHARS
 # A certificate lists one row per month and must fit on one A4 page.
 MAX_MONTHS = 24
 MAX_CONTACT = 50
+MAX_REASON = 500
 # The titles listed for a month's content (the others are counted in the activities).
 CONTENT_TITLES = 3
 
@@ -70,19 +82,36 @@ class IssueCertificate(Command, frozen=True, kw_only=True, forbid_unknown_fields
     contact: line(MAX_CONTACT) = ""
 
 
+class RequestCertificate(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The member asks for a certificate of these Asia/Shanghai months, both inclusive."""
+
+    first_month: line(7)
+    last_month: line(7)
+
+
+class RefuseCertificateRequest(Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: text(MAX_REASON)
+
+
 @dataclass(frozen=True)
 class CertificateState:
-    number: str
+    """What a certificate stream holds: a certificate (`number`), or the refusal of the
+    request it would have answered (`number` None)."""
+
+    number: str | None
     member_id: uuid.UUID
 
 
 def apply(state: CertificateState | None, event: Event) -> CertificateState | None:
     if isinstance(event, CertificateIssued):
         return CertificateState(event.number, event.member_id)
+    if isinstance(event, CertificateRequestRefused):
+        return CertificateState(None, event.member_id)
     return state
 
 
-def period(command: IssueCertificate, now: datetime) -> tuple[datetime, datetime]:
+def period(command: IssueCertificate | RequestCertificate,
+           now: datetime) -> tuple[datetime, datetime]:
     """The period's first and last instant, checked: months in order, over, at most
     `MAX_MONTHS` of them. What the handler reads the member's activities for."""
     first = valid_month(command.first_month, "first_month")
@@ -146,11 +175,12 @@ def issuer_unit(tree: OrgTree, organiser: Organiser) -> uuid.UUID:
     return roots[0]
 
 
-def issue(tree: OrgTree, state: CertificateState | None, member: MemberState | None,
-          activities: Iterable[ActivityState], command: IssueCertificate,
-          organiser: Organiser, member_id: uuid.UUID, number: str,
-          now: datetime) -> list[Event]:
+def _answerable(tree: OrgTree, state: CertificateState | None, member: MemberState | None,
+                organiser: Organiser) -> MemberState:
     if state is not None:
+        if state.number is None:
+            raise Refusal("already_refused", "该申请已答复不予出具",
+                          "the request was refused already", status=409)
         raise Refusal("already_issued", "该证明已出具", "this certificate is issued",
                       status=409)
     if member is None or member.erased:
@@ -160,6 +190,54 @@ def issue(tree: OrgTree, state: CertificateState | None, member: MemberState | N
     if organiser.scope_unit_id is not None and (
             member.unit_id is None or not tree.covers(organiser.scope_unit_id, member.unit_id)):
         raise forbidden("该成员不在您的组织范围内", "the member is outside your unit")
+    return member
+
+
+def requested(member: MemberState | None, request_id: uuid.UUID) -> IssueCertificate:
+    """The certificate a request asks for, or 404 when the member made no such request."""
+    months = member.certificate_requests.get(request_id) if member is not None else None
+    if months is None:
+        raise not_found("request_not_found", "没有这份证明申请", "no such certificate request",
+                        "request_id")
+    return IssueCertificate(first_month=months[0], last_month=months[1])
+
+
+def request(member: MemberState | None, command: RequestCertificate, request_id: uuid.UUID,
+            open_requests: int, now: datetime) -> list[Event]:
+    """`open_requests`: the member's requests not answered yet (the list read model)."""
+    if member is None or member.erased:
+        raise not_found("member_not_found", "成员不存在", "no such member", "member_id")
+    if not member.active:
+        raise Refusal("member_left", "成员已离开", "the member has left", field="member_id")
+    period(command, now)
+    if open_requests:
+        raise Refusal("request_open", "您已有一份待处理的证明申请，请等待答复",
+                      "a certificate request of yours is waiting for its answer")
+    return [CertificateRequested(request_id=request_id, member_id=member.member_id,
+                                 first_month=command.first_month,
+                                 last_month=command.last_month, requested_at=now)]
+
+
+def refuse(tree: OrgTree, state: CertificateState | None, member: MemberState | None,
+           command: RefuseCertificateRequest, organiser: Organiser, request_id: uuid.UUID,
+           now: datetime) -> list[Event]:
+    answered = _answerable(tree, state, member, organiser)
+    requested(answered, request_id)
+    reason = clean(command.reason, "reason", multiline=True)
+    if not reason or len(reason) > MAX_REASON:
+        raise invalid("reason_required", f"请填写原因（不超过{MAX_REASON}字）",
+                      f"a reason of 1–{MAX_REASON} characters is required", "reason")
+    return [CertificateRequestRefused(request_id=request_id, member_id=answered.member_id,
+                                      reason=reason, refused_by=organiser.organiser_id,
+                                      refused_at=now)]
+
+
+def issue(tree: OrgTree, state: CertificateState | None, member: MemberState | None,
+          activities: Iterable[ActivityState], command: IssueCertificate,
+          organiser: Organiser, member_id: uuid.UUID, number: str,
+          now: datetime, *, request_id: uuid.UUID | None = None) -> list[Event]:
+    """`request_id`: the member's request this answers (its months are the command's)."""
+    _answerable(tree, state, member, organiser)
     period(command, now)
     contact = clean(command.contact, "contact")
     months = service_by_month(member_id, activities, command.first_month, command.last_month)
@@ -171,5 +249,5 @@ def issue(tree: OrgTree, state: CertificateState | None, member: MemberState | N
         last_month=command.last_month, minutes=sum(m.minutes for m in months),
         activities=sum(m.activities for m in months), months=months,
         issuer_unit_id=issuer_unit(tree, organiser), issued_by=organiser.organiser_id,
-        issued_at=now, contact=contact,
+        issued_at=now, contact=contact, request_id=request_id,
     )]

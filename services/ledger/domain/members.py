@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from contract.bounds import clean, line, text
 from contract.events import (
+    CertificateRequested,
     Event,
     MemberDataErased,
     MemberKind,
@@ -49,6 +50,9 @@ class MemberState:
     reported_on: date | None = None
     left_on: date | None = None
     erased: bool = False
+    # The certificates the member asked for, by request id: (first month, last month).
+    # Their answers live in the certificates' streams (domain/certificates.py).
+    certificate_requests: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:
@@ -74,6 +78,9 @@ def apply(state: MemberState | None, event: Event) -> MemberState | None:
             state.left_on = event.effective
         case MemberDataErased() if state is not None:
             state.erased = True
+        case CertificateRequested() if state is not None:
+            state.certificate_requests[event.request_id] = (event.first_month,
+                                                            event.last_month)
     return state
 
 

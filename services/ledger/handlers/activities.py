@@ -26,7 +26,8 @@ from ledger.handlers.executor import CommandExecutor, Context, Decide, created_i
 from ledger.handlers.ports import OrganiserAccounts
 from ledger.handlers.state import CurrentState
 
-Management = (activities.RescheduleActivity | activities.CancelActivity
+Management = (activities.RescheduleActivity | activities.ReviseActivityDetails
+              | activities.CancelActivity
               | activities.CloseActivity | activities.ConfirmAttendance
               | activities.CorrectParticipation | activities.RevokeParticipation
               | activities.AcceptCorrectionRequest | activities.AmendCorrectionRequest
@@ -93,6 +94,8 @@ class ActivityHandlers:
             match command:
                 case activities.RescheduleActivity():
                     return activities.reschedule(tree, state, command, organiser)
+                case activities.ReviseActivityDetails():
+                    return activities.revise_details(tree, state, command, organiser)
                 case activities.CancelActivity():
                     return activities.cancel(tree, state, command, organiser)
                 case activities.CloseActivity():

@@ -193,7 +193,7 @@ _UPSERT_ACTIVITIES = f"""INSERT INTO {{s}}.activities (tenant_id, {", ".join(_AC
                 $12::bool[]) AS a
     ON CONFLICT (tenant_id, activity_id) DO UPDATE SET
         starts_at = excluded.starts_at, ends_at = excluded.ends_at, place = excluded.place,
-        cancelled = excluded.cancelled,
+        title = excluded.title, cancelled = excluded.cancelled,
         cancelled_at = excluded.cancelled_at, closed_at = excluded.closed_at"""
 
 _UPSERT_PARTICIPATIONS = f"""INSERT INTO {{s}}.participations (tenant_id,

@@ -220,6 +220,17 @@ async def deliveries(connection: asyncpg.Connection, subscription: Subscription,
     return list(rows), total
 
 
+async def prune(connection: asyncpg.Connection, before: datetime, batch: int) -> int:
+    """Delete up to `batch` logged attempts made before `before` (every tenant's, oldest
+    first); how many were deleted."""
+    result = await connection.execute(
+        """DELETE FROM reports.webhook_deliveries
+           WHERE (tenant_id, delivery_id) IN (
+               SELECT tenant_id, delivery_id FROM reports.webhook_deliveries
+               WHERE attempted_at < $1 ORDER BY attempted_at LIMIT $2)""", before, batch)
+    return int(result.split()[-1])
+
+
 async def concerns_subtree(connection: asyncpg.Connection, tenant_id: str,
                            unit_id: uuid.UUID, concerns: Concerns) -> bool:
     """Whether an event is about the subtree of `unit_id`, as the read models know the tree

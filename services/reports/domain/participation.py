@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from contract.events import (
     ActivityCancelled,
     ActivityClosed,
+    ActivityDetailsRevised,
     ActivityRescheduled,
     ActivityScheduled,
     AttendanceConfirmed,
@@ -32,7 +33,8 @@ from contract.events import (
 from reports.domain.projection import EventMeta, Keys, known_from
 
 NAME = "participation"
-ACTIVITY_EVENTS = (ActivityScheduled, ActivityRescheduled, ActivityCancelled, ActivityClosed)
+ACTIVITY_EVENTS = (ActivityScheduled, ActivityRescheduled, ActivityDetailsRevised,
+                   ActivityCancelled, ActivityClosed)
 PARTICIPATION_EVENTS = (CheckedOut, AttendanceConfirmed, ParticipationCorrected,
                         ParticipationRevoked)
 EVENT_TYPES = frozenset(
@@ -152,6 +154,11 @@ class ParticipationBatch:
         if row := self._activity(event.activity_id):
             row.starts_at, row.ends_at, row.place = event.starts_at, event.ends_at, event.place
 
+    def _revised(self, event: ActivityDetailsRevised, meta: EventMeta) -> None:
+        # The reports hold no capacity: nothing they count depends on it.
+        if row := self._activity(event.activity_id):
+            row.title = event.title
+
     def _cancelled(self, event: ActivityCancelled, meta: EventMeta) -> None:
         if row := self._activity(event.activity_id):
             # Cancelled from the first cancellation on (the ledger refuses a second).
@@ -227,6 +234,7 @@ class ParticipationBatch:
 _HANDLERS: dict[type, Callable[[ParticipationBatch, Any, EventMeta], None]] = {
     ActivityScheduled: ParticipationBatch._scheduled,
     ActivityRescheduled: ParticipationBatch._rescheduled,
+    ActivityDetailsRevised: ParticipationBatch._revised,
     ActivityCancelled: ParticipationBatch._cancelled,
     ActivityClosed: ParticipationBatch._closed,
     CheckedIn: ParticipationBatch._checked_in,

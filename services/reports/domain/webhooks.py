@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -98,9 +98,24 @@ def delivered(status: int) -> bool:
     return 200 <= status < 300
 
 
+def internal(address: ipaddress._BaseAddress) -> bool:
+    """An address inside some network rather than on the internet: loopback, private
+    (RFC 1918, fc00::/7), link-local (169.254.0.0/16, where clouds answer metadata, and
+    fe80::/10), shared (100.64.0.0/10), unspecified, reserved, documentation, multicast;
+    an IPv6 address carrying an IPv4 one (mapped, 6to4, Teredo) is judged by that one."""
+    if isinstance(address, ipaddress.IPv6Address):
+        carried = address.ipv4_mapped or address.sixtofour or (
+            address.teredo[1] if address.teredo else None)
+        if carried is not None:
+            address = carried
+    return not address.is_global or address.is_multicast
+
+
 class Allowlist(msgspec.Struct, frozen=True, kw_only=True):
     """Hosts and networks a subscription's URL may point at (WEBHOOK_ALLOWED_HOSTS). Empty:
-    any host (see docs/SECURITY.md, "Webhooks")."""
+    any host (see docs/SECURITY.md, "Webhooks"). Whatever a host is, the addresses a
+    delivery connects to must not be internal unless a network of the list holds them
+    (`reaches`): a name, even a listed one, never opens the way to an internal address."""
 
     hosts: frozenset[str] = frozenset()
     # One class, not the union of the v4 and v6 ones: msgspec (hence Litestar, which checks
@@ -133,8 +148,32 @@ class Allowlist(msgspec.Struct, frozen=True, kw_only=True):
             return host in self.hosts or any(host.endswith("." + h) for h in self.hosts)
         return any(address in network for network in self.networks)
 
+    def reaches(self, address: ipaddress._BaseAddress) -> bool:
+        """May a delivery connect to `address`? Any public one (the host was checked as
+        written); an internal one only when a listed network or address holds it."""
+        return not internal(address) or any(
+            address.version == network.version and address in network
+            for network in self.networks)
+
 
 ANY_HOST = Allowlist()
+
+
+def unreachable(addresses: Sequence[str], allowlist: Allowlist) -> str | None:
+    """Why a delivery may not go to what its host resolved to; None when every address
+    may be reached (all of them: a name answering one public and one internal address
+    could otherwise be turned inwards by the order of its answers)."""
+    if not addresses:
+        return "the host resolved to no address"
+    for text in addresses:
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            return f"the host resolved to {text!r}, not an address"
+        if not allowlist.reaches(address):
+            return (f"the host resolved to the internal address {text}, which "
+                    "WEBHOOK_ALLOWED_HOSTS does not name")
+    return None
 
 
 def url_problem(url: str, allowlist: Allowlist) -> tuple[str, str] | None:
@@ -161,6 +200,13 @@ def url_problem(url: str, allowlist: Allowlist) -> tuple[str, str] | None:
         return "端口不正确", "invalid port"
     if not allowlist.allows(parts.hostname):
         return "该主机不在允许的列表中", "this host is not allowed (WEBHOOK_ALLOWED_HOSTS)"
+    try:
+        literal = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        literal = None  # a name: what it resolves to is checked at every attempt
+    if literal is not None and not allowlist.reaches(literal):
+        return ("内部网络地址须在 WEBHOOK_ALLOWED_HOSTS 中列出",
+                "an internal address must be listed in WEBHOOK_ALLOWED_HOSTS")
     return None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 
 from contract.cli import run
 from contract.cursor import format_cursor
@@ -22,7 +23,7 @@ from reports.config import DATABASE_ROLE, Settings
 from reports.entrypoints.feeds import open_feed, open_remote_feed
 from reports.service.projections import NAMES
 from reports.service.rebuild import REBUILD_BATCH, RebuildProgress, rebuild
-from reports.service.webhooks import Dispatcher
+from reports.service.webhooks import Dispatcher, prune
 
 
 async def _serve(args: argparse.Namespace) -> int:
@@ -92,8 +93,15 @@ async def _status(args: argparse.Namespace) -> int:
 
 
 async def _webhooks(args: argparse.Namespace) -> int:
-    """Deliver until stopped (or, with --once, until nothing is due)."""
+    """Deliver until stopped (or, with --once, until nothing is due); or prune the log."""
     settings = Settings.from_env()
+    if args.action == "prune":
+        days = args.older_than if args.older_than is not None else settings.webhooks.log_days
+        if not days and args.older_than is None:
+            print("reports webhooks prune: WEBHOOK_LOG_DAYS is 0 (kept for ever); "
+                  "give --older-than DAYS", file=sys.stderr)
+            return 2
+        return await _prune(settings, days)
     pool = await create_pool(settings.database_url, application_name="reports-webhooks",
                              min_size=1, max_size=4)
     try:
@@ -111,6 +119,25 @@ async def _webhooks(args: argparse.Namespace) -> int:
     finally:
         await pool.close()
     return 0
+
+
+async def _prune(settings: Settings, days: int) -> int:
+    pool = await create_pool(settings.database_url, application_name="reports-webhooks",
+                             min_size=1, max_size=1, role=DATABASE_ROLE)
+    try:
+        async with pool.acquire() as connection:
+            pruned = await prune(connection, datetime.now(UTC) - timedelta(days=days))
+    finally:
+        await pool.close()
+    print(f"pruned {pruned} webhook delivery attempts older than {days} days")
+    return 0
+
+
+def _days(text: str) -> int:
+    days = int(text)
+    if not 0 <= days <= 36_500:
+        raise argparse.ArgumentTypeError("0 to 36500 days")
+    return days
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,8 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="each projection's checkpoint and lag")
     status.set_defaults(run=_status)
     hooks = commands.add_parser("webhooks", help="run the webhook dispatcher")
+    hooks.add_argument("action", nargs="?", choices=("run", "prune"), default="run",
+                       help="run: deliver (the default); prune: delete old log entries")
     hooks.add_argument("--once", action="store_true",
                        help="deliver what is due now (retries included), then exit")
+    hooks.add_argument("--older-than", type=_days, default=None, metavar="DAYS",
+                       help="prune: the attempts made more than DAYS days ago "
+                            "(default: WEBHOOK_LOG_DAYS)")
     hooks.set_defaults(run=_webhooks)
     return parser
 

@@ -12,6 +12,15 @@ The dispatcher reads no further than every projection of the tenant has applied,
 read models it asks which subtree an event concerns (an activity's host unit, the tree)
 already know the event.
 
+Where a delivery goes is checked at every attempt: the URL's host against
+WEBHOOK_ALLOWED_HOSTS as written, then every address the host resolves to (an internal one
+only when the list names its network), and the request connects to the address checked,
+with the name kept for the Host header and TLS (SNI and the certificate's name), so a name
+that resolves elsewhere a moment later (DNS rebinding) cannot turn the delivery inwards.
+
+The delivery log is kept `WEBHOOK_LOG_DAYS` days: a pass at most once an hour deletes the
+attempts older than that (`prune`; also `reports webhooks prune --older-than DAYS`).
+
 Two dispatchers (the server's and a `reports webhooks` command, say) take turns on a
 subscription through a transaction-level advisory lock: the transaction that holds it is
 the one that logs the attempt. It has no transaction id until that write, so it does not
@@ -22,11 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -34,7 +45,7 @@ import msgspec
 
 from contract.cursor import Cursor, format_cursor
 from contract.events import UnknownEventType, decode_data, encode_data
-from reports.adapters import checkpoints, webhook_store
+from reports.adapters import checkpoints, dns, webhook_store
 from reports.adapters.schema import LIVE
 from reports.adapters.webhook_store import Attempt, Item, Subscription
 from reports.config import Webhooks
@@ -47,6 +58,10 @@ from reports.service.reminders import make_reminders
 log = logging.getLogger("reports.webhooks")
 
 BATCH = 200
+# How often the dispatcher prunes the delivery log, and how many rows one statement deletes
+# (a long log is pruned in short transactions).
+PRUNE_EVERY = timedelta(hours=1)
+PRUNE_BATCH = 10_000
 # The error kept in the log: the start of what went wrong, not a whole page.
 MAX_ERROR = 500
 
@@ -68,12 +83,15 @@ class Dispatcher:
     def __init__(self, pool: asyncpg.Pool, feed: Feed, *, pacing: Webhooks,
                  allowlist: Allowlist = ANY_HOST,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 clock: Callable[[], datetime] = _now) -> None:
+                 clock: Callable[[], datetime] = _now,
+                 resolve: dns.Resolve = dns.resolve) -> None:
         self._pool = pool
         self._feed = feed
         self._pacing = pacing
         self._allowlist = allowlist
         self._clock = clock
+        self._resolve = resolve
+        self._pruned: datetime | None = None
         # No redirects: a receiver may not send the delivery (and its signature) elsewhere.
         self._client = httpx.AsyncClient(transport=transport, follow_redirects=False,
                                          timeout=pacing.timeout)
@@ -118,6 +136,10 @@ class Dispatcher:
                 for tenant_id in sorted({s.tenant_id for s in subscriptions}):
                     await make_reminders(connection, tenant_id, now)
                 self._reminders_made = now
+            if self._pacing.log_days and (self._pruned is None
+                                          or now - self._pruned >= PRUNE_EVERY):
+                await prune(connection, now - timedelta(days=self._pacing.log_days))
+                self._pruned = now
         attempts = 0
         for subscription in subscriptions:
             attempts += await self._step(subscription)
@@ -216,22 +238,65 @@ class Dispatcher:
     async def _post(self, subscription: Subscription, item: Item, secret: str) -> Attempt:
         attempted_at = self._clock()
         started = time.monotonic()
-        host = httpx.URL(subscription.url).host
-        if not self._allowlist.allows(host):
+        url = httpx.URL(subscription.url)
+        if not self._allowlist.allows(url.host):
             # The allow-list may have been narrowed since the subscription was made.
             return Attempt(attempted_at, None, 0, "host not allowed (WEBHOOK_ALLOWED_HOSTS)",
                            False)
-        headers = webhook_signature.headers(secret, item.event_id, int(time.time()),
-                                            item.body)
+        target = await self._target(url)
+        if isinstance(target, str):
+            return Attempt(attempted_at, None, _ms(started), _printable(target), False)
+        pinned, named, extensions = target
+        headers = {**webhook_signature.headers(secret, item.event_id, int(time.time()),
+                                               item.body), **named}
         try:
-            response = await self._client.post(subscription.url, content=item.body,
-                                               headers=headers)
+            response = await self._client.post(pinned, content=item.body, headers=headers,
+                                               extensions=extensions)
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             return Attempt(attempted_at, None, _ms(started),
                            _printable(f"{type(error).__name__}: {error}"), False)
         ok = webhooks.delivered(response.status_code)
         return Attempt(attempted_at, response.status_code, _ms(started),
                        None if ok else _printable(response.text), ok)
+
+
+    async def _target(self, url: httpx.URL
+                      ) -> tuple[httpx.URL, dict[str, str], dict[str, Any]] | str:
+        """The URL to connect to (the host replaced by the address checked), the Host
+        header and the TLS name that keep the name; or why not."""
+        try:
+            ipaddress.ip_address(url.host)
+        except ValueError:
+            pass
+        else:  # an address as written: nothing to resolve
+            problem = webhooks.unreachable([url.host], self._allowlist)
+            return problem or (url, {}, {})
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            addresses = await self._resolve(url.host, port)
+        except OSError as error:
+            return f"cannot resolve {url.host}: {error}"
+        if problem := webhooks.unreachable(addresses, self._allowlist):
+            return problem
+        named = {"Host": url.netloc.decode("ascii")}
+        extensions: dict[str, Any] = {}
+        if url.scheme == "https":
+            extensions["sni_hostname"] = url.host
+            # The client pools connections by address: one opened for another name on the
+            # same address would carry that name's TLS session. Not kept, it is not reused.
+            named["Connection"] = "close"
+        return url.copy_with(host=addresses[0]), named, extensions
+
+
+async def prune(connection: asyncpg.Connection, before: datetime) -> int:
+    """Delete the delivery log's attempts made before `before`, a batch per statement;
+    how many. The subscriptions' cursors do not depend on the log."""
+    pruned = 0
+    while True:
+        deleted = await webhook_store.prune(connection, before, PRUNE_BATCH)
+        pruned += deleted
+        if deleted < PRUNE_BATCH:
+            return pruned
 
 
 async def _lock(connection: asyncpg.Connection, subscription: Subscription) -> bool:

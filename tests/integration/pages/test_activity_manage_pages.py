@@ -180,6 +180,10 @@ async def test_a_refusal_of_the_ledger_shows_on_the_form(
             "reason": "改到晚上", "_csrf_token": csrf_token(form)})
         assert refused.status_code == 422 and "已有人签到，不能改期" in refused.text
         assert (await desk.get(f"/organiser/activities/{uuid.uuid4()}/edit")).status_code == 404
+        # A request is answered by accepting, amending or refusing it; nothing else.
+        unknown = await desk.post(f"/organiser/activities/{activity}/requests/delete", data={
+            "participation_id": str(uuid.uuid4()), "_csrf_token": csrf_token(form)})
+        assert unknown.status_code == 404
     assert [t for t, _ in await events(pool, c, activity)] == ["ActivityScheduled", "CheckedIn"]
 
 
@@ -207,6 +211,15 @@ async def test_bad_input_on_the_forms_is_refused_with_the_page(
             assert refused.status_code == 422, (case, refused.status_code)
             assert refused.headers["content-type"].startswith("text/html"), case
             assert "\x00" not in refused.text and "\x1b" not in refused.text
+        revise = {"title": "楼道清理", "capacity": "20", "reason": "改名"}
+        for case in ({"title": "清理\x00"}, {"title": "题" * 201}, {"title": " "},
+                     {"capacity": "9" * 40}, {"capacity": "0"}, {"capacity": "-3"},
+                     {"reason": "改名\x1b[2J"}, {"reason": "因" * 501}):
+            refused = await desk.post(f"{base}/revise",
+                                      data={**revise, **case, "_csrf_token": token})
+            assert refused.status_code == 422, (case, refused.status_code)
+            assert refused.headers["content-type"].startswith("text/html"), case
+            assert "\x00" not in refused.text and "\x1b" not in refused.text
         for reason, confirmed in (("停电\x00", "yes"), ("停电\x00", ""), ("因" * 501, "yes")):
             refused = await desk.post(f"{base}/cancel", data={
                 "reason": reason, "confirmed": confirmed, "_csrf_token": token})
@@ -217,3 +230,55 @@ async def test_bad_input_on_the_forms_is_refused_with_the_page(
             "command_id": "x\x00y", "_csrf_token": token})
         assert asked.status_code == 200 and "\x00" not in asked.text
     assert [t for t, _ in await events(pool, c, activity)] == ["ActivityScheduled"]
+
+
+async def test_the_title_and_capacity_are_revised_with_a_reason(
+        ledger_client: httpx.AsyncClient, community: Community, clock: Clock,
+        pool: asyncpg.Pool) -> None:
+    c = community
+    activity = await schedule(ledger_client, c, clock.now - timedelta(minutes=5),
+                              title="楼道清理")
+    for number in ("XH-0711", "XH-0712"):
+        member = await register(ledger_client, c, number)
+        checked_in = await ledger_client.post(f"/api/v1/activities/{activity}/check-ins",
+                                              headers=c.admin, json={"member_id": str(member)})
+        assert checked_in.status_code == 201, checked_in.text
+    base = f"/organiser/activities/{activity}"
+    async with browser_like(ledger_client) as desk:
+        await sign_in(desk, c)
+        form = await desk.get(f"{base}/edit")
+        assert 'name="title" value="楼道清理"' in form.text
+        token = csrf_token(form)
+        no_reason = await desk.post(f"{base}/revise", data={
+            "title": "楼道清理（3号楼）", "capacity": "2", "reason": "", "_csrf_token": token})
+        assert no_reason.status_code == 422 and "请填写此项" in no_reason.text
+        assert 'value="楼道清理（3号楼）"' in no_reason.text
+        for capacity, shown in (("两个", "请填写数字"), ("1", "已有 2 人签到，人数上限不能少于 2")):
+            refused = await desk.post(f"{base}/revise", data={
+                "title": "楼道清理", "capacity": capacity, "reason": "场地小",
+                "_csrf_token": token})
+            assert refused.status_code == 422 and shown in refused.text, capacity
+        revised = await desk.post(f"{base}/revise", data={
+            "title": " 楼道清理（3号楼） ", "capacity": "2", "reason": "写清楼号，满员为止",
+            "_csrf_token": token})
+        assert revised.status_code == 303
+        roster = await desk.get(revised.headers["location"])
+        assert "已修改活动名称和人数上限" in roster.text and "已签到 2 / 容量 2 人" in roster.text
+        kind, data = (await events(pool, c, activity))[-1]
+        assert (kind, data) == ("ActivityDetailsRevised", {
+            "activity_id": str(activity), "title": "楼道清理（3号楼）", "capacity": 2,
+            "reason": "写清楼号，满员为止"})
+        assert "楼道清理（3号楼）" in statuses(await desk.get("/organiser/activities"))
+        # Blank lifts the limit.
+        lifted = await desk.post(f"{base}/revise", data={
+            "title": "楼道清理（3号楼）", "capacity": "", "reason": "不限人数",
+            "_csrf_token": token})
+        assert lifted.status_code == 303
+        assert (await events(pool, c, activity))[-1][1]["capacity"] is None
+        closed = await ledger_client.post(f"/api/v1/activities/{activity}/close",
+                                          headers=c.organiser, json={})
+        assert closed.status_code == 201
+        after = await desk.post(f"{base}/revise", data={
+            "title": "再改名", "capacity": "", "reason": "改名", "_csrf_token": token})
+        assert after.status_code == 422 and "活动已结束" in after.text
+        assert "/revise" not in (await desk.get(f"{base}/edit")).text

@@ -133,6 +133,9 @@ async def test_exports_hold_the_columns_and_cells_on_screen(
         assert (await desk.get(f"/organiser/reports/{c.street}/{month}")).status_code == 404
         assert (await desk.get(f"/organiser/honor-rolls/{c.street}/{month}/csv")
                 ).status_code == 404
+        # Only the formats the reports export.
+        for other in (f"{base}/pdf", f"/organiser/honor-rolls/{c.community}/{month}/json"):
+            assert (await desk.get(other)).status_code == 404, other
 
 
 async def test_the_tree_rolls_up_and_the_digest_picks_an_employer(
@@ -174,6 +177,7 @@ async def test_the_tree_rolls_up_and_the_digest_picks_an_employer(
         assert wrong.status_code == 200 and "请从列表中选择" in wrong.text
         assert (await desk.get("/organiser/digest/csv", params={
             "quarter": "1999Q1", "employer": "区税务局"})).status_code == 404
+        assert (await desk.get("/organiser/digest/ods", params=query)).status_code == 404
 
 
 async def test_an_empty_month_is_not_published(

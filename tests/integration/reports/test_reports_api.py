@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from openpyxl import load_workbook
 
 from contract.calendar import SHANGHAI
+from contract.events import ActivityDetailsRevised
 from contract.report_columns import HONOR_ROLL, UNIT_ACTIVITY
 from ledger.adapters.tokens import TokenStore
 from reports.config import Settings
@@ -78,6 +79,21 @@ async def test_member_hours_month_boundary_and_records(history, pool, client):
     assert march["minutes"] == 60 and march["confirmed_by"] == str(ORGANISER)
     assert march["corrections"][0]["reason"] == "提前离开"
     assert march["corrections"][0]["previous_minutes"] == 90
+
+
+async def test_a_revised_title_shows_on_the_members_records(history, pool, client):
+    units = await _tree(history)
+    member = await history.member(units["a"])
+    activity, _ = await history.served(units["community"], member, shanghai(2025, 5, 10), 60,
+                                       title="环境整治")
+    await history.project()  # stored first: the revision then changes a stored row
+    await history.append(f"activity-{activity}", ActivityDetailsRevised(
+        activity_id=activity, title="环境整治（3号楼）", capacity=20, reason="写清楼号"))
+    await history.project()
+    headers = await _token(pool, history.tenant_id)
+    records = (await client.get(f"/api/v1/members/{member}/records",
+                                headers=headers)).json()["records"]
+    assert [r["activity"] for r in records] == ["环境整治（3号楼）"]
 
 
 async def test_transfer_and_split_keep_past_months(history, pool, client):

@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 import sqlite3
+import ssl
 import sys
 import threading
 import time
@@ -42,6 +43,8 @@ from .conftest import ORGANISER, History, shanghai
 
 SECRET = "whsec_integration-test-secret"
 FAST = Webhooks(poll_interval=0.05, backoff_base=0.2, backoff_cap=0.5, timeout=5)
+# The reference receiver listens on loopback: an internal address, reached only when listed.
+LOOPBACK = Allowlist.parse("127.0.0.1")
 DAY = shanghai(2025, 3, 1)
 
 
@@ -53,6 +56,8 @@ class Gateway:
 
     url: str = ""
     arrivals: list[tuple[str, int, float]] = field(default_factory=list)
+    # The Host header of every delivery, as it arrived.
+    hosts: list[str] = field(default_factory=list)
     handled: list[dict[str, Any]] = field(default_factory=list)
     fail_next: int = 0
     hold_type: str | None = None
@@ -75,18 +80,22 @@ class Gateway:
 
 
 @contextmanager
-def receiving() -> Iterator[Gateway]:
+def receiving(tls: ssl.SSLContext | None = None) -> Iterator[Gateway]:
+    """The reference receiver on loopback; over TLS with `tls` (a server context)."""
     test = Gateway()
     reference = Receiver(SECRET, test.handle)
 
     def receive(headers: dict[str, str], body: bytes) -> tuple[int, str]:
         status, text = test.receiver.receive(headers, body)
         test.arrivals.append((headers.get("Webhook-Id", ""), status, time.monotonic()))
+        test.hosts.append(headers.get("Host", ""))
         return status, text
 
     test.receiver = Receiver(SECRET, test.handle)
     reference.receive = receive  # type: ignore[method-assign]
     server = reference.server("127.0.0.1", 0)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     test.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -197,7 +206,7 @@ async def test_delivers_the_subtrees_events_of_its_types_in_feed_order(
     expected = await _branch_history(history, tree)
     await history.project()
     async with subscription(pool, history, tree.branch, receiver.url, TYPES) as sub:
-        dispatcher = Dispatcher(pool, history.feed, pacing=FAST)
+        dispatcher = Dispatcher(pool, history.feed, pacing=FAST, allowlist=LOOPBACK)
         try:
             await _drain(pool, history, sub, dispatcher, receiver, len(expected))
         finally:
@@ -211,7 +220,7 @@ async def test_delivers_the_subtrees_events_of_its_types_in_feed_order(
         assert all(r["delivered"] and r["status_code"] == 200 and r["attempt"] == 1
                    and r["latency_ms"] >= 0 and r["error"] is None for r in log)
         # Nothing more to send: a pass after the horizon attempts nothing.
-        assert await Dispatcher(pool, history.feed, pacing=FAST).run_once() == 0
+        assert await Dispatcher(pool, history.feed, pacing=FAST, allowlist=LOOPBACK).run_once() == 0
 
 
 async def test_a_wrong_secret_is_refused_and_retried(pool, history, receiver) -> None:
@@ -222,7 +231,7 @@ async def test_a_wrong_secret_is_refused_and_retried(pool, history, receiver) ->
         await pool.execute("""UPDATE reports.webhook_subscriptions SET secret = 'whsec_wrong'
                               WHERE tenant_id = $1 AND subscription_id = $2""",
                            history.tenant_id, sub.subscription_id)
-        dispatcher = Dispatcher(pool, history.feed, pacing=FAST)
+        dispatcher = Dispatcher(pool, history.feed, pacing=FAST, allowlist=LOOPBACK)
         try:
             assert await dispatcher.run_once() == 1
         finally:
@@ -243,7 +252,7 @@ async def test_retries_on_500_with_backoff_and_holds_the_next_back(
     await history.project()
     receiver.fail_next = 3
     async with subscription(pool, history, tree.branch, receiver.url, TYPES) as sub:
-        dispatcher = Dispatcher(pool, history.feed, pacing=FAST)
+        dispatcher = Dispatcher(pool, history.feed, pacing=FAST, allowlist=LOOPBACK)
         await dispatcher.start()
         try:
             for _ in range(500):
@@ -279,7 +288,7 @@ async def test_a_replay_from_a_cursor_delivers_again_and_the_receiver_dedupes(
     expected = await _branch_history(history, tree)
     await history.project()
     async with subscription(pool, history, tree.branch, receiver.url, TYPES) as sub:
-        dispatcher = Dispatcher(pool, history.feed, pacing=FAST)
+        dispatcher = Dispatcher(pool, history.feed, pacing=FAST, allowlist=LOOPBACK)
         try:
             await _drain(pool, history, sub, dispatcher, receiver, len(expected))
             handled = list(receiver.ids())
@@ -322,7 +331,7 @@ async def test_a_dispatcher_cancelled_mid_delivery_loses_nothing(
     expected = await _kill_case(history, tree)
     receiver.hold_type = "CheckedIn"  # the first check-in: the third event
     async with subscription(pool, history, tree.branch, receiver.url, TYPES) as sub:
-        first = Dispatcher(pool, history.feed, pacing=FAST)
+        first = Dispatcher(pool, history.feed, pacing=FAST, allowlist=LOOPBACK)
         await first.start()
         assert await asyncio.to_thread(receiver.held.wait, 20)
         await first.stop()  # the request is on the wire, its answer never read
@@ -333,7 +342,7 @@ async def test_a_dispatcher_cancelled_mid_delivery_loses_nothing(
             await asyncio.sleep(0.02)
         held_id = receiver.handled[-1]["id"]
         assert (await _stored(pool, sub)).cursor != START
-        second = Dispatcher(pool, history.feed, pacing=FAST)
+        second = Dispatcher(pool, history.feed, pacing=FAST, allowlist=LOOPBACK)
         try:
             await _drain(pool, history, sub, second, receiver, len(expected))
         finally:
@@ -350,7 +359,8 @@ async def test_a_killed_webhooks_process_loses_nothing(
     expected = await _kill_case(history, tree)
     receiver.hold_type = "CheckedIn"
     env = {**os.environ, "DATABASE_URL": database_url, "WEBHOOK_POLL_INTERVAL": "0.05",
-           "WEBHOOK_BACKOFF_BASE": "0.2", "WEBHOOK_BACKOFF_CAP": "0.5"}
+           "WEBHOOK_BACKOFF_BASE": "0.2", "WEBHOOK_BACKOFF_CAP": "0.5",
+           "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"}
     command = [sys.executable, "-m", "reports.entrypoints.cli", "webhooks"]
     async with subscription(pool, history, tree.branch, receiver.url, TYPES) as sub:
         process = await asyncio.create_subprocess_exec(*command, env=env)
@@ -404,7 +414,7 @@ async def test_reminders_go_out_once_even_when_made_again(pool, history, receive
                    WHERE tenant_id = $1 AND subscription_id = $2""",
                 history.tenant_id, sub.subscription_id)
         for _ in range(3):  # three "restarts": each makes the reminders again
-            dispatcher = Dispatcher(pool, history.feed, pacing=FAST)
+            dispatcher = Dispatcher(pool, history.feed, pacing=FAST, allowlist=LOOPBACK)
             try:
                 while await dispatcher.run_once():
                     pass
@@ -560,7 +570,7 @@ async def test_a_rebuild_keeps_subscriptions_cursors_and_the_log(
     expected = await _branch_history(history, tree)
     await history.project()
     async with subscription(pool, history, tree.branch, receiver.url, TYPES) as sub:
-        dispatcher = Dispatcher(pool, history.feed, pacing=FAST)
+        dispatcher = Dispatcher(pool, history.feed, pacing=FAST, allowlist=LOOPBACK)
         try:
             await _drain(pool, history, sub, dispatcher, receiver, len(expected))
             before = await _stored(pool, sub)
@@ -582,7 +592,8 @@ async def test_the_served_app_delivers_what_its_api_subscribed(
     tree = await _tree(history)
     expected = await _branch_history(history, tree)
     await history.project()  # the tree known: the guard checks the scope against it
-    app = create_app(Settings(database_url=database_url, poll_interval=0.05, webhooks=FAST))
+    app = create_app(Settings(database_url=database_url, poll_interval=0.05, webhooks=FAST,
+                              webhook_allowlist=LOOPBACK))
     headers = await _organiser(pool, history.tenant_id, tree.community)
     try:
         async with AsyncTestClient(app) as client:

@@ -11,6 +11,7 @@ import pytest
 from contract.events import (
     ActivityCancelled,
     ActivityClosed,
+    ActivityDetailsRevised,
     ActivityRescheduled,
     ActivityScheduled,
     AttendanceConfirmed,
@@ -23,11 +24,13 @@ from ledger.domain.activities import (
     CancelActivity,
     CheckIn,
     RescheduleActivity,
+    ReviseActivityDetails,
     ScheduleActivity,
     cancel,
     check_in,
     close,
     reschedule,
+    revise_details,
     schedule,
 )
 
@@ -222,6 +225,92 @@ def test_an_unknown_activity_is_not_found(org: Org) -> None:
     with refused("activity_not_found", field="activity_id", status=404):
         reschedule(org.tree, None, RescheduleActivity(starts_at=START, ends_at=END,
                                                       reason="改期"), org.organiser(None))
+
+
+# --- revise the title and capacity -------------------------------------------------------
+
+
+def test_a_title_is_revised_with_a_reason_and_the_capacity_kept(org: Org) -> None:
+    state = activity(org.branch, capacity=30)
+    events = revise_details(org.tree, state, ReviseActivityDetails(
+        title=" 清理楼道堆物（3号楼） ", reason=" 写清楼号 "), org.organiser(org.community))
+    assert events == [ActivityDetailsRevised(
+        activity_id=state.activity_id, title="清理楼道堆物（3号楼）", capacity=30,
+        reason="写清楼号")]
+    then(state, events)
+    assert (state.title, state.capacity) == ("清理楼道堆物（3号楼）", 30)
+
+
+def test_the_capacity_is_raised_lowered_or_lifted_after_people_checked_in(org: Org) -> None:
+    state = activity(org.branch, capacity=3)
+    for _ in range(2):
+        checked_in(state, member(), START)
+    for capacity in (5, 2, None):
+        events = revise_details(org.tree, state, ReviseActivityDetails(
+            capacity=capacity, reason="人数调整"), org.organiser(org.branch))
+        assert events == [ActivityDetailsRevised(
+            activity_id=state.activity_id, title="清理楼道堆物", capacity=capacity,
+            reason="人数调整")]
+        then(state, events)
+        assert state.capacity == capacity
+
+
+def test_the_capacity_never_drops_below_who_checked_in(org: Org) -> None:
+    state = activity(org.branch, capacity=10)
+    for _ in range(3):
+        checked_in(state, member(), START)
+    with refused("capacity_below_participants", field="capacity", status=409):
+        revise_details(org.tree, state, ReviseActivityDetails(capacity=2, reason="场地小"),
+                       org.organiser(None))
+    # A new capacity of exactly those present closes the door to newcomers.
+    then(state, revise_details(org.tree, state, ReviseActivityDetails(capacity=3,
+                                                                        reason="场地小"),
+                               org.organiser(None)))
+    with refused("activity_full"):
+        checked_in(state, member(), START)
+
+
+def test_a_revision_keeps_the_title_rules(org: Org) -> None:
+    for title, code in (("   ", "invalid_title"), ("楼" * 201, "invalid_title"),
+                        ("清理\x00", "control_characters")):
+        with refused(code, field="title", status=422):
+            revise_details(org.tree, activity(org.branch), ReviseActivityDetails(
+                title=title, reason="改名"), org.organiser(None))
+    with refused("invalid_capacity", field="capacity", status=422):
+        revise_details(org.tree, activity(org.branch), ReviseActivityDetails(
+            capacity=0, reason="改人数"), org.organiser(None))
+
+
+def test_a_revision_needs_a_reason_and_a_change(org: Org) -> None:
+    with refused("reason_required", field="reason", status=422):
+        revise_details(org.tree, activity(org.branch), ReviseActivityDetails(
+            title="新名称", reason=" "), org.organiser(None))
+    with refused("unchanged", status=409):
+        revise_details(org.tree, activity(org.branch), ReviseActivityDetails(
+            title=" 清理楼道堆物 ", capacity=None, reason="没改"), org.organiser(None))
+    with refused("unchanged", status=409):
+        revise_details(org.tree, activity(org.branch), ReviseActivityDetails(reason="没改"),
+                       org.organiser(None))
+
+
+def test_a_closed_or_cancelled_activity_is_not_revised(org: Org) -> None:
+    closed, cancelled = activity(org.branch), activity(org.branch)
+    then(closed, close(org.tree, closed, org.organiser(None), END))
+    then(cancelled, cancel(org.tree, cancelled, CancelActivity(reason="停电"),
+                           org.organiser(None)))
+    for state, code in ((closed, "activity_closed"), (cancelled, "activity_cancelled")):
+        with refused(code, status=409):
+            revise_details(org.tree, state, ReviseActivityDetails(title="新名称", reason="改名"),
+                           org.organiser(None))
+
+
+def test_only_an_organiser_covering_the_host_revises(org: Org) -> None:
+    with refused("forbidden", status=403):
+        revise_details(org.tree, activity(org.branch), ReviseActivityDetails(
+            title="新名称", reason="改名"), org.organiser(org.other_community))
+    with refused("activity_not_found", status=404):
+        revise_details(org.tree, None, ReviseActivityDetails(title="新名称", reason="改名"),
+                       org.organiser(None))
 
 
 # --- cancel ------------------------------------------------------------------------------

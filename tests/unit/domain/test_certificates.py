@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from contract.events import CertificateIssued
+from contract.events import CertificateIssued, CertificateRequested, CertificateRequestRefused
 from ledger.domain import activities, certificates
 from ledger.domain.activities import ActivityState
 from ledger.domain.certificates import IssueCertificate
@@ -147,3 +147,45 @@ def test_numbers_are_deterministic_per_command_and_well_formed() -> None:
     for bad in ("", "ZYFW-2026-short", number.lower(), number + "A", "ZYFW-26-AAAAAAAAAAAA",
                 number[:-1] + "1", number + "\n"):
         assert not certificates.well_formed(bad), bad
+
+
+def test_a_member_asks_for_a_period_of_months_not_yet_to_come() -> None:
+    org = Org()
+    who = member(unit_id=org.branch)
+    request_id = uuid.uuid4()
+    march = certificates.RequestCertificate(first_month="2026-03", last_month="2026-05")
+    assert certificates.request(who, march, request_id, 0, NOW) == [CertificateRequested(
+        request_id=request_id, member_id=who.member_id, first_month="2026-03",
+        last_month="2026-05", requested_at=NOW)]
+    for first, last, code in (("2026-05", "2026-06", "month_in_future"),
+                              ("2026-04", "2026-03", "invalid_range"),
+                              ("2024-01", "2026-04", "period_too_long"),
+                              ("2026-3", "2026-04", "invalid_month")):
+        with refused(code, status=422):
+            certificates.request(who, certificates.RequestCertificate(
+                first_month=first, last_month=last), request_id, 0, NOW)
+    with refused("request_open", status=409):
+        certificates.request(who, march, request_id, 1, NOW)
+    with refused("member_left"):
+        certificates.request(member(unit_id=org.branch, left_on=NOW.date()), march,
+                             request_id, 0, NOW)
+
+
+def test_a_refusal_names_the_request_and_needs_a_reason() -> None:
+    org = Org()
+    who = member(unit_id=org.branch)
+    request_id = uuid.uuid4()
+    who.certificate_requests[request_id] = ("2026-03", "2026-04")
+    organiser = org.organiser(org.branch)
+    reason = certificates.RefuseCertificateRequest(reason=" 该期间没有已确认的服务 ")
+    [event] = certificates.refuse(org.tree, None, who, reason, organiser, request_id, NOW)
+    assert isinstance(event, CertificateRequestRefused)
+    assert (event.reason, event.refused_by) == ("该期间没有已确认的服务", organiser.organiser_id)
+    with refused("reason_required", field="reason", status=422):
+        certificates.refuse(org.tree, None, who, certificates.RefuseCertificateRequest(
+            reason="  "), organiser, request_id, NOW)
+    with refused("request_not_found", status=404):
+        certificates.refuse(org.tree, None, who, reason, organiser, uuid.uuid4(), NOW)
+    answered = certificates.apply(None, event)
+    with refused("already_refused", status=409):
+        certificates.refuse(org.tree, answered, who, reason, organiser, request_id, NOW)

@@ -8,12 +8,16 @@ from datetime import timedelta
 
 import pytest
 
-from contract.events import CertificateIssued, decode_data
+from contract.events import CertificateIssued, CertificateRequestRefused, decode_data
 from contract.problems import Refusal
 from ledger.adapters.event_store import EventIdConflict
-from ledger.domain import activities, certificates
-from ledger.domain.certificates import IssueCertificate
-from ledger.handlers import Confirmation, ConfirmMany
+from ledger.domain import activities, certificates, members
+from ledger.domain.certificates import (
+    IssueCertificate,
+    RefuseCertificateRequest,
+    RequestCertificate,
+)
+from ledger.handlers import Actor, Confirmation, ConfirmMany
 from tests.unit.handlers.conftest import START, TENANT, World
 
 
@@ -81,3 +85,81 @@ async def test_only_an_organiser_covering_the_member_issues(world: World) -> Non
     one, _ = await world.ledger.certificates.issue(organiser, member, plain)
     two, _ = await world.ledger.certificates.issue(organiser, member, plain)
     assert one != two
+
+
+def member_actor(member: uuid.UUID) -> Actor:
+    return Actor(tenant_id=TENANT, name=f"member:{member}", role="member", source="form",
+                 member_id=member)
+
+
+async def test_a_member_asks_and_the_request_is_answered_once_by_a_certificate(
+        world: World) -> None:
+    member = await world.member("M-1", world.branch)
+    await served(world, member)
+    asked = await world.ledger.certificates.request(member_actor(member), member,
+                                                    RequestCertificate(first_month="2026-03",
+                                                                       last_month="2026-03"))
+    request_id = asked.created_id
+    assert request_id is not None and asked.stream_id == members.stream_id(member)
+    # One open request at a time.
+    with pytest.raises(Refusal) as waiting:
+        await world.ledger.certificates.request(member_actor(member), member,
+                                                RequestCertificate(first_month="2026-01",
+                                                                   last_month="2026-03"))
+    assert waiting.value.code == "request_open"
+    # The months are the request's, whatever the form said.
+    organiser = world.organiser(world.community)
+    number, _ = await world.ledger.certificates.issue(
+        organiser, member, IssueCertificate(first_month="2026-01", last_month="2026-02",
+                                            contact="社区服务站"), request_id=request_id)
+    issued = await world.ledger.certificates.get(TENANT, number)
+    assert issued is not None and issued.request_id == request_id
+    assert (issued.first_month, issued.last_month, issued.minutes) == ("2026-03", "2026-03", 75)
+    # Answered: a second answer, by anyone, is refused; the member may ask again.
+    for answer in (
+        world.ledger.certificates.issue(world.organiser(world.branch), member, MARCH,
+                                        request_id=request_id),
+        world.ledger.certificates.refuse(organiser, member, request_id,
+                                         RefuseCertificateRequest(reason="重复")),
+    ):
+        with pytest.raises(Refusal) as twice:
+            await answer
+        assert twice.value.code == "already_issued"
+    again = await world.ledger.certificates.request(member_actor(member), member,
+                                                    RequestCertificate(first_month="2026-03",
+                                                                       last_month="2026-03"))
+    assert again.created_id not in (None, request_id)
+
+
+async def test_a_refused_request_stays_refused_and_only_the_member_asks(world: World) -> None:
+    member, other = (await world.member("M-1", world.branch),
+                     await world.member("M-2", world.branch))
+    march = RequestCertificate(first_month="2026-03", last_month="2026-03")
+    for actor in (member_actor(other), world.organiser(world.community), world.admin):
+        with pytest.raises(Refusal) as foreign:
+            await world.ledger.certificates.request(actor, member, march)
+        assert foreign.value.status == 403
+    asked = await world.ledger.certificates.request(member_actor(member), member, march)
+    assert asked.created_id is not None
+    with pytest.raises(Refusal) as outside:
+        await world.ledger.certificates.refuse(world.organiser(world.other_branch), member,
+                                               asked.created_id,
+                                               RefuseCertificateRequest(reason="不在本支部"))
+    assert outside.value.status == 403
+    with pytest.raises(Refusal) as unknown:
+        await world.ledger.certificates.refuse(world.organiser(world.branch), other,
+                                               asked.created_id,
+                                               RefuseCertificateRequest(reason="他人的申请"))
+    assert unknown.value.code == "request_not_found"
+    await world.ledger.certificates.refuse(world.organiser(world.branch), member,
+                                           asked.created_id,
+                                           RefuseCertificateRequest(reason="该期间没有服务记录"))
+    [refused] = [e for e in world.store.events if e.type == "CertificateRequestRefused"]
+    event = decode_data(refused.type, refused.schema_version, refused.data)
+    assert isinstance(event, CertificateRequestRefused)
+    assert (event.request_id, event.reason) == (asked.created_id, "该期间没有服务记录")
+    await served(world, member)
+    with pytest.raises(Refusal) as late:
+        await world.ledger.certificates.issue(world.organiser(world.branch), member, MARCH,
+                                              request_id=asked.created_id)
+    assert late.value.code == "already_refused"

@@ -149,3 +149,28 @@ async def test_only_the_tenants_organisers_can_be_named_co_organisers(world: Wor
     state = await world.ledger.state.activity(TENANT, outcome.created_id)
     assert state is not None
     assert state.organiser_ids == [organiser.organiser_id, colleague]
+
+
+async def test_an_organiser_in_scope_revises_the_title_and_capacity(world: World) -> None:
+    activity = await world.activity(world.branch)
+    member = await world.member("M-1", world.branch)
+    await world.ledger.activities.check_in(world.client(world.branch), activity,
+                                           activities.CheckIn(member_id=member))
+    revise = activities.ReviseActivityDetails(title="楼道清理（3号楼）", capacity=1,
+                                              reason="写清楼号")
+    await _refused(403, world.ledger.activities.manage(world.organiser(world.other_branch),
+                                                       activity, revise))
+    await _refused(403, world.ledger.activities.manage(world.client(world.branch), activity,
+                                                       revise))
+    outcome = await world.ledger.activities.manage(world.organiser(world.branch), activity,
+                                                   revise)
+    (stored,) = [e for e in await world.store.read_stream(TENANT, outcome.stream_id)
+                 if e.type == "ActivityDetailsRevised"]
+    assert decode_data(stored.type, stored.schema_version, stored.data).capacity == 1
+    state = await world.ledger.state.activity(TENANT, activity)
+    assert state is not None and (state.title, state.capacity) == ("楼道清理（3号楼）", 1)
+    # The one place left is taken: nobody else checks in.
+    other = await world.member("M-2", world.branch)
+    refusal = await _refused(409, world.ledger.activities.check_in(
+        world.client(world.branch), activity, activities.CheckIn(member_id=other)))
+    assert refusal.code == "activity_full"

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from contract.events import (
+    ActivityDetailsRevised,
     ActivityScheduled,
     AttendanceConfirmed,
     CheckedIn,
@@ -88,3 +89,16 @@ def test_wanted_leaves_out_rows_the_batch_creates():
               CheckedOut(activity_id=A, member_id=M, participation_id=P, at=WHEN, method="qr"),
               CheckedOut(activity_id=A, member_id=M, participation_id=ORG, at=WHEN, method="qr")]
     assert ParticipationBatch().wanted(events) == {"activities": set(), "participations": {ORG}}
+
+
+def test_a_revised_title_is_the_activitys_title_from_then_on():
+    revised = ActivityDetailsRevised(activity_id=A, title="清扫3号楼楼道", capacity=None,
+                                     reason="写清楼号")
+    batch = _fold(_scheduled(), revised)
+    assert batch.activities[A].title == "清扫3号楼楼道"
+    # An activity stored earlier: the batch asks for its row and saves it changed.
+    assert batch.wanted([revised]) == {"activities": {A}, "participations": set()}
+    later = ParticipationBatch()
+    later.activities[A] = _fold(_scheduled()).activities[A]
+    later.apply(revised, EventMeta(1, 9, WHEN))
+    assert later.changed_activities == {A} and later.activities[A].title == "清扫3号楼楼道"

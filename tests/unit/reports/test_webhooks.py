@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import uuid
 
 import pytest
@@ -19,8 +20,10 @@ from reports.domain.webhooks import (
     concerns,
     delivered,
     event_id,
+    internal,
     reminder_event_id,
     unknown_types,
+    unreachable,
     url_problem,
 )
 
@@ -75,11 +78,43 @@ def test_only_2xx_counts_as_delivered() -> None:
 
 @pytest.mark.parametrize("url", [
     "https://gateway.example.cn/hooks/volunteer",
-    "http://10.0.0.5:8080/in",
-    "https://[2001:db8::1]/hook?community=xinghua",
+    "http://114.114.114.114:8080/in",
+    "https://[2400:3200::1]/hook?community=xinghua",
 ])
 def test_urls_accepted(url: str) -> None:
     assert url_problem(url, ANY_HOST) is None
+
+
+@pytest.mark.parametrize("address", [
+    "127.0.0.1", "10.0.0.5", "172.16.3.4", "192.168.1.1", "169.254.169.254", "100.64.0.1",
+    "0.0.0.0", "224.0.0.251", "255.255.255.255", "192.0.2.7", "::1", "::", "fe80::1",
+    "fc00::5", "ff02::1", "2001:db8::1", "::ffff:10.0.0.1", "2002:a00:1::1",
+    "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, carrying 10.0.0.1
+])
+def test_internal_addresses_are_reached_only_when_listed(address: str) -> None:
+    ip = ipaddress.ip_address(address)
+    assert internal(ip)
+    host = f"[{address}]" if ip.version == 6 else address
+    assert url_problem(f"http://{host}:8080/in", ANY_HOST) is not None
+    assert unreachable([address], ANY_HOST) is not None
+    # Its own address or a network holding it opens the way; a name never does.
+    listed = Allowlist.parse(f"{address}, gateway.example.cn")
+    assert listed.reaches(ip) and unreachable([address], listed) is None
+    assert url_problem(f"http://{host}:8080/in", listed) is None
+    assert not Allowlist.parse("gateway.example.cn").reaches(ip)
+
+
+def test_what_a_name_resolves_to_is_checked_address_by_address() -> None:
+    assert unreachable(["114.114.114.114", "2400:3200::1"], ANY_HOST) is None
+    assert not internal(ipaddress.ip_address("114.114.114.114"))
+    mixed = unreachable(["114.114.114.114", "10.1.2.3"], ANY_HOST)
+    assert mixed is not None and "10.1.2.3" in mixed
+    intranet = Allowlist.parse("sms.example.cn, 10.1.0.0/16")
+    assert unreachable(["10.1.2.3"], intranet) is None
+    assert unreachable(["10.2.0.1"], intranet) is not None
+    # An IPv4 network does not hold the IPv6 address carrying one of its addresses.
+    assert unreachable(["::ffff:10.1.2.3"], intranet) is not None
+    assert unreachable([], ANY_HOST) is not None and unreachable(["x"], ANY_HOST) is not None
 
 
 @pytest.mark.parametrize("url", [
@@ -101,6 +136,7 @@ def test_the_allowlist_names_hosts_their_subdomains_and_networks() -> None:
     assert not allowed.allows("evil-gateway.example.cn")
     assert not allowed.allows("127.0.0.1") and not allowed.allows("169.254.169.254")
     assert url_problem("http://127.0.0.1:8000/api", allowed) is not None
+    assert url_problem("http://10.1.3.4:8000/api", allowed) is None
     assert url_problem("https://gateway.example.cn/in", allowed) is None
     assert Allowlist.parse("").open and Allowlist.parse(" , ").open
 

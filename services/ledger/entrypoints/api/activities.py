@@ -1,4 +1,5 @@
-"""Activities: schedule, reschedule, cancel, close; list them; read one with its roster."""
+"""Activities: schedule, reschedule, revise the title and capacity, cancel, close; list them;
+read one with its roster."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ledger.domain.activities import (
     CancelActivity,
     CloseActivity,
     RescheduleActivity,
+    ReviseActivityDetails,
     ScheduleActivity,
 )
 from ledger.entrypoints.api.responses import command_response, invalid_cursor
@@ -161,6 +163,21 @@ class ActivityController(Controller):
     async def reschedule(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
                          activity_id: FromPath[uuid.UUID],
                          data: JSONBody[RescheduleActivity]) -> Response[Outcome]:
+        return command_response(await ledger.activities.manage(actor, activity_id, data))
+
+    @post("/{activity_id:str}/revise", operation_id="reviseActivity",
+          opt=write("activity_id", roles=ORGANISERS),
+          summary="Change an activity's title or capacity, with a reason",
+          description="`title` and `capacity` left out stay as they are; `capacity: null` "
+                      "lifts the limit. Allowed until the activity is closed or cancelled, "
+                      "also after people checked in (409 `activity_closed`, "
+                      "`activity_cancelled`); the capacity cannot drop below the members "
+                      "who checked in (409 `capacity_below_participants`), and a change "
+                      "that changes nothing is 409 `unchanged`. Appends "
+                      "`ActivityDetailsRevised`.")
+    async def revise(self, ledger: NamedDependency[Ledger], actor: NamedDependency[Actor],
+                     activity_id: FromPath[uuid.UUID],
+                     data: JSONBody[ReviseActivityDetails]) -> Response[Outcome]:
         return command_response(await ledger.activities.manage(actor, activity_id, data))
 
     @post("/{activity_id:str}/cancel", operation_id="cancelActivity",

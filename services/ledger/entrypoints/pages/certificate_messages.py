@@ -41,11 +41,34 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "可核验本证明。",
                          "Issued free of charge from the service records. Scan the QR code "
                          "or open the address below to verify it."),
-    "certificate_mine_help": ("志愿服务证明由记录服务的组织单位出具。如需开具，请向所在社区或"
-                              "党支部申请；出具后可在此查看和打印。",
-                              "Certificates are issued by the unit that recorded the service. "
-                              "Ask your community or branch for one; once issued you can view "
-                              "and print it here."),
+    "certificate_mine_help": ("志愿服务证明由记录服务的组织单位免费出具：在此选择期间提交申请，"
+                              "所在社区或党支部审核后出具，出具后可在此查看和打印，"
+                              "并到出具单位加盖公章。",
+                              "Certificates are issued free by the unit that recorded the "
+                              "service: ask here for a period, your community or branch checks "
+                              "and issues it, then view and print it here and have it stamped "
+                              "by the issuing unit."),
+    "certificate_request": ("申请开具证明", "Ask for a certificate"),
+    "certificate_request_submit": ("提交申请", "Send the request"),
+    "certificate_request_sent": ("申请已提交，请等待所在社区或党支部审核出具",
+                                 "Your request was sent; your community or branch will answer"),
+    "certificate_request_waiting": ("您有一份申请正在等待审核，答复后可再申请。",
+                                    "A request of yours is waiting for its answer; you can ask "
+                                    "again once it is answered."),
+    "certificate_my_requests": ("我的申请", "My requests"),
+    "certificate_asked_on": ("申请日期", "asked on"),
+    "certificate_request_open": ("待审核", "Waiting"),
+    "certificate_request_issued": ("已出具", "Issued"),
+    "certificate_request_refused": ("未予出具", "Not issued"),
+    "certificate_refused_why": ("原因", "Why"),
+    "certificate_open_requests": ("待处理的证明申请", "Certificate requests to answer"),
+    "certificate_no_requests": ("没有待处理的申请", "No request is waiting"),
+    "certificate_issue_requested": ("按申请出具", "Issue as asked"),
+    "certificate_refuse_reason": ("不予出具的原因（不予出具时必填）", "Why not (to refuse)"),
+    "certificate_refuse_needs_reason": ("不予出具须填写原因", "Give the reason for refusing"),
+    "certificate_refuse": ("不予出具", "Refuse"),
+    "certificate_request_refused_ok": ("已答复：不予出具", "Answered: not issued"),
+    "certificate_request_missing": ("没有这份证明申请", "No such request"),
     "certificate_missing": ("未找到该证明", "Certificate not found"),
     "certificate_missing_help": ("台账中没有这个证明编号。请核对编号；纸面证明若无法核验，"
                                  "可能是伪造的。",

@@ -43,6 +43,7 @@ from ledger.entrypoints.pages.common import (
     limited_check,
     member_session,
 )
+from ledger.entrypoints.pages.forms import command_id_of
 from ledger.entrypoints.pages.views import member_status
 from ledger.handlers import Ledger
 
@@ -264,12 +265,14 @@ class CheckInPage(Controller):
         try:
             if action == "in":
                 outcome = await ledger.activities.check_in(member.actor, activity_id, CheckIn(
-                    command_id=_command_id(data), member_id=member.member_id, method="qr",
+                    command_id=command_id_of(data.command_id), member_id=member.member_id,
+                    method="qr",
                     client_time=_client_time(data.client_time),
                     device=pages.device_hash(device), poster_only=evidence == "poster"))
             else:
                 outcome = await ledger.activities.check_out(member.actor, activity_id, CheckOut(
-                    command_id=_command_id(data), member_id=member.member_id, method="qr",
+                    command_id=command_id_of(data.command_id), member_id=member.member_id,
+                    method="qr",
                     client_time=_client_time(data.client_time)))
         except Refusal as refusal:
             return _refusal(request, page, pages, base, refusal.status, refusal.code,
@@ -293,13 +296,6 @@ def _refusal(request: Request, page: Page, pages: PageServices, base: str, statu
         return Response({"ok": False, "code": code, "message": message, "flash": flash},
                         status_code=status)
     return page.redirect(f"{base}?{_query(e=flash)}")
-
-
-def _command_id(data: TapForm) -> uuid.UUID:
-    try:
-        return uuid.UUID(data.command_id)
-    except ValueError:
-        return uuid.uuid4()
 
 
 async def _landed(store: PostgresEventStore, tenant_id: str, data: TapForm) -> bool:

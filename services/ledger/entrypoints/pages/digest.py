@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 
 from contract.calendar import local_date
 from contract.problems import not_found
@@ -23,7 +23,7 @@ from contract.report_columns import EMPLOYER_DIGEST
 from ledger.adapters.reports_client import ReportsClient
 from ledger.domain.members import MAX_EMPLOYER
 from ledger.entrypoints.pages.common import OrganiserSession, Page
-from ledger.entrypoints.pages.honor_rolls import passed_through, problem_text
+from ledger.entrypoints.pages.honor_rolls import export_format, passed_through, problem_text
 
 PAGE_SIZE = 100
 
@@ -94,10 +94,16 @@ class DigestPages(Controller):
             context["error"] = page.t("reports_unavailable")
         return page.render("digest.html", **context)
 
-    async def _export(self, page: Page, organiser: OrganiserSession, reports: ReportsClient,
-                      quarter: str | None, employer: str | None, offset: str | None,
-                      fmt: str) -> Response[bytes]:
-        """What the page shows for the same choice, over the organiser's subtree."""
+    @get("/{fmt:str}", operation_id="pageExportEmployerDigest")
+    async def export(self, page: NamedDependency[Page],
+                     organiser: NamedDependency[OrganiserSession],
+                     reports: NamedDependency[ReportsClient], fmt: FromPath[str],
+                     quarter: FromQuery[str | None] = None,
+                     employer: FromQuery[str | None] = None,
+                     offset: FromQuery[str | None] = None) -> Response[bytes]:
+        """`/csv`, `/xlsx`: what the page shows for the same choice, over the organiser's
+        subtree."""
+        export_format(fmt)
         if (quarter not in recent_quarters(local_date(page.now)) or not employer
                 or len(employer) > MAX_EMPLOYER):
             raise not_found("not_found", "页面不存在", "page not found")
@@ -105,21 +111,3 @@ class DigestPages(Controller):
             organiser.tenant_id, f"{_base(organiser)}/{fmt}",
             {"employer": employer, "quarter": quarter, "limit": PAGE_SIZE,
              "offset": _offset(offset)}))
-
-    @get("/csv", operation_id="pageExportEmployerDigestCsv")
-    async def export_csv(self, page: NamedDependency[Page],
-                         organiser: NamedDependency[OrganiserSession],
-                         reports: NamedDependency[ReportsClient],
-                         quarter: FromQuery[str | None] = None,
-                         employer: FromQuery[str | None] = None,
-                         offset: FromQuery[str | None] = None) -> Response[bytes]:
-        return await self._export(page, organiser, reports, quarter, employer, offset, "csv")
-
-    @get("/xlsx", operation_id="pageExportEmployerDigestXlsx")
-    async def export_xlsx(self, page: NamedDependency[Page],
-                          organiser: NamedDependency[OrganiserSession],
-                          reports: NamedDependency[ReportsClient],
-                          quarter: FromQuery[str | None] = None,
-                          employer: FromQuery[str | None] = None,
-                          offset: FromQuery[str | None] = None) -> Response[bytes]:
-        return await self._export(page, organiser, reports, quarter, employer, offset, "xlsx")

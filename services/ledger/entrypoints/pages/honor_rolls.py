@@ -74,6 +74,17 @@ def problem_text(response: httpx.Response, page: Page) -> str:
     return problem.get("detail") or problem.get("title") or page.t("error")
 
 
+# The files a report is exported as, by the last segment of their page's path.
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def export_format(fmt: str) -> str:
+    """`fmt` when the reports export it; any other is no page (404)."""
+    if fmt not in EXPORT_FORMATS:
+        raise not_found("not_found", "页面不存在", "page not found")
+    return fmt
+
+
 def passed_through(answer: httpx.Response) -> Response[bytes]:
     """A reports answer (a file, the poster, a problem) as the reports gave it, with its
     file name."""
@@ -232,28 +243,17 @@ class HonorRollPages(Controller):
                                       error=page.refusal(refusal))
         return page.redirect(f"/organiser/honor-rolls/{unit_id}/{month}?done=published")
 
-    async def _export(self, ledger: Ledger, organiser: OrganiserSession,
-                      reports: ReportsClient, unit_id: uuid.UUID, month: str,
-                      fmt: str) -> Response[bytes]:
-        """The roll as shown (published, or the draft), as the reports export it: the
-        page's columns."""
+    @get("/{unit_id:uuid}/{month:str}/{fmt:str}", operation_id="pageExportHonorRoll")
+    async def export(self, ledger: NamedDependency[Ledger],
+                     organiser: NamedDependency[OrganiserSession],
+                     reports: NamedDependency[ReportsClient], unit_id: FromPath[uuid.UUID],
+                     month: FromPath[str], fmt: FromPath[str]) -> Response[bytes]:
+        """`…/csv`, `…/xlsx`: the roll as shown (published, or the draft), as the reports
+        export it: the page's columns."""
+        export_format(fmt)
         await scoped_unit(ledger, organiser, unit_id, month)
         return passed_through(await reports.get(
             organiser.tenant_id, f"/api/v1/units/{unit_id}/honor-rolls/{month}/{fmt}"))
-
-    @get("/{unit_id:uuid}/{month:str}/csv", operation_id="pageExportHonorRollCsv")
-    async def export_csv(self, ledger: NamedDependency[Ledger],
-                         organiser: NamedDependency[OrganiserSession],
-                         reports: NamedDependency[ReportsClient], unit_id: FromPath[uuid.UUID],
-                         month: FromPath[str]) -> Response[bytes]:
-        return await self._export(ledger, organiser, reports, unit_id, month, "csv")
-
-    @get("/{unit_id:uuid}/{month:str}/xlsx", operation_id="pageExportHonorRollXlsx")
-    async def export_xlsx(self, ledger: NamedDependency[Ledger],
-                          organiser: NamedDependency[OrganiserSession],
-                          reports: NamedDependency[ReportsClient],
-                          unit_id: FromPath[uuid.UUID], month: FromPath[str]) -> Response[bytes]:
-        return await self._export(ledger, organiser, reports, unit_id, month, "xlsx")
 
     @get("/{unit_id:uuid}/{month:str}/print", operation_id="pagePrintHonorRoll")
     async def print_page(self, ledger: NamedDependency[Ledger],

@@ -1,12 +1,15 @@
-"""Changing an activity on the pages: its time and place (rescheduling, `ActivityRescheduled`)
-and cancelling it with a reason (`ActivityCancelled`), through the same use case as the API
-(`ledger.activities.manage`), which checks scope and state again. Cancelling asks for a
-confirmation first (pages/confirm.py); a refusal (someone has checked in, hours are
-confirmed) re-renders the form with what was typed and the ledger's message."""
+"""Changing an activity on the pages: its title and capacity (`ActivityDetailsRevised`), its
+time and place (rescheduling, `ActivityRescheduled`) and cancelling it with a reason
+(`ActivityCancelled`), through the same use case as the API (`ledger.activities.manage`),
+which checks scope and state again. Cancelling asks for a confirmation first
+(pages/confirm.py); a refusal (someone has checked in, hours are confirmed, fewer places
+than people already there) re-renders the form with what was typed and the ledger's
+message."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -17,12 +20,26 @@ from litestar.params import FromPath, URLEncodedBody
 from contract.bounds import has_controls
 from contract.calendar import SHANGHAI
 from contract.problems import Refusal
-from ledger.domain.activities import ActivityState, CancelActivity, RescheduleActivity
+from ledger.domain.activities import (
+    ActivityState,
+    CancelActivity,
+    RescheduleActivity,
+    ReviseActivityDetails,
+)
 from ledger.entrypoints.pages.common import OrganiserSession, Page
 from ledger.entrypoints.pages.confirm import YES, confirmation
-from ledger.entrypoints.pages.organisers import parse_window
+from ledger.entrypoints.pages.forms import command_id_of, parse_window, required, whole_number
 from ledger.entrypoints.pages.views import shown_status
 from ledger.handlers import Ledger
+from ledger.handlers.activities import Management
+
+
+class ReviseForm(msgspec.Struct, kw_only=True):
+    command_id: str = ""
+    title: str = ""
+    # Blank: no limit.
+    capacity: str = ""
+    reason: str = ""
 
 
 class RescheduleForm(msgspec.Struct, kw_only=True):
@@ -40,14 +57,7 @@ class CancelForm(msgspec.Struct, kw_only=True):
     confirmed: str = ""
 
 
-def _command_id(text: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        return uuid.uuid4()
-
-
-_Form = RescheduleForm | CancelForm
+_Form = ReviseForm | RescheduleForm | CancelForm
 
 
 def _echo(form: _Form) -> _Form:
@@ -56,6 +66,11 @@ def _echo(form: _Form) -> _Form:
     clear = {name: "" for name in form.__struct_fields__
              if has_controls(getattr(form, name))}
     return msgspec.structs.replace(form, **clear)
+
+
+def _details(activity: ActivityState) -> ReviseForm:
+    capacity = "" if activity.capacity is None else str(activity.capacity)
+    return ReviseForm(title=activity.title, capacity=capacity)
 
 
 def _as_typed(activity: ActivityState) -> RescheduleForm:
@@ -76,6 +91,7 @@ class ManagePages(Controller):
         if activity is None or not tree.covers(organiser.unit_id, activity.host_unit_id):
             return page.render("message.html", status_code=404, heading=page.t("not_found"),
                                text=page.t("activity_missing"))
+        extra.setdefault("revised", _details(activity))
         extra.setdefault("moved", _as_typed(activity))
         extra.setdefault("cancel", CancelForm())
         return page.render("activity_edit.html", status_code=status_code, activity=activity,
@@ -88,6 +104,36 @@ class ManagePages(Controller):
                    activity_id: FromPath[uuid.UUID]) -> Any:
         return await self._render(ledger, page, organiser, activity_id)
 
+    async def _change(self, ledger: Ledger, page: Page, organiser: OrganiserSession,
+                      activity_id: uuid.UUID, data: _Form, errors: dict[str, str],
+                      command: Callable[[], Management], *, form: str, done: str) -> Any:
+        """Issue the form's command unless what was typed is wrong already; the form again
+        with what was typed and why (`form`: its name on the page), or the roster."""
+        if not errors:
+            try:
+                # Built here: a command refuses a date outside the calendar's years.
+                await ledger.activities.manage(organiser.actor, activity_id, command())
+            except Refusal as refusal:
+                errors[refusal.field or "form"] = page.refusal(refusal)
+        if errors:
+            return await self._render(ledger, page, organiser, activity_id, status_code=422,
+                                      **{form: _echo(data), f"{form}_errors": errors})
+        return page.redirect(f"/organiser/activities/{activity_id}?done={done}")
+
+    @post("/revise", operation_id="pageReviseActivity", status_code=303)
+    async def revise(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+                     organiser: NamedDependency[OrganiserSession],
+                     activity_id: FromPath[uuid.UUID], data: URLEncodedBody[ReviseForm]) -> Any:
+        errors: dict[str, str] = {}
+        required((("title", data.title), ("reason", data.reason)), errors, page)
+        capacity = whole_number(data.capacity, "capacity", errors, page)
+        return await self._change(
+            ledger, page, organiser, activity_id, data, errors,
+            lambda: ReviseActivityDetails(command_id=command_id_of(data.command_id),
+                                          title=data.title, capacity=capacity,
+                                          reason=data.reason),
+            form="revised", done="revised")
+
     @post("/reschedule", operation_id="pageRescheduleActivity", status_code=303)
     async def reschedule(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
                          organiser: NamedDependency[OrganiserSession],
@@ -95,22 +141,13 @@ class ManagePages(Controller):
                          data: URLEncodedBody[RescheduleForm]) -> Any:
         errors: dict[str, str] = {}
         moments = parse_window(data.day, data.starts, data.ends, errors, page)
-        for name in ("place", "reason"):
-            if not getattr(data, name).strip():
-                errors[name] = page.t("required")
-        if not errors:
-            try:
-                # Built inside: a command refuses a date outside the calendar's years.
-                command = RescheduleActivity(
-                    command_id=_command_id(data.command_id), starts_at=moments["starts"],
-                    ends_at=moments["ends"], place=data.place, reason=data.reason)
-                await ledger.activities.manage(organiser.actor, activity_id, command)
-            except Refusal as refusal:
-                errors[refusal.field or "form"] = page.refusal(refusal)
-        if errors:
-            return await self._render(ledger, page, organiser, activity_id, status_code=422,
-                                      moved=_echo(data), moved_errors=errors)
-        return page.redirect(f"/organiser/activities/{activity_id}?done=rescheduled")
+        required((("place", data.place), ("reason", data.reason)), errors, page)
+        return await self._change(
+            ledger, page, organiser, activity_id, data, errors,
+            lambda: RescheduleActivity(command_id=command_id_of(data.command_id),
+                                       starts_at=moments["starts"], ends_at=moments["ends"],
+                                       place=data.place, reason=data.reason),
+            form="moved", done="rescheduled")
 
     @post("/cancel", operation_id="pageCancelActivity", status_code=303)
     async def cancel(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
@@ -121,7 +158,7 @@ class ManagePages(Controller):
             return await self._render(ledger, page, organiser, activity_id, status_code=422,
                                       cancel=_echo(data),
                                       cancel_errors={"reason": page.t(problem)})
-        command_id = _command_id(data.command_id)
+        command_id = command_id_of(data.command_id)
         if data.confirmed != YES:
             return confirmation(page, organiser, question=page.t("confirm_cancel"),
                                 action=f"/organiser/activities/{activity_id}/cancel",

@@ -37,6 +37,7 @@ from ledger.entrypoints.pages.common import (
     parse_hours,
     safe_next,
 )
+from ledger.entrypoints.pages.forms import command_id_of
 from ledger.handlers import Ledger
 from ledger.hours_chart import month_bars
 from ledger.member_records import summarise
@@ -185,7 +186,7 @@ class MemberPages(Controller):
         try:
             activity_id = uuid.UUID(data.activity_id)
             command = RequestCorrection(
-                command_id=_uuid_or_new(data.command_id),
+                command_id=command_id_of(data.command_id),
                 participation_id=uuid.UUID(data.participation_id), member_id=member.member_id,
                 reason=data.reason, requested_minutes=parse_hours(data.hours))
         except ValueError:
@@ -201,10 +202,3 @@ class MemberPages(Controller):
                                   tenant_id, status_code=422, form_error=form_error,
                                   failed_participation=data.participation_id,
                                   typed_reason=data.reason, typed_hours=data.hours)
-
-
-def _uuid_or_new(text: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        return uuid.uuid4()

@@ -225,6 +225,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # editing, rescheduling and cancelling an activity
     "edit_activity": ("修改/改期/取消", "Edit, reschedule, cancel"),
     "edit_title": ("修改活动", "Edit the activity"),
+    "revise_title": ("修改名称和人数上限", "Change the title or capacity"),
+    "revise_help": ("已有人签到也可以修改；人数上限不能少于已签到的人数。"
+                    "已转发的海报不会随之改变。",
+                    "Possible after people checked in too; the capacity cannot be lower than "
+                    "the number who checked in. Posters already shared do not change."),
+    "capacity_unlimited_blank": ("人数上限（不填为不限）", "Capacity (blank: no limit)"),
+    "revise_reason": ("修改名称或人数的原因", "Why the title or capacity changes"),
+    "revise_submit": ("保存名称和人数", "Save the title and capacity"),
+    "revised_ok": ("已修改活动名称和人数上限", "The title and capacity were changed"),
     "reschedule_title": ("修改时间地点（改期）", "Change the time or place (reschedule)"),
     "reschedule_help": ("已有人签到的活动不能改期。已转发的海报不会随之改变，请另行告知参加者。",
                         "An activity someone has checked in to cannot be rescheduled. Posters "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -41,6 +41,7 @@ from ledger.entrypoints.pages.common import (
     parse_hours,
     safe_next,
 )
+from ledger.entrypoints.pages.forms import command_id_of, parse_window, required, whole_number
 from ledger.entrypoints.pages.views import SHOWN, Shown, shown_status, unit_choices
 from ledger.handlers import Ledger
 
@@ -250,41 +251,13 @@ class OrganiserPages(Controller):
         return page.redirect("/organiser/activities?done=1")
 
 
-def parse_window(day_text: str, starts: str, ends: str, errors: dict[str, str],
-                 page: Page) -> dict[str, datetime]:
-    """A day and two clock times as typed, in Shanghai: {"starts": …, "ends": …} when
-    all three parse, with what did not in `errors` (by field name)."""
-    typed = {"day": day_text.strip(), "starts": starts.strip(), "ends": ends.strip()}
-    for name, text in typed.items():
-        if not text:
-            errors[name] = page.t("required")
-    try:
-        day = date.fromisoformat(typed["day"])
-    except ValueError:
-        errors.setdefault("day", page.t("bad_date"))
-    moments: dict[str, datetime] = {}
-    for name in ("starts", "ends"):
-        try:
-            moment = time.fromisoformat(typed[name])
-        except ValueError:
-            errors.setdefault(name, page.t("bad_time"))
-            continue
-        if "day" not in errors:
-            moments[name] = datetime.combine(day, moment, SHANGHAI)
-    return moments
-
-
 def _schedule_command(data: ScheduleForm, errors: dict[str, str],
                       page: Page) -> ScheduleActivity | None:
-    for name in ("host_unit_id", "title", "place"):
-        if not getattr(data, name).strip():
-            errors[name] = page.t("required")
+    required(((name, getattr(data, name)) for name in ("host_unit_id", "title", "place")),
+             errors, page)
     moments = parse_window(data.day, data.starts, data.ends, errors, page)
-    capacity = cap = None
-    try:
-        capacity = int(data.capacity) if data.capacity.strip() else None
-    except ValueError:
-        errors["capacity"] = page.t("bad_number")
+    capacity = whole_number(data.capacity, "capacity", errors, page)
+    cap = None
     try:
         cap = parse_hours(data.hours_cap)
     except ValueError:
@@ -299,12 +272,8 @@ def _schedule_command(data: ScheduleForm, errors: dict[str, str],
         errors.setdefault("host_unit_id", page.t("required"))
     if errors:
         return None
-    try:
-        command_id = uuid.UUID(data.command_id)
-    except ValueError:
-        command_id = uuid.uuid4()
     return ScheduleActivity(
-        command_id=command_id, kind=data.kind, category=data.category,  # type: ignore[arg-type]
+        command_id=command_id_of(data.command_id), kind=data.kind, category=data.category,  # type: ignore[arg-type]
         host_unit_id=host, title=data.title, place=data.place, beneficiary=data.beneficiary,
         starts_at=moments["starts"],
         ends_at=moments["ends"], capacity=capacity, hours_cap_minutes=cap)

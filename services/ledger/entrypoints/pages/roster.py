@@ -35,15 +35,18 @@ from ledger.domain.activities import (
 )
 from ledger.entrypoints.pages.common import OrganiserSession, Page, PageServices, parse_hours
 from ledger.entrypoints.pages.confirm import YES, confirmation
+from ledger.entrypoints.pages.forms import command_id_of
 from ledger.entrypoints.pages.members import member_from_code
 from ledger.entrypoints.pages.views import matches, requests_by_participation, shown_status
 from ledger.handlers import Confirmation, ConfirmMany, Ledger
 
 DONE = {"confirmed": "confirmed_ok", "corrected": "corrected_ok", "revoked": "revoked_ok",
         "closed": "closed_ok", "checked_in": "organiser_checked_in",
-        "rescheduled": "rescheduled_ok", "cancelled": "cancelled_ok",
+        "revised": "revised_ok", "rescheduled": "rescheduled_ok", "cancelled": "cancelled_ok",
         "accepted": "request_accepted_ok", "amended": "request_amended_ok",
         "refused": "request_refused_ok"}
+# The answers to a member's correction request, by the verb of their path.
+ANSWERS = {"accept": "accepted", "amend": "amended", "refuse": "refused"}
 # The search box: a name or member number, as typed (bounded before it is compared).
 MAX_QUERY = 64
 
@@ -75,13 +78,6 @@ class Row:
     creditable: int | None
     # The member's open correction requests on this record, newest first.
     requests: list[CorrectionRequestSummary]
-
-
-def _uuid(text: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(text))
-    except ValueError:
-        return uuid.uuid4()
 
 
 def _back(activity_id: uuid.UUID, back: str, done: str) -> str:
@@ -181,7 +177,7 @@ class RosterPages(Controller):
                                                activity_id, typed, pid, page.t("bad_hours"))
             confirmations.append(Confirmation(participation_id=participation_id,
                                               minutes=minutes))
-        command = ConfirmMany(command_id=_uuid(str(data.get("command_id", ""))),
+        command = ConfirmMany(command_id=command_id_of(str(data.get("command_id", ""))),
                               confirmations=confirmations)
         back = _back(activity_id, str(data.get("back", "")), "confirmed")
         try:
@@ -229,7 +225,7 @@ class RosterPages(Controller):
             minutes = parse_hours(data.hours)
             if minutes is None:
                 raise ValueError(data.hours)
-            command = CorrectParticipation(command_id=_uuid(data.command_id),
+            command = CorrectParticipation(command_id=command_id_of(data.command_id),
                                            participation_id=uuid.UUID(data.participation_id),
                                            minutes=minutes, reason=data.reason)
         except ValueError:
@@ -248,7 +244,7 @@ class RosterPages(Controller):
                      activity_id: FromPath[uuid.UUID], data: URLEncodedBody[ReasonForm]) -> Any:
         typed = {"revoke": data}
         try:
-            command = RevokeParticipation(command_id=_uuid(data.command_id),
+            command = RevokeParticipation(command_id=command_id_of(data.command_id),
                                           participation_id=uuid.UUID(data.participation_id),
                                           reason=data.reason)
         except ValueError:
@@ -259,35 +255,22 @@ class RosterPages(Controller):
                                                               command),
                                _back(activity_id, data.back, "revoked"), typed)
 
-    @post("/requests/accept", operation_id="pageAcceptCorrectionRequest", status_code=303)
-    async def accept_request(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
+    @post("/requests/{verb:str}", operation_id="pageAnswerCorrectionRequest",
+          status_code=303)
+    async def answer_request(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
                              queries: NamedDependency[PageQueries],
                              listings: NamedDependency[Listings],
                              organiser: NamedDependency[OrganiserSession],
-                             activity_id: FromPath[uuid.UUID],
+                             activity_id: FromPath[uuid.UUID], verb: FromPath[str],
                              data: URLEncodedBody[ReasonForm]) -> Any:
+        """`…/requests/accept`, `/amend` or `/refuse`: the three answers to the member's
+        open request, one form each on the roster and the review list."""
+        answer = ANSWERS.get(verb)
+        if answer is None:
+            return page.render("message.html", status_code=404, heading=page.t("not_found"),
+                               text=page.t("not_found"))
         return await self._answer(ledger, page, queries, listings, organiser, activity_id,
-                                  data, "accepted")
-
-    @post("/requests/amend", operation_id="pageAmendCorrectionRequest", status_code=303)
-    async def amend_request(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
-                            queries: NamedDependency[PageQueries],
-                            listings: NamedDependency[Listings],
-                            organiser: NamedDependency[OrganiserSession],
-                            activity_id: FromPath[uuid.UUID],
-                            data: URLEncodedBody[ReasonForm]) -> Any:
-        return await self._answer(ledger, page, queries, listings, organiser, activity_id,
-                                  data, "amended")
-
-    @post("/requests/refuse", operation_id="pageRefuseCorrectionRequest", status_code=303)
-    async def refuse_request(self, ledger: NamedDependency[Ledger], page: NamedDependency[Page],
-                             queries: NamedDependency[PageQueries],
-                             listings: NamedDependency[Listings],
-                             organiser: NamedDependency[OrganiserSession],
-                             activity_id: FromPath[uuid.UUID],
-                             data: URLEncodedBody[ReasonForm]) -> Any:
-        return await self._answer(ledger, page, queries, listings, organiser, activity_id,
-                                  data, "refused")
+                                  data, answer)
 
     async def _answer(self, ledger: Ledger, page: Page, queries: PageQueries,
                       listings: Listings, organiser: OrganiserSession, activity_id: uuid.UUID,
@@ -296,7 +279,7 @@ class RosterPages(Controller):
         command: AcceptCorrectionRequest | AmendCorrectionRequest | RefuseCorrectionRequest
         try:
             participation_id = uuid.UUID(data.participation_id)
-            command_id = _uuid(data.command_id)
+            command_id = command_id_of(data.command_id)
             if answer == "accepted":
                 command = AcceptCorrectionRequest(command_id=command_id,
                                                   participation_id=participation_id)
@@ -325,7 +308,7 @@ class RosterPages(Controller):
                     listings: NamedDependency[Listings],
                     organiser: NamedDependency[OrganiserSession],
                     activity_id: FromPath[uuid.UUID], data: URLEncodedBody[CommandForm]) -> Any:
-        command = CloseActivity(command_id=_uuid(data.command_id))
+        command = CloseActivity(command_id=command_id_of(data.command_id))
         if data.confirmed != YES:
             return confirmation(page, organiser, question=page.t("confirm_close"),
                                 action=f"/organiser/activities/{activity_id}/close",
@@ -356,7 +339,7 @@ class RosterPages(Controller):
             return await self._render(ledger, page, queries, listings, organiser, activity_id,
                                       status_code=422, error=page.t("member_not_found"),
                                       typed=typed)
-        command = CheckIn(command_id=_uuid(data.command_id), member_id=member_id,
+        command = CheckIn(command_id=command_id_of(data.command_id), member_id=member_id,
                           method="organiser")
         return await self._run(ledger, page, queries, listings, organiser, activity_id,
                                lambda: ledger.activities.check_in(organiser.actor, activity_id,

@@ -19,7 +19,12 @@ from contract.report_columns import UNIT_ACTIVITY
 from contract.vocabulary import hours_text
 from ledger.adapters.reports_client import ReportsClient
 from ledger.entrypoints.pages.common import OrganiserSession, Page
-from ledger.entrypoints.pages.honor_rolls import passed_through, problem_text, scoped_unit
+from ledger.entrypoints.pages.honor_rolls import (
+    export_format,
+    passed_through,
+    problem_text,
+    scoped_unit,
+)
 from ledger.handlers import Ledger
 
 
@@ -48,23 +53,13 @@ class UnitReportPages(Controller):
                            unit_name=unit_name, month=month, report=report, problem=problem,
                            columns=UNIT_ACTIVITY, hours_text=hours_text)
 
-    async def _export(self, ledger: Ledger, organiser: OrganiserSession,
-                      reports: ReportsClient, unit_id: uuid.UUID, month: str,
-                      fmt: str) -> Response[bytes]:
+    @get("/{unit_id:uuid}/{month:str}/{fmt:str}", operation_id="pageExportUnitActivity")
+    async def export(self, ledger: NamedDependency[Ledger],
+                     organiser: NamedDependency[OrganiserSession],
+                     reports: NamedDependency[ReportsClient], unit_id: FromPath[uuid.UUID],
+                     month: FromPath[str], fmt: FromPath[str]) -> Response[bytes]:
+        """`…/csv`, `…/xlsx`: the report as the reports export it."""
+        export_format(fmt)
         await scoped_unit(ledger, organiser, unit_id, month)
         return passed_through(await reports.get(
             organiser.tenant_id, f"/api/v1/units/{unit_id}/activity/{fmt}", {"month": month}))
-
-    @get("/{unit_id:uuid}/{month:str}/csv", operation_id="pageExportUnitActivityCsv")
-    async def export_csv(self, ledger: NamedDependency[Ledger],
-                         organiser: NamedDependency[OrganiserSession],
-                         reports: NamedDependency[ReportsClient], unit_id: FromPath[uuid.UUID],
-                         month: FromPath[str]) -> Response[bytes]:
-        return await self._export(ledger, organiser, reports, unit_id, month, "csv")
-
-    @get("/{unit_id:uuid}/{month:str}/xlsx", operation_id="pageExportUnitActivityXlsx")
-    async def export_xlsx(self, ledger: NamedDependency[Ledger],
-                          organiser: NamedDependency[OrganiserSession],
-                          reports: NamedDependency[ReportsClient],
-                          unit_id: FromPath[uuid.UUID], month: FromPath[str]) -> Response[bytes]:
-        return await self._export(ledger, organiser, reports, unit_id, month, "xlsx")
