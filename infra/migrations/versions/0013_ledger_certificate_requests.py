@@ -9,14 +9,14 @@ No event of these types (nor a v2 certificate) existed before this revision: not
 backfill. The writer's privileges come from revision 0007's default privileges.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02
 """
 
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
