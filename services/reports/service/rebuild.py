@@ -82,8 +82,8 @@ async def rebuild(dsn: str, *, feed: Feed | None = None, batch_size: int = REBUI
             await schema.claim_rebuild(writer)
             try:
                 with _collector_paused():
-                    return await _rebuild(writer, feed or DatabaseFeed(reader), batch_size,
-                                          on_progress, progress_every)
+                    return await _rebuild(writer, reader, feed or DatabaseFeed(reader),
+                                          batch_size, on_progress, progress_every)
             finally:
                 # After a lost connection the lock went with it.
                 with contextlib.suppress(OSError, asyncpg.PostgresError,
@@ -126,7 +126,8 @@ async def _read_ahead(feed: Feed, tenant_id: str, after: Cursor, batch_size: int
             return
 
 
-async def _rebuild(writer: asyncpg.Connection, feed: Feed, batch_size: int,
+async def _rebuild(writer: asyncpg.Connection, reader: asyncpg.Connection, feed: Feed,
+                   batch_size: int,
                    on_progress: Callable[[RebuildProgress], None] | None,
                    progress_every: float) -> RebuildProgress:
     # Each batch can be replayed from its checkpoint, so losing the last few commits in a
@@ -157,8 +158,9 @@ async def _rebuild(writer: asyncpg.Connection, feed: Feed, batch_size: int,
                 if on_progress is not None and now - last_report >= progress_every:
                     on_progress(progress)
                     last_report = now
-    await schema.index_next(writer)
-    await schema.analyze_next(writer)
+    # The reader is done reading ahead: it shares the indexing and analysing.
+    await schema.index_next(writer, reader)
+    await schema.analyze_next(writer, reader)
     async with writer.transaction():
         await schema.lock_live(writer)
         # Tenants created meanwhile are picked up here too.
