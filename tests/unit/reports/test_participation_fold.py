@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import msgspec
+
 from contract.events import (
     ActivityScheduled,
     AttendanceConfirmed,
@@ -12,8 +14,9 @@ from contract.events import (
     CheckedOut,
     ParticipationCorrected,
     ParticipationRevoked,
+    encode_data,
 )
-from reports.domain.participation import ParticipationBatch
+from reports.domain.participation import READS, ParticipationBatch
 from reports.domain.projection import EventMeta
 
 WHEN = datetime(2025, 3, 31, 15, 30, tzinfo=UTC)
@@ -88,3 +91,34 @@ def test_wanted_leaves_out_rows_the_batch_creates():
               CheckedOut(activity_id=A, member_id=M, participation_id=P, at=WHEN, method="qr"),
               CheckedOut(activity_id=A, member_id=M, participation_id=ORG, at=WHEN, method="qr")]
     assert ParticipationBatch().wanted(events) == {"activities": set(), "participations": {ORG}}
+
+
+def test_each_read_is_its_event_field_for_field():
+    # A read is decoded instead of its event: a field it declared differently (or one the
+    # event no longer has) would project something else than the event says.
+    for event_class, read in READS.items():
+        event_fields = {f.name: f for f in msgspec.structs.fields(event_class)}
+        for field in msgspec.structs.fields(read):
+            assert field.name in event_fields, (read, field.name)
+            assert (field.type, field.default) == (event_fields[field.name].type,
+                                                   event_fields[field.name].default)
+
+
+def test_the_reads_fold_as_the_events_do():
+    events = [
+        _scheduled(),
+        CheckedIn(activity_id=A, member_id=M, participation_id=P, at=WHEN, method="qr",
+                  client_time=WHEN, device="d", flags=["early"]),
+        CheckedOut(activity_id=A, member_id=M, participation_id=P, at=WHEN, method="qr",
+                   auto=True),
+        AttendanceConfirmed(activity_id=A, member_id=M, participation_id=P, minutes=120,
+                            confirmed_by=ORG, confirmed_at=WHEN),
+    ]
+    as_read = [msgspec.json.decode(encode_data(e), type=READS[type(e)])
+               if type(e) in READS else e for e in events]
+    assert {type(e) for e in as_read} >= set(READS.values())
+    assert ParticipationBatch().wanted(as_read) == ParticipationBatch().wanted(events)
+    whole, read = _fold(*events), _fold(*as_read)
+    assert read.participations == whole.participations
+    assert (read.created_participations, read.changed_participations) == (
+        whole.created_participations, whole.changed_participations)
