@@ -162,8 +162,13 @@ async def save_members(connection: asyncpg.Connection, schema: str, tenant_id: s
 _ACTIVITY = ("activity_id", "kind", "category", "host_unit_id", "title", "place", "starts_at",
              "ends_at", "cancelled_at", "closed_at")
 _PARTICIPATION = ParticipationRow.__struct_fields__
-_ACTIVITY_COLUMNS = ", ".join(_ACTIVITY)
 _PARTICIPATION_COLUMNS = ", ".join(_PARTICIPATION)
+# Loaded with their ids as text, as the fold keeps them (participation.Id).
+_ACTIVITY_LOADED = ", ".join(f"{c}::text" if c in ("activity_id", "host_unit_id") else c
+                             for c in _ACTIVITY)
+_PARTICIPATION_LOADED = ", ".join(
+    f"{c}::text" if c in ("participation_id", "activity_id", "member_id", "confirmed_by")
+    else c for c in _PARTICIPATION)
 _ACTIVITY_SAVED = (*_ACTIVITY, "cancelled")
 
 
@@ -171,14 +176,14 @@ async def load_participation(connection: asyncpg.Connection, schema: str, tenant
                              batch: ParticipationBatch, keys: Keys) -> None:
     if activities := keys.get("activities"):
         rows = await connection.fetch(
-            qualify(schema, f"""SELECT {_ACTIVITY_COLUMNS} FROM {{s}}.activities
+            qualify(schema, f"""SELECT {_ACTIVITY_LOADED} FROM {{s}}.activities
                 WHERE tenant_id = $1 AND activity_id = ANY($2)"""),
             tenant_id, list(activities),
         )
         batch.activities.update({row["activity_id"]: ActivityRow(*row) for row in rows})
     if participations := keys.get("participations"):
         rows = await connection.fetch(
-            qualify(schema, f"""SELECT {_PARTICIPATION_COLUMNS} FROM {{s}}.participations
+            qualify(schema, f"""SELECT {_PARTICIPATION_LOADED} FROM {{s}}.participations
                 WHERE tenant_id = $1 AND participation_id = ANY($2)"""),
             tenant_id, list(participations),
         )
