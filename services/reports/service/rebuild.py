@@ -39,6 +39,8 @@ REBUILD_BATCH = 20_000
 # Batches read ahead of the one being applied: enough to keep the writer busy, few enough
 # that memory stays flat whatever the ledger's size.
 READ_AHEAD = 2
+# The reader's work_mem: a batch's rows in memory (see rebuild()).
+READER_WORK_MEM = "64MB"
 # With the cyclic collector paused, a collection every this many batches frees whatever
 # cycles they left (asyncio's, say), so memory stays flat whatever the ledger's size.
 COLLECT_EVERY = 50
@@ -80,6 +82,9 @@ async def rebuild(dsn: str, *, feed: Feed | None = None, batch_size: int = REBUI
     try:
         async with pool.acquire() as writer, pool.acquire() as reader:
             await schema.claim_rebuild(writer)
+            # The feed function hands its rows over in a tuplestore, which a batch of
+            # 20,000 (some 8 MB) would spill to a temporary file at the default work_mem.
+            await reader.execute(f"SET work_mem = '{READER_WORK_MEM}'")
             try:
                 with _collector_paused():
                     return await _rebuild(writer, reader, feed or DatabaseFeed(reader),
