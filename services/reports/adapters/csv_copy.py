@@ -1,14 +1,17 @@
-"""COPY of many rows as CSV that msgspec writes, for rows of ids, words, numbers and times.
+"""COPY of many rows as CSV that msgspec writes, for rows of ids, words, whole numbers and
+aware times.
 
-asyncpg's `copy_records_to_table` encodes each value in turn (a Python UUID or an aware
-datetime costs it a few Python calls); a rebuild saves hundreds of thousands of
-participations that way, and it was a fifth of the rebuild's time. msgspec encodes a list of
-array-like Structs as JSON in one C call, three to four times cheaper, and such JSON is CSV
-once its brackets are replaced by line breaks, when its strings need no escape: JSON's
-`true`/`false` and numbers read as PostgreSQL's, its quoted strings as CSV's quoted fields,
-its `null` as NULL by COPY's NULL option (a quoted "null" stays a string). A row holding
-free text (a title, a reason) could need escapes; then, or whenever the payload is not of
-that plain shape, the rows go in by `copy_records_to_table` as before.
+asyncpg's `copy_records_to_table` encodes each value in turn (an aware datetime costs it a
+few Python calls); a rebuild saves hundreds of thousands of participations that way. msgspec
+encodes a list of array-like Structs as JSON in one C call, and such JSON is CSV once its
+brackets are replaced by line breaks, when its strings need no escape: JSON's `true`/`false`
+and integers read as PostgreSQL's, its quoted strings as CSV's quoted fields, its `null` as
+NULL by COPY's NULL option (a quoted "null" stays a string). The client spends about 40 %
+less CPU on a batch of participations; PostgreSQL about twice as much (it parses the times
+from text), so this pays while the server has a core to spare, as a rebuild's Python
+process is its bound. A row holding free text (a title, a reason) could need escapes; then,
+or whenever the payload is not of that plain shape, the rows go in by
+`copy_records_to_table` as before. (Not for floats: JSON has no NaN.)
 """
 
 from __future__ import annotations
