@@ -13,7 +13,6 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from reports.adapters import csv_copy
 from reports.adapters.schema import qualify
 from reports.domain.honor_roll_log import HonorRollBatch
 from reports.domain.members import MemberRow, MembersBatch
@@ -251,9 +250,9 @@ async def save_participation(connection: asyncpg.Connection, schema: str, tenant
             records=[(tenant_id, *_activity_row(a)) for a in rows])
 
     async def copy_participations(rows: list[ParticipationRow]) -> None:
-        # Ids, vocabulary words, numbers and times only: CSV by msgspec (csv_copy.py).
-        await csv_copy.copy_rows(connection, into, "participations", _PARTICIPATION,
-                                 tenant_id, rows)
+        await connection.copy_records_to_table(
+            "participations", schema_name=into, columns=("tenant_id", *_PARTICIPATION),
+            records=[(tenant_id, *msgspec.structs.astuple(p)) for p in rows])
 
     # Every created row is a changed one; set differences reuse the stored hashes.
     for upsert, row, copy, rows, created, changed in (

@@ -107,9 +107,9 @@ class ActivityRow:
         return self.cancelled_at is not None
 
 
-# A msgspec Struct rather than a dataclass: one is built per check-in, and a rebuild saves
-# them by encoding them as they are (array_like: in the table's column order).
-class ParticipationRow(msgspec.Struct, array_like=True, gc=False):
+# A msgspec Struct rather than a dataclass: one is built per check-in, in C, untracked by
+# the collector; its fields are the table's columns, in order (msgspec.structs.astuple).
+class ParticipationRow(msgspec.Struct, gc=False):
     participation_id: Id
     activity_id: Id
     member_id: Id
