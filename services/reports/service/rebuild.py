@@ -4,9 +4,9 @@
    primary keys only).
 2. The whole feed is projected into them, tenant by tenant, in large batches, while the
    live tables keep serving and the live runner keeps them current; then their other
-   indexes are built and their statistics gathered. One connection reads and decodes the
-   next batches while the other folds and saves the current one, each batch in one
-   transaction with its checkpoints.
+   indexes are built and their statistics gathered, on both connections. One connection
+   reads and decodes the next batches while the other folds and saves the current one,
+   each batch in one transaction with its checkpoints.
 3. One transaction: hold off the live runner, project the last few events into the fresh
    tables, move the kept configuration tables across, and swap the schemas by renaming.
 4. The retired tables are dropped.
@@ -81,10 +81,10 @@ async def rebuild(dsn: str, *, feed: Feed | None = None, batch_size: int = REBUI
                              role=DATABASE_ROLE)
     try:
         async with pool.acquire() as writer, pool.acquire() as reader:
-            await schema.claim_rebuild(writer)
             # The feed function hands its rows over in a tuplestore, which a batch of
             # 20,000 (some 8 MB) would spill to a temporary file at the default work_mem.
             await reader.execute(f"SET work_mem = '{READER_WORK_MEM}'")
+            await schema.claim_rebuild(writer)
             try:
                 with _collector_paused():
                     return await _rebuild(writer, reader, feed or DatabaseFeed(reader),
