@@ -4,8 +4,9 @@ In one run, on one database:
 
 * the raw baseline: every event of the tenant read with an asyncpg cursor, in feed order
   (the median of three passes);
-* `reports rebuild` in its own process: events/s (and the ratio to the raw read) and the
-  process's peak RSS;
+* `reports rebuild` in its own process: events/s (and the ratio to the raw read), the
+  process's peak RSS, and the CPU time it used (start-up included) next to its wall time,
+  which tells a busy machine's run from a quiet one's;
 * `reports serve` in its own process (runner included): member-hours and honor-roll
   requests over HTTP, p50/p95;
 * lag from append to visible in the reports at 500 appends/s (check-ins appended through
@@ -25,6 +26,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import socket
 import statistics
 import subprocess
@@ -104,15 +106,20 @@ async def raw_read(url: str) -> tuple[int, float]:
 def rebuild(url: str) -> dict:
     """`reports rebuild` as a child process; it reports its own peak resident set (VmHWM:
     wait4's ru_maxrss for a forked child includes the resident set of this process, which
-    holds the generated district, at the fork)."""
+    holds the generated district, at the fork). Adds the CPU seconds the child used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     child = subprocess.run(
         [sys.executable, "-m", "reports.entrypoints.cli", "rebuild", "--json"],
         env={**os.environ, "DATABASE_URL": url}, stdout=subprocess.PIPE, text=True,
         check=False,
     )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if child.returncode:
         raise RuntimeError(f"reports rebuild exited with {child.returncode}")
-    return json.loads(child.stdout.strip().splitlines()[-1])
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    result["cpu_seconds"] = round(after.ru_utime + after.ru_stime
+                                  - before.ru_utime - before.ru_stime, 2)
+    return result
 
 
 def _free_port() -> int:
@@ -265,6 +272,8 @@ async def main(argv: list[str] | None = None) -> None:
     emit("reports.rebuild", result["events_per_second"], "events/s")
     emit("reports.rebuild_vs_raw", round(result["events_per_second"] / raw_rate, 3), "x")
     emit("reports.rebuild.peak_rss", round(result["peak_rss_mb"], 1), "MB")
+    emit("reports.rebuild.seconds", result["seconds"], "s")
+    emit("reports.rebuild.cpu_seconds", result["cpu_seconds"], "s")
 
     port = _free_port()
     server = await asyncio.create_subprocess_exec(

@@ -7,7 +7,8 @@ close to the speed of reading the events.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -153,16 +154,20 @@ async def save_members(connection: asyncpg.Connection, schema: str, tenant_id: s
 
 # --- participation ------------------------------------------------------------------------
 
-# The columns loaded into the rows, in their fields' order. Saving appends the derived
-# `cancelled`, in the order of the tuples save_participation builds. (`local_date`, the
-# Shanghai date, is a generated column: PostgreSQL computes it.)
+# The columns loaded into the rows, in their fields' order. Saving an activity appends the
+# derived `cancelled`, in the order of the tuples save_participation builds; a
+# participation's are its fields. (`local_date`, the Shanghai date, is a generated column:
+# PostgreSQL computes it.)
 _ACTIVITY = ("activity_id", "kind", "category", "host_unit_id", "title", "place", "starts_at",
              "ends_at", "cancelled_at", "closed_at")
-_PARTICIPATION = ("participation_id", "activity_id", "member_id", "kind", "category",
-                  "checked_in_at", "checked_out_at", "auto_checkout", "minutes", "confirmed_by",
-                  "confirmed_at", "corrected", "revoked", "confirmed_minutes")
-_ACTIVITY_COLUMNS = ", ".join(_ACTIVITY)
+_PARTICIPATION = ParticipationRow.__struct_fields__
 _PARTICIPATION_COLUMNS = ", ".join(_PARTICIPATION)
+# Loaded with their ids as text, as the fold keeps them (participation.Id).
+_ACTIVITY_LOADED = ", ".join(f"{c}::text" if c in ("activity_id", "host_unit_id") else c
+                             for c in _ACTIVITY)
+_PARTICIPATION_LOADED = ", ".join(
+    f"{c}::text" if c in ("participation_id", "activity_id", "member_id", "confirmed_by")
+    else c for c in _PARTICIPATION)
 _ACTIVITY_SAVED = (*_ACTIVITY, "cancelled")
 
 
@@ -170,14 +175,14 @@ async def load_participation(connection: asyncpg.Connection, schema: str, tenant
                              batch: ParticipationBatch, keys: Keys) -> None:
     if activities := keys.get("activities"):
         rows = await connection.fetch(
-            qualify(schema, f"""SELECT {_ACTIVITY_COLUMNS} FROM {{s}}.activities
+            qualify(schema, f"""SELECT {_ACTIVITY_LOADED} FROM {{s}}.activities
                 WHERE tenant_id = $1 AND activity_id = ANY($2)"""),
             tenant_id, list(activities),
         )
         batch.activities.update({row["activity_id"]: ActivityRow(*row) for row in rows})
     if participations := keys.get("participations"):
         rows = await connection.fetch(
-            qualify(schema, f"""SELECT {_PARTICIPATION_COLUMNS} FROM {{s}}.participations
+            qualify(schema, f"""SELECT {_PARTICIPATION_LOADED} FROM {{s}}.participations
                 WHERE tenant_id = $1 AND participation_id = ANY($2)"""),
             tenant_id, list(participations),
         )
@@ -209,10 +214,12 @@ _UPSERT_PARTICIPATIONS = f"""INSERT INTO {{s}}.participations (tenant_id,
         revoked = excluded.revoked, confirmed_minutes = excluded.confirmed_minutes"""
 
 
-async def _save_rows(connection: asyncpg.Connection, schema: str, tenant_id: str, table: str,
-                     columns: tuple[str, ...], upsert: str, created: list[tuple],
-                     changed: list[tuple]) -> None:
-    """Rows the batch created go in by COPY, the cheapest way; changed ones are upserted.
+async def _save_rows(connection: asyncpg.Connection, schema: str, tenant_id: str,
+                     upsert: str, row: Callable[[Any], tuple],
+                     copy: Callable[[list], Awaitable[None]], created: list,
+                     changed: list) -> None:
+    """Rows the batch created go in by COPY (`copy`), the cheapest way; changed ones are
+    upserted (as the tuples `row` makes).
 
     Should a created row exist after all (an id the ledger reused), the COPY fails and its
     rows are upserted instead: the projection never stops on it.
@@ -220,16 +227,12 @@ async def _save_rows(connection: asyncpg.Connection, schema: str, tenant_id: str
     if created:
         try:
             async with connection.transaction():
-                await connection.copy_records_to_table(
-                    table, schema_name=qualify(schema, "{s}"),
-                    columns=("tenant_id", *columns),
-                    records=[(tenant_id, *row) for row in created],
-                )
+                await copy(created)
         except asyncpg.UniqueViolationError:
             changed = changed + created
     if changed:
         await connection.execute(qualify(schema, upsert), tenant_id,
-                                 *_columns(changed, len(changed[0])))
+                                 *_columns([row(r) for r in changed], len(row(changed[0]))))
 
 
 def _activity_row(a: ActivityRow) -> tuple:
@@ -237,25 +240,31 @@ def _activity_row(a: ActivityRow) -> tuple:
             a.ends_at, a.cancelled_at, a.closed_at, a.cancelled)
 
 
-def _participation_row(p: ParticipationRow) -> tuple:
-    return (p.participation_id, p.activity_id, p.member_id, p.kind, p.category,
-            p.checked_in_at, p.checked_out_at, p.auto_checkout, p.minutes, p.confirmed_by,
-            p.confirmed_at, p.corrected, p.revoked, p.confirmed_minutes)
-
-
 async def save_participation(connection: asyncpg.Connection, schema: str, tenant_id: str,
                              batch: ParticipationBatch) -> None:
+    into = qualify(schema, "{s}")
+
+    async def copy_activities(rows: list[ActivityRow]) -> None:
+        await connection.copy_records_to_table(
+            "activities", schema_name=into, columns=("tenant_id", *_ACTIVITY_SAVED),
+            records=[(tenant_id, *_activity_row(a)) for a in rows])
+
+    async def copy_participations(rows: list[ParticipationRow]) -> None:
+        await connection.copy_records_to_table(
+            "participations", schema_name=into, columns=("tenant_id", *_PARTICIPATION),
+            records=[(tenant_id, *msgspec.structs.astuple(p)) for p in rows])
+
     # Every created row is a changed one; set differences reuse the stored hashes.
-    for table, columns, upsert, rows, row, created, changed in (
-        ("activities", _ACTIVITY_SAVED, _UPSERT_ACTIVITIES, batch.activities, _activity_row,
+    for upsert, row, copy, rows, created, changed in (
+        (_UPSERT_ACTIVITIES, _activity_row, copy_activities, batch.activities,
          batch.created_activities, batch.changed_activities),
-        ("participations", _PARTICIPATION, _UPSERT_PARTICIPATIONS, batch.participations,
-         _participation_row, batch.created_participations, batch.changed_participations),
+        (_UPSERT_PARTICIPATIONS, msgspec.structs.astuple, copy_participations,
+         batch.participations, batch.created_participations, batch.changed_participations),
     ):
         if changed:
-            await _save_rows(connection, schema, tenant_id, table, columns, upsert,
-                             [row(rows[key]) for key in created],
-                             [row(rows[key]) for key in changed - created])
+            await _save_rows(connection, schema, tenant_id, upsert, row, copy,
+                             [rows[key] for key in created],
+                             [rows[key] for key in changed - created])
     if batch.log:
         # Insert-only, keyed by feed position: COPY, the cheapest way in.
         await connection.copy_records_to_table(

@@ -89,26 +89,48 @@ async def create_next(connection: asyncpg.Connection) -> list[str]:
     return names
 
 
-async def index_next(connection: asyncpg.Connection) -> None:
-    """The live tables' other indexes, built on NEXT's tables."""
-    definitions = await connection.fetch(
+async def _share(connections: tuple[asyncpg.Connection, ...], statements: list[str]) -> None:
+    """Run the statements in order, each on whichever connection is free next: a rebuild's
+    two connections have nothing else to do at its end, and PostgreSQL builds two indexes
+    (or gathers two tables' statistics) on two cores."""
+    pending = iter(statements)
+
+    async def work(connection: asyncpg.Connection) -> None:
+        for statement in pending:
+            await connection.execute(statement)
+
+    async with asyncio.TaskGroup() as tasks:
+        for connection in connections:
+            tasks.create_task(work(connection))
+
+
+async def index_next(*connections: asyncpg.Connection) -> None:
+    """The live tables' other indexes, built on NEXT's tables, the largest first, shared
+    among the connections (builds on one table do not block each other)."""
+    definitions = await connections[0].fetch(
         """SELECT pg_get_indexdef(i.indexrelid) AS definition
            FROM pg_index i
            JOIN pg_class t ON t.oid = i.indrelid
            JOIN pg_namespace n ON n.oid = t.relnamespace
            WHERE n.nspname = $1 AND t.relname = ANY($2::text[])
-             AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)""",
-        LIVE, await _projection_tables(connection),
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+           ORDER BY pg_relation_size(i.indexrelid) DESC""",
+        LIVE, await _projection_tables(connections[0]),
     )
-    for row in definitions:
-        await connection.execute(row["definition"].replace(f" ON {LIVE}.", f" ON {NEXT}.", 1))
+    await _share(connections, [row["definition"].replace(f" ON {LIVE}.", f" ON {NEXT}.", 1)
+                               for row in definitions])
 
 
-async def analyze_next(connection: asyncpg.Connection) -> None:
+async def analyze_next(*connections: asyncpg.Connection) -> None:
     """Statistics for NEXT's tables, so that reports are planned well from the swap on
-    rather than once autovacuum gets round to them."""
-    for name in await _projection_tables(connection):
-        await connection.execute(f"ANALYZE {NEXT}.{name}")
+    rather than once autovacuum gets round to them; the largest first, shared among the
+    connections."""
+    tables = await connections[0].fetch(
+        """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname = ANY($2::text[])
+           ORDER BY pg_relation_size(c.oid) DESC""",
+        NEXT, await _projection_tables(connections[0]))
+    await _share(connections, [f"ANALYZE {NEXT}.{row['relname']}" for row in tables])
 
 
 async def lock_live(connection: asyncpg.Connection) -> None:

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time
-from typing import NamedTuple, Protocol
+from typing import Protocol
+
+import msgspec
 
 from contract.calendar import SHANGHAI
 from contract.events import Event
 
 
-# A named tuple: one is built per event, and a rebuild folds millions of them.
-class EventMeta(NamedTuple):
+# A msgspec Struct: one is built per event, and a rebuild folds millions of them (a named
+# tuple's constructor is a Python function, this one's is not; gc=False: it holds no
+# containers, so the collector need not track it).
+class EventMeta(msgspec.Struct, frozen=True, gc=False):
     txid: int
     position: int
     recorded_at: datetime

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,6 +40,8 @@ unknown_types: dict[str, int] = {}
 
 # The common case, decoded without decode_data's checks: a current version of a known type.
 _CURRENT = current_decoders()
+# A projection's reads (Projection.reads) -> their decoder, made once.
+_VIEWS: dict[type, Callable[[bytes], msgspec.Struct]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +78,40 @@ def _decode(name: str, version: int, data: bytes, position: int) -> msgspec.Stru
     return None
 
 
+def _view_decoder(view: type[msgspec.Struct]) -> Callable[[bytes], msgspec.Struct]:
+    decoder = _VIEWS.get(view)
+    if decoder is None:
+        decoder = _VIEWS[view] = msgspec.json.Decoder(view).decode
+    return decoder
+
+
+def _decoders(projections: Sequence[Projection]) -> dict[str, tuple[int, Callable]]:
+    """Type name -> (the schema version decoded directly, its decoder), for each type some
+    projection takes: what that projection reads of it if it alone takes the type (see
+    Projection.reads), else the whole event. Other versions go through decode_data."""
+    takers: dict[str, int] = {}
+    for projection in projections:
+        for name in projection.event_types:
+            takers[name] = takers.get(name, 0) + 1
+    decoders = {name: _CURRENT[name] for name in takers if name in _CURRENT}
+    for projection in projections:
+        for cls, view in projection.reads.items():
+            if takers.get(cls.__name__) == 1:
+                decoders[cls.__name__] = (cls.VERSION, _view_decoder(view))
+    return decoders
+
+
 async def decode_batch(raws: Sequence[RawEvent], after: Cursor,
                        projections: Sequence[Projection] = PROJECTIONS) -> DecodedBatch:
-    wanted = frozenset().union(*(p.event_types for p in projections))
+    decoders = _decoders(projections)
     names: list[str] = []
     events: list[tuple[msgspec.Struct | None, EventMeta]] = []
     for number, (txid, position, name, version, data, recorded_at, imported) in enumerate(
             raws, start=1):
-        if name in wanted or name not in BY_NAME:
-            # Known types no projection needs (CorrectionRequested, say) are passed over.
-            current = _CURRENT.get(name)
+        current = decoders.get(name)
+        # Known types no projection takes (CorrectionRequested, say) are passed over;
+        # unknown ones are decoded as None (skipped, counted).
+        if current is not None or name not in BY_NAME:
             if current is not None and current[0] == version:
                 try:
                     event = current[1](data)

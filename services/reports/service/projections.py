@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from reports.adapters import projection_tables as tables
 from reports.domain import honor_roll_log, members, organisation, participation
@@ -23,6 +24,9 @@ class Projection:
     new_batch: Callable[[], Batch]
     load: Load
     save: Save
+    # Event class -> the fields of it the batch reads, decoded instead of the whole event
+    # when stored at the class's current version (see participation.READS).
+    reads: Mapping[type, type[msgspec.Struct]] = field(default_factory=dict)
 
 
 PROJECTIONS: tuple[Projection, ...] = (
@@ -31,7 +35,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection(members.NAME, members.EVENT_TYPES, members.MembersBatch,
                tables.load_members, tables.save_members),
     Projection(participation.NAME, participation.EVENT_TYPES, participation.ParticipationBatch,
-               tables.load_participation, tables.save_participation),
+               tables.load_participation, tables.save_participation, participation.READS),
     Projection(honor_roll_log.NAME, honor_roll_log.EVENT_TYPES, honor_roll_log.HonorRollBatch,
                tables.load_honor_rolls, tables.save_honor_rolls),
 )

@@ -4,9 +4,9 @@
    primary keys only).
 2. The whole feed is projected into them, tenant by tenant, in large batches, while the
    live tables keep serving and the live runner keeps them current; then their other
-   indexes are built and their statistics gathered. One connection reads and decodes the
-   next batches while the other folds and saves the current one, each batch in one
-   transaction with its checkpoints.
+   indexes are built and their statistics gathered, on both connections. One connection
+   reads and decodes the next batches while the other folds and saves the current one,
+   each batch in one transaction with its checkpoints.
 3. One transaction: hold off the live runner, project the last few events into the fresh
    tables, move the kept configuration tables across, and swap the schemas by renaming.
 4. The retired tables are dropped.
@@ -39,6 +39,8 @@ REBUILD_BATCH = 20_000
 # Batches read ahead of the one being applied: enough to keep the writer busy, few enough
 # that memory stays flat whatever the ledger's size.
 READ_AHEAD = 2
+# The reader's work_mem: a batch's rows in memory (see rebuild()).
+READER_WORK_MEM = "64MB"
 # With the cyclic collector paused, a collection every this many batches frees whatever
 # cycles they left (asyncio's, say), so memory stays flat whatever the ledger's size.
 COLLECT_EVERY = 50
@@ -79,11 +81,14 @@ async def rebuild(dsn: str, *, feed: Feed | None = None, batch_size: int = REBUI
                              role=DATABASE_ROLE)
     try:
         async with pool.acquire() as writer, pool.acquire() as reader:
+            # The feed function hands its rows over in a tuplestore, which a batch of
+            # 20,000 (some 8 MB) would spill to a temporary file at the default work_mem.
+            await reader.execute(f"SET work_mem = '{READER_WORK_MEM}'")
             await schema.claim_rebuild(writer)
             try:
                 with _collector_paused():
-                    return await _rebuild(writer, feed or DatabaseFeed(reader), batch_size,
-                                          on_progress, progress_every)
+                    return await _rebuild(writer, reader, feed or DatabaseFeed(reader),
+                                          batch_size, on_progress, progress_every)
             finally:
                 # After a lost connection the lock went with it.
                 with contextlib.suppress(OSError, asyncpg.PostgresError,
@@ -126,7 +131,8 @@ async def _read_ahead(feed: Feed, tenant_id: str, after: Cursor, batch_size: int
             return
 
 
-async def _rebuild(writer: asyncpg.Connection, feed: Feed, batch_size: int,
+async def _rebuild(writer: asyncpg.Connection, reader: asyncpg.Connection, feed: Feed,
+                   batch_size: int,
                    on_progress: Callable[[RebuildProgress], None] | None,
                    progress_every: float) -> RebuildProgress:
     # Each batch can be replayed from its checkpoint, so losing the last few commits in a
@@ -157,8 +163,9 @@ async def _rebuild(writer: asyncpg.Connection, feed: Feed, batch_size: int,
                 if on_progress is not None and now - last_report >= progress_every:
                     on_progress(progress)
                     last_report = now
-    await schema.index_next(writer)
-    await schema.analyze_next(writer)
+    # The reader is done reading ahead: it shares the indexing and analysing.
+    await schema.index_next(writer, reader)
+    await schema.analyze_next(writer, reader)
     async with writer.transaction():
         await schema.lock_live(writer)
         # Tenants created meanwhile are picked up here too.
