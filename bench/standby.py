@@ -8,7 +8,8 @@ hard if need be, and removes its directory. `with primary_and_standby(work) as (
 starts a migrated primary and its standby and stops both on the way out, also on failure.
 
     python -m bench standby   # JSON lines: how long after its commit an event is
-                              # readable on the primary's feed and on the standby's
+                              # readable on the primary's feed and on the standby's, one
+                              # append at a time and under 8 writers; the replay lag
 
 Measured, not assumed: the feed on a standby reads the same published functions
 (`ledger.feed_batch`, revision 0002), whose horizon `pg_snapshot_xmin(pg_current_snapshot())`
@@ -26,6 +27,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import asyncpg
@@ -92,60 +94,144 @@ async def wait_replayed(primary: asyncpg.Pool | asyncpg.Connection,
         await asyncio.sleep(0.005)
 
 
-_BATCH = "SELECT position FROM ledger.feed_batch($1, $2, $3, 1000)"
+_BATCH = "SELECT txid, position, recorded_at FROM ledger.feed_batch($1, $2, $3, 1000)"
+TENANT = "standby-bench"
+TRICKLE = 300     # appends one at a time, each awaited on both feeds
+WRITERS = 8       # then this many writers as fast as they are answered ...
+LOAD_SECONDS = 10.0  # ... for this long
 
 
-async def _visible_after(feed: asyncpg.Pool, tenant: str, position: int, txid: int,
-                         started: float) -> float:
-    """Seconds from `started` until the feed hands out the event at `position`."""
+def _renamed(i: int) -> list[NewEvent]:
+    event = UnitRenamed(unit_id=uuid.uuid4(), name=f"n{i}", effective=date(2026, 1, 1))
+    return [NewEvent(event_id=uuid.uuid4(), event=event, metadata=Metadata(actor="bench"))]
+
+
+def _emit_spread(name: str, values: list[float]) -> None:
+    values = sorted(values)
+    emit(f"{name}.p50", round(statistics.median(values), 1), "ms")
+    emit(f"{name}.p95", round(values[int(len(values) * 0.95) - 1], 1), "ms")
+    emit(f"{name}.max", round(values[-1], 1), "ms")
+
+
+async def _visible_after(feed: asyncpg.Pool, position: int, txid: int, started: float
+                         ) -> float:
+    """Milliseconds from `started` until the feed hands out the event at `position`."""
     while True:
-        rows = await feed.fetch(_BATCH, tenant, txid - 1, 0)
+        rows = await feed.fetch(_BATCH, TENANT, txid - 1, 0)
         if any(row["position"] == position for row in rows):
-            return time.monotonic() - started
+            return (time.monotonic() - started) * 1000
         await asyncio.sleep(0.001)
 
 
-async def _measure(primary_url: str, standby_url: str, appends: int) -> None:
+async def _trickle(store: PostgresEventStore, primary: asyncpg.Pool, standby: asyncpg.Pool
+                   ) -> None:
+    """One append at a time: how long after its acknowledgement each feed hands it out."""
+    on_primary: list[float] = []
+    on_standby: list[float] = []
+    for i in range(TRICKLE):
+        result = await store.append(TENANT, f"unit-{i}", NO_STREAM, _renamed(i))
+        acknowledged = time.monotonic()
+        position = result.positions[0]
+        txid = await primary.fetchval(
+            "SELECT txid::text::bigint FROM ledger.events WHERE tenant_id = $1 "
+            "AND position = $2", TENANT, position)
+        first, second = await asyncio.gather(
+            _visible_after(primary, position, txid, acknowledged),
+            _visible_after(standby, position, txid, acknowledged))
+        on_primary.append(first)
+        on_standby.append(second)
+        await asyncio.sleep(0.02)  # a steady trickle, not a burst
+    _emit_spread("standby.trickle.visible_after_ack_ms.primary", on_primary)
+    _emit_spread("standby.trickle.visible_after_ack_ms.standby", on_standby)
+
+
+async def _tail(feed: asyncpg.Pool, after: tuple[int, int], until: asyncio.Event,
+                lags: list[float]) -> None:
+    """Reads the feed as a projection would; each event's age (from its `recorded_at`,
+    stamped just before its INSERT) when this reader got it."""
+    while True:
+        done = until.is_set()
+        rows = await feed.fetch(_BATCH, TENANT, *after)
+        now = datetime.now(UTC)
+        lags += [(now - row["recorded_at"]).total_seconds() * 1000 for row in rows]
+        if rows:
+            after = (rows[-1]["txid"], rows[-1]["position"])
+        elif done:
+            return
+        else:
+            await asyncio.sleep(0.002)
+
+
+async def _under_load(store: PostgresEventStore, primary: asyncpg.Pool,
+                      standby: asyncpg.Pool) -> None:
+    """WRITERS writers for LOAD_SECONDS, a reader tailing each feed: the events' age when
+    read, the standby's replay lag sampled every 50 ms, and the WAL each append wrote."""
+    start = (int(await primary.fetchval(
+        "SELECT max(txid)::text FROM ledger.events WHERE tenant_id = $1", TENANT)), 1 << 62)
+    wal_before = await primary.fetchval("SELECT pg_current_wal_insert_lsn()::text")
+    written = 0
+    writing = asyncio.Event()
+    deadline = time.monotonic() + LOAD_SECONDS
+
+    async def writer(w: int) -> None:
+        nonlocal written
+        i = 0
+        while time.monotonic() < deadline:
+            await store.append(TENANT, f"load-{w}-{i}", NO_STREAM, _renamed(i))
+            i += 1
+            written += 1
+
+    replay: list[float] = []
+    behind: list[int] = []
+
+    async def sample() -> None:
+        while not writing.is_set():
+            row = await primary.fetchrow(
+                "SELECT extract(epoch FROM replay_lag) * 1000 AS lag_ms, "
+                "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), replay_lsn)::bigint AS bytes "
+                "FROM pg_stat_replication")
+            if row["lag_ms"] is not None:
+                replay.append(float(row["lag_ms"]))
+            behind.append(row["bytes"])
+            await asyncio.sleep(0.05)
+
+    on_primary: list[float] = []
+    on_standby: list[float] = []
+    readers = [asyncio.create_task(_tail(primary, start, writing, on_primary)),
+               asyncio.create_task(_tail(standby, start, writing, on_standby)),
+               asyncio.create_task(sample())]
+    started = time.monotonic()
+    await asyncio.gather(*(writer(w) for w in range(WRITERS)))
+    elapsed = time.monotonic() - started
+    wal = await primary.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), "
+                                 "$1::text::pg_lsn)", wal_before)
+    await wait_replayed(primary, standby)
+    writing.set()
+    await asyncio.gather(*readers)
+    emit("standby.load.appends_per_s", round(written / elapsed), "appends/s")
+    emit("standby.load.wal_bytes_per_append", round(float(wal) / written), "bytes")
+    _emit_spread("standby.load.event_age_when_read_ms.primary", on_primary)
+    _emit_spread("standby.load.event_age_when_read_ms.standby", on_standby)
+    _emit_spread("standby.load.replay_lag_ms", replay or [0.0])
+    emit("standby.load.wal_behind_bytes_max", max(behind), "bytes")
+    if len(on_standby) != written or len(on_primary) != written:
+        raise RuntimeError(f"{written} appended, read {len(on_primary)} on the primary and "
+                           f"{len(on_standby)} on the standby")
+
+
+async def _measure(primary_url: str, standby_url: str) -> None:
     # As the services connect: the ledger's writer role, and the reports' role, which
     # may call the published functions only.
-    primary = await create_pool(primary_url, application_name="bench-ledger", max_size=4,
-                                role="ledger_writer")
+    primary = await create_pool(primary_url, application_name="bench-ledger",
+                                max_size=WRITERS + 4, role="ledger_writer")
     standby = await create_pool(standby_url, application_name="bench-reports", max_size=4,
                                 role="reports_writer")
     try:
-        tenant = "standby-bench"
         await primary.execute("INSERT INTO ledger.tenants (tenant_id, name) VALUES ($1, $1)",
-                              tenant)
+                              TENANT)
         store = PostgresEventStore(primary)
-        on_primary: list[float] = []
-        on_standby: list[float] = []
-        for i in range(appends):
-            event = UnitRenamed(unit_id=uuid.uuid4(), name=f"n{i}", effective="2026-01-01")
-            result = await store.append(tenant, f"unit-{i}", NO_STREAM, [NewEvent(
-                event_id=uuid.uuid4(), event=event, metadata=Metadata(actor="bench"))])
-            acknowledged = time.monotonic()
-            position = result.positions[0]
-            txid = await primary.fetchval(
-                "SELECT txid::text::bigint FROM ledger.events WHERE tenant_id = $1 "
-                "AND position = $2", tenant, position)
-            # Both reads start at the acknowledgement; the primary's is the anchor.
-            first, second = await asyncio.gather(
-                _visible_after(primary, tenant, position, txid, acknowledged),
-                _visible_after(standby, tenant, position, txid, acknowledged))
-            on_primary.append(first * 1000)
-            on_standby.append(second * 1000)
-            await asyncio.sleep(0.02)  # a steady trickle, not a burst
-        for name, values in (("primary", on_primary), ("standby", on_standby)):
-            values.sort()
-            emit(f"standby.feed_visible_ms.{name}.p50", round(statistics.median(values), 1), "ms")
-            emit(f"standby.feed_visible_ms.{name}.p95",
-                 round(values[int(len(values) * 0.95) - 1], 1), "ms")
-            emit(f"standby.feed_visible_ms.{name}.max", round(values[-1], 1), "ms")
-        row = await primary.fetchrow(
-            "SELECT extract(epoch FROM replay_lag) * 1000 AS replay_ms, "
-            "pg_wal_lsn_diff(sent_lsn, replay_lsn) AS behind FROM pg_stat_replication")
-        emit("standby.replay_lag_ms_last", round(float(row["replay_ms"] or 0), 1), "ms")
-        emit("standby.appends", appends, "appends")
+        await _trickle(store, primary, standby)
+        await _under_load(store, primary, standby)
     finally:
         await standby.close()
         await primary.close()
@@ -153,7 +239,7 @@ async def _measure(primary_url: str, standby_url: str, appends: int) -> None:
 
 def main() -> None:
     with primary_and_standby() as (primary, standby):
-        asyncio.run(_measure(primary.url, standby.url, appends=500))
+        asyncio.run(_measure(primary.url, standby.url))
 
 
 if __name__ == "__main__":
