@@ -12,12 +12,17 @@ standby's horizon back as it holds the primary's (docs/SCALING.md).
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import random
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import httpx
 import pytest
 
 from bench.cluster import Cluster
@@ -29,10 +34,11 @@ from contract.postgres import create_pool
 from infra import migrate
 from ledger.adapters.event_store import ANY, NO_STREAM, Metadata, NewEvent, PostgresEventStore
 from reports.adapters.database_feed import DatabaseFeed
+from reports.config import Settings
+from reports.entrypoints.app import create_app
 from reports.service.runner import catch_up
+from tests.integration.conftest import serving
 from tests.new_events import renamed
-
-pytestmark = pytest.mark.reliability
 
 _HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 
@@ -239,29 +245,10 @@ async def test_reports_project_the_standby_feed_into_a_database_of_their_own(
         tenant: str) -> None:
     """The reports' read models in another database, fed by the standby's feed, come out
     row for row as those projected in the primary's own database from its feed."""
-    _token, members, activities = await seed(primary, 30, tenant)
-    store = PostgresEventStore(primary)
-    now = datetime.now(UTC)
-    for i, member in enumerate(members):
-        activity, participation = activities[i % 3], uuid.uuid4()
-        steps = [CheckedIn(activity_id=activity, member_id=member, method="qr",
-                           participation_id=participation, at=now)]
-        if i % 2:
-            steps.append(CheckedOut(activity_id=activity, member_id=member, method="qr",
-                                    participation_id=participation,
-                                    at=now + timedelta(hours=1)))
-        for event in steps:
-            await store.append(tenant, f"activity-{activity}", ANY, [NewEvent(
-                event_id=uuid.uuid4(), event=event, metadata=Metadata(actor="test"))])
+    own_url = await database_of_their_own(servers[0], "reports_own")
+    await seed_history(primary, tenant)
     await wait_replayed(primary, standby)
 
-    admin = await asyncpg.connect(servers[0].url)
-    try:
-        await admin.execute("CREATE DATABASE reports_own")
-    finally:
-        await admin.close()
-    own_url = servers[0].url.rpartition("/")[0] + "/reports_own"
-    await asyncio.to_thread(migrate.upgrade, own_url)
     own = await create_pool(own_url, application_name="reports", role="reports_writer")
     beside = await create_pool(servers[0].url, application_name="reports",
                                role="reports_writer")
@@ -280,6 +267,89 @@ async def test_reports_project_the_standby_feed_into_a_database_of_their_own(
     assert from_standby == from_primary == stored
     assert len(together["participations"]) == 30
     assert apart == together
+
+
+async def seed_history(primary: asyncpg.Pool, tenant: str) -> tuple[str, list[uuid.UUID], int]:
+    """A tree, 30 members, activities, a check-in of every member and a check-out of every
+    other one; a tenant-wide token, the members and the last event's position."""
+    token, members, activities = await seed(primary, 30, tenant)
+    store = PostgresEventStore(primary)
+    now = datetime.now(UTC)
+    position = 0
+    for i, member in enumerate(members):
+        activity, participation = activities[i % 3], uuid.uuid4()
+        steps = [CheckedIn(activity_id=activity, member_id=member, method="qr",
+                           participation_id=participation, at=now)]
+        if i % 2:
+            steps.append(CheckedOut(activity_id=activity, member_id=member, method="qr",
+                                    participation_id=participation,
+                                    at=now + timedelta(hours=1)))
+        for event in steps:
+            result = await store.append(tenant, f"activity-{activity}", ANY, [NewEvent(
+                event_id=uuid.uuid4(), event=event, metadata=Metadata(actor="test"))])
+            position = result.positions[-1]
+    return token, members, position
+
+
+async def database_of_their_own(server: Cluster, name: str) -> str:
+    """A migrated database for the reports on `server`: anywhere writable would do."""
+    admin = await asyncpg.connect(server.url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    url = server.url.rpartition("/")[0] + f"/{name}"
+    await asyncio.to_thread(migrate.upgrade, url)
+    return url
+
+
+async def test_the_reports_service_reads_its_feed_from_the_standby(
+        servers: tuple[Cluster, Standby], primary: asyncpg.Pool, standby: asyncpg.Pool,
+        tenant: str) -> None:
+    """`FEED_DATABASE_URL` on the standby, `DATABASE_URL` a database of the reports' own:
+    the runner projects what the primary appends (polling: a standby refuses LISTEN), and
+    callers' tokens, names and `wait_for` are answered from the standby."""
+    own_url = await database_of_their_own(servers[0], "reports_live")
+    settings = Settings(database_url=own_url, feed_database_url=servers[1].url,
+                        run_webhooks=False, poll_interval=0.1)
+    async with serving(create_app(settings)) as base, \
+            httpx.AsyncClient(base_url=base, timeout=30) as client:
+        token, members, position = await seed_history(primary, tenant)
+        await primary.execute(
+            "INSERT INTO ledger.member_directory (tenant_id, member_id, member_number, name) "
+            "VALUES ($1, $2, 'SB000001', '张三明')", tenant, members[1])
+        await wait_replayed(primary, standby)
+        response = await client.get(f"/api/v1/members/{members[1]}/records",
+                                    params={"wait_for": position},
+                                    headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert int(body["position"].split("-")[1]) >= position
+        [record] = body["records"]
+        assert record["checked_in_at"] and record["checked_out_at"]
+        # Names come from the standby too, not from the reports' own database.
+        hours = await client.get(f"/api/v1/members/{members[1]}/hours",
+                                 headers={"Authorization": f"Bearer {token}"})
+        assert hours.status_code == 200, hours.text
+        assert (hours.json()["member_number"], hours.json()["name"]) == ("SB000001", "张三明")
+        stranger = await client.get(f"/api/v1/members/{members[1]}/records",
+                                    headers={"Authorization": "Bearer lt_unknown_secret"})
+        assert stranger.status_code == 401
+
+    # The commands read there too: a rebuild of every tenant, then the status.
+    env = {**os.environ, "DATABASE_URL": own_url, "FEED_DATABASE_URL": servers[1].url}
+    rebuilt = await asyncio.to_thread(subprocess.run, [
+        sys.executable, "-m", "reports.entrypoints.cli", "rebuild", "--json"],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    stored = await primary.fetchval("SELECT count(*) FROM ledger.events")
+    assert json.loads(rebuilt.stdout)["events"] == stored
+    status = await asyncio.to_thread(subprocess.run, [
+        sys.executable, "-m", "reports.entrypoints.cli", "status"],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stderr
+    mine = [line for line in status.stdout.splitlines() if line.startswith(tenant)]
+    assert mine and all("\tbehind 0\t" in line for line in mine)
 
 
 async def read_models(connection: asyncpg.Connection, tenant: str) -> dict[str, list[tuple]]:
