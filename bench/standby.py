@@ -9,7 +9,9 @@ starts a migrated primary and its standby and stops both on the way out, also on
 
     python -m bench standby   # JSON lines: how long after its commit an event is
                               # readable on the primary's feed and on the standby's, one
-                              # append at a time and under 8 writers; the replay lag
+                              # append at a time and under 8 writers; the replay lag; and
+                              # until the reports applied it, beside the ledger (NOTIFY)
+                              # and from the standby's feed into their own database
 
 Measured, not assumed: the feed on a standby reads the same published functions
 (`ledger.feed_batch`, revision 0002), whose horizon `pg_snapshot_xmin(pg_current_snapshot())`
@@ -21,6 +23,7 @@ never lets a late commit be skipped (docs/SCALING.md).
 from __future__ import annotations
 
 import asyncio
+import random
 import statistics
 import tempfile
 import time
@@ -34,10 +37,16 @@ import asyncpg
 
 from bench.cluster import Cluster
 from bench.harness import emit
-from contract.events import UnitRenamed
+from contract.events import UnitEstablished, UnitRenamed
 from contract.postgres import create_pool
-from infra import postgres
+from infra import migrate, postgres
 from ledger.adapters.event_store import NO_STREAM, Metadata, NewEvent, PostgresEventStore
+from ledger.adapters.notifier import FeedNotifier
+from reports.adapters import checkpoints
+from reports.adapters.database_feed import DatabaseFeed
+from reports.adapters.schema import LIVE
+from reports.config import DATABASE_ROLE, FEED_ROLE
+from reports.service.runner import ProjectionRunner
 
 
 class Standby(Cluster):
@@ -219,6 +228,81 @@ async def _under_load(store: PostgresEventStore, primary: asyncpg.Pool,
                            f"{len(on_standby)} on the standby")
 
 
+PROJECTED = 60  # appends, one at a time, each awaited in both projections, at random gaps
+
+
+async def _projection_lag(primary_url: str, standby_url: str) -> None:
+    """From an append's acknowledgement until the reports have applied it: a runner beside
+    the ledger, woken by its NOTIFY, and one projecting the standby's feed into a database of
+    its own (as with FEED_DATABASE_URL), which can only poll (0.5 s)."""
+    base = primary_url.rpartition("/")[0]
+    admin = await asyncpg.connect(primary_url)
+    try:
+        await admin.execute("CREATE DATABASE reports_apart")
+    finally:
+        await admin.close()
+    await asyncio.to_thread(migrate.upgrade, f"{base}/reports_apart")
+    ledger = await create_pool(primary_url, application_name="bench-ledger", max_size=4,
+                               role="ledger_writer")
+    beside = await create_pool(primary_url, application_name="bench-reports", max_size=4,
+                               role=DATABASE_ROLE)
+    apart = await create_pool(f"{base}/reports_apart", application_name="bench-reports",
+                              max_size=4, role=DATABASE_ROLE)
+    feed = await create_pool(standby_url, application_name="bench-feed", max_size=4,
+                             role=FEED_ROLE)
+    notifier = FeedNotifier(ledger)
+    await notifier.start()
+    runners = [ProjectionRunner(beside, DatabaseFeed(beside), primary_url),
+               ProjectionRunner(apart, DatabaseFeed(feed), None, listen_role=FEED_ROLE)]
+    try:
+        for runner in runners:
+            await runner.start()
+        # The earlier rounds' events are projected first: then one append at a time.
+        head = await ledger.fetchrow(
+            "SELECT txid::text::bigint AS txid, position FROM ledger.events "
+            "WHERE tenant_id = $1 ORDER BY txid DESC, position DESC LIMIT 1", TENANT)
+        for reports in (beside, apart):
+            await _applied_after(reports, (head["txid"], head["position"]), time.monotonic())
+        store = PostgresEventStore(ledger, on_append=notifier.appended)
+        lags: tuple[list[float], list[float]] = ([], [])
+        rng = random.Random(1)
+        for i in range(PROJECTED):
+            event = UnitEstablished(unit_id=uuid.uuid4(), kind="district", parent_id=None,
+                                    name=f"区{i}", effective=date(2026, 1, 1))
+            result = await store.append(TENANT, f"organisation-{i}", NO_STREAM, [NewEvent(
+                event_id=uuid.uuid4(), event=event, metadata=Metadata(actor="bench"))])
+            acknowledged = time.monotonic()
+            position = result.positions[0]
+            txid = await ledger.fetchval(
+                "SELECT txid::text::bigint FROM ledger.events WHERE tenant_id = $1 "
+                "AND position = $2", TENANT, position)
+            first, second = await asyncio.gather(
+                _applied_after(beside, (txid, position), acknowledged),
+                _applied_after(apart, (txid, position), acknowledged))
+            lags[0].append(first)
+            lags[1].append(second)
+            # Arrivals independent of the polling runner's rhythm (right after its apply,
+            # every append would wait its whole interval).
+            await asyncio.sleep(rng.uniform(0.05, 0.55))
+        _emit_spread("standby.projected_after_ack_ms.beside_ledger_notified", lags[0])
+        _emit_spread("standby.projected_after_ack_ms.standby_feed_polling", lags[1])
+    finally:
+        for runner in runners:
+            await runner.stop()
+        await notifier.stop()
+        for pool in (feed, apart, beside, ledger):
+            await pool.close()
+
+
+async def _applied_after(reports: asyncpg.Pool, cursor: tuple[int, int], started: float
+                         ) -> float:
+    while True:
+        async with reports.acquire() as connection:
+            if await checkpoints.reflected(connection, LIVE, TENANT) >= cursor:
+                return (time.monotonic() - started) * 1000
+        await asyncio.sleep(0.002)
+
+
 async def _measure(primary_url: str, standby_url: str) -> None:
     # As the services connect: the ledger's writer role, and the reports' role, which
     # may call the published functions only.
@@ -235,6 +319,7 @@ async def _measure(primary_url: str, standby_url: str) -> None:
     finally:
         await standby.close()
         await primary.close()
+    await _projection_lag(primary_url, standby_url)
 
 
 def main() -> None:
