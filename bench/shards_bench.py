@@ -1,4 +1,5 @@
-"""Tenants sharded across 1, 2 and 4 PostgreSQL servers: the check-in append's throughput.
+"""Tenants sharded across 1, 2 and 4 PostgreSQL servers (or databases of one server): the
+check-in append's throughput.
 
 A simulation of a deployment sharded by tenant (docs/SCALING.md, "Sharded by tenant"):
 four servers of their own (bench/cluster.py: a data directory and a port each, migrated),
@@ -7,7 +8,9 @@ shards would. Two load processes (the machine's core count) each run 16 clients;
 takes its two tenants in turn and appends `CheckedIn` events through the ledger's store
 (`PostgresEventStore.append`: the chained, sealed INSERT with its participant row, one
 round trip and no explicit transaction, as the check-in commits) to streams of its own, for
-10 s per round. Rounds go 1, 2, 4, 4, 2, 1 shards, so a drift of the shared machine shows.
+10 s per round. Rounds go 1, 2, 4, 4, 2, 1 shards, so a drift of the shared machine shows;
+then 2, 4, 4, 2 shards as databases of the first server, to tell what the split gives from
+what separate servers (their own WAL and commit flushes) give.
 
 Why the store and not HTTP: the HTTP check-in adds the ledger process's own CPU (decode,
 decision, answer), which stateless ledger replicas add machines for (docs/SCALING.md);
@@ -42,10 +45,13 @@ from bench.cluster import Cluster
 from bench.harness import emit
 from contract.events import CheckedIn
 from contract.postgres import create_pool
-from infra import postgres
+from infra import migrate, postgres
 from ledger.adapters.event_store import Metadata, NewEvent, PostgresEventStore
 
 ROUNDS = (1, 2, 4, 4, 2, 1)
+# Then 2 and 4 shards as databases of one server: what separate servers (their own WAL,
+# their own commit flushes) add beyond the split itself.
+ONE_SERVER_ROUNDS = (2, 4, 4, 2)
 TENANTS = 64
 PROCESSES = 2
 CLIENTS = 16  # per process
@@ -117,27 +123,28 @@ def _server_cpu(clusters: list[Cluster], seen: dict[int, float]) -> None:
                 pass
 
 
-async def _round(clusters: list[Cluster], shards: int, number: int,
+async def _round(urls: list[str], servers: list[Cluster], layout: str, number: int,
                  executor: ProcessPoolExecutor) -> None:
-    active = clusters[:shards]
-    tenants = [f"r{number}-s{shards}-t{i:02d}" for i in range(TENANTS)]
+    """One round over the shards `urls`, whose servers are `servers`."""
+    shards = len(urls)
+    tenants = [f"r{number}-{layout}{shards}-t{i:02d}" for i in range(TENANTS)]
     for tenant in tenants:
-        connection = await asyncpg.connect(active[shard_of(tenant, shards)].url)
+        connection = await asyncpg.connect(urls[shard_of(tenant, shards)])
         try:
             await connection.execute(
                 "INSERT INTO ledger.tenants (tenant_id, name) VALUES ($1, $1)", tenant)
         finally:
             await connection.close()
     before: dict[int, float] = {}
-    _server_cpu(active, before)
+    _server_cpu(servers, before)
     during: dict[int, float] = dict(before)
     loop = asyncio.get_running_loop()
     started = time.monotonic()
-    work = [loop.run_in_executor(executor, _load, [c.url for c in active], tenants,
-                                 SECONDS, p) for p in range(PROCESSES)]
+    work = [loop.run_in_executor(executor, _load, urls, tenants, SECONDS, p)
+            for p in range(PROCESSES)]
     running = asyncio.gather(*work)
     while not running.done():
-        _server_cpu(active, during)
+        _server_cpu(servers, during)
         await asyncio.wait([running], timeout=0.2)
     results = running.result()
     elapsed = time.monotonic() - started
@@ -145,7 +152,7 @@ async def _round(clusters: list[Cluster], shards: int, number: int,
     latencies = sorted(x for r in results for x in r[1])
     total = sum(per_shard)
     cpu = sum(during[pid] - before.get(pid, 0.0) for pid in during)
-    prefix = f"shards.{shards}.round{number}"
+    prefix = f"shards.{layout}.{shards}.round{number}"
     emit(f"{prefix}.appends_per_s", round(total / elapsed), "appends/s")
     emit(f"{prefix}.appends_per_s_by_shard", [round(c / elapsed) for c in per_shard],
          "appends/s")
@@ -160,11 +167,17 @@ async def _round(clusters: list[Cluster], shards: int, number: int,
     emit(f"{prefix}.load_average_1m", round(psutil.getloadavg()[0], 2), "")
 
 
-async def _run(clusters: list[Cluster]) -> None:
+async def _run(clusters: list[Cluster], databases: list[str]) -> None:
     with ProcessPoolExecutor(PROCESSES, mp_context=multiprocessing.get_context("spawn")
                              ) as executor:
-        for number, shards in enumerate(ROUNDS, start=1):
-            await _round(clusters, shards, number, executor)
+        plan = [("servers", shards) for shards in ROUNDS] + \
+            [("databases", shards) for shards in ONE_SERVER_ROUNDS]
+        for number, (layout, shards) in enumerate(plan, start=1):
+            if layout == "servers":
+                await _round([c.url for c in clusters[:shards]], clusters[:shards], layout,
+                             number, executor)
+            else:
+                await _round(databases[:shards], clusters[:1], layout, number, executor)
 
 
 def main() -> None:
@@ -175,7 +188,25 @@ def main() -> None:
             stops.callback(cluster.stop)
             cluster.start()
             cluster.migrate()
-        asyncio.run(_run(clusters))
+        # The same shards as databases of the first server (its `ledger` database first).
+        databases = [clusters[0].url]
+        for i in range(1, max(ONE_SERVER_ROUNDS)):
+            databases.append(_database(clusters[0], f"shard{i}"))
+        asyncio.run(_run(clusters, databases))
+
+
+def _database(cluster: Cluster, name: str) -> str:
+    async def create() -> None:
+        connection = await asyncpg.connect(cluster.url)
+        try:
+            await connection.execute(f"CREATE DATABASE {name}")
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    url = f"{cluster.url.rpartition('/')[0]}/{name}"
+    migrate.upgrade(url)
+    return url
 
 
 if __name__ == "__main__":
