@@ -50,6 +50,8 @@ from reports.service.runner import ProjectionRunner
 
 
 class Standby(Cluster):
+    """A hot standby of `primary`, in `work/standby`, on a port of its own."""
+
     def __init__(self, primary: Cluster, work: Path) -> None:
         super().__init__(work)
         self.data_dir = work / "standby"
@@ -94,8 +96,9 @@ def primary_and_standby(work: Path | None = None) -> Iterator[tuple[Cluster, Sta
 
 async def wait_replayed(primary: asyncpg.Pool | asyncpg.Connection,
                         standby: asyncpg.Pool | asyncpg.Connection, within: float = 60) -> None:
-    """Until the standby has replayed everything the primary had written when called."""
-    lsn = await primary.fetchval("SELECT pg_current_wal_insert_lsn()::text")
+    """Until the standby has replayed everything the primary had flushed when called
+    (every commit acknowledged by then: commits wait for their flush)."""
+    lsn = await primary.fetchval("SELECT pg_current_wal_flush_lsn()::text")
     deadline = time.monotonic() + within
     while not await standby.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", lsn):
         if time.monotonic() > deadline:

@@ -127,11 +127,12 @@ async def test_a_late_commit_holds_the_standby_horizon_back(
 
     late, transaction, xid = await open_late_writer(primary, tenant, "late")
     try:
-        for i in range(3):
-            await store.append(tenant, f"fast-{i}", NO_STREAM, [renamed(f"fast{i}")])
         # A running-xacts record (as the primary logs every 15 s and at checkpoints) lets the
         # standby forget transactions that ended without a commit record: not this one.
         await log_standby_snapshot(primary)
+        # The later commits flush that record with them.
+        for i in range(3):
+            await store.append(tenant, f"fast-{i}", NO_STREAM, [renamed(f"fast{i}")])
         await wait_replayed(primary, standby)
         assert await standby.fetchval(_HORIZON) <= xid
         held, _ = await drain(feed, tenant, cursor)
