@@ -57,7 +57,8 @@ async def open_feed_pool(settings: Settings, *, application_name: str, max_size:
 
 async def notify_dsn(settings: Settings, feed_pool: asyncpg.Pool | None) -> str | None:
     """Where the runner can hear the ledger's NOTIFY: its database. None over HTTP and on a
-    hot standby, which refuses LISTEN during recovery: the runner then polls."""
+    hot standby, which refuses LISTEN during recovery: the runner then polls (decided at
+    start: after a promotion, until the service restarts)."""
     if settings.remote_feed is not None:
         return None
     if feed_pool is None:
