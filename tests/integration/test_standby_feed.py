@@ -107,11 +107,12 @@ async def open_late_writer(primary: asyncpg.Pool, tenant: str, stream: str
 
 
 async def log_standby_snapshot(primary: asyncpg.Pool) -> None:
-    # As the login (a superuser here), not the ledger's role, which may not.
+    """A running-xacts record now: a checkpoint logs one (PostgreSQL 15 has no
+    pg_log_standby_snapshot()). As the login (a superuser here), not the ledger's role."""
     async with primary.acquire() as connection:
         await connection.execute("RESET ROLE")
         try:
-            await connection.execute("SELECT pg_log_standby_snapshot()")
+            await connection.execute("CHECKPOINT")
         finally:
             await connection.execute("SET ROLE ledger_writer")
 
@@ -127,8 +128,9 @@ async def test_a_late_commit_holds_the_standby_horizon_back(
 
     late, transaction, xid = await open_late_writer(primary, tenant, "late")
     try:
-        # A running-xacts record (as the primary logs every 15 s and at checkpoints) lets the
-        # standby forget transactions that ended without a commit record: not this one.
+        # A running-xacts record (the primary logs one every 15 s and at each checkpoint)
+        # lets the standby forget transactions that ended without a commit record: not
+        # this one, still running.
         await log_standby_snapshot(primary)
         # The later commits flush that record with them.
         for i in range(3):
