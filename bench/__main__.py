@@ -1,7 +1,8 @@
 """`make bench`: every benchmark in turn, each in its own process, JSON lines on stdout.
 
-    python -m bench                 # all of them
+    python -m bench                 # all of the default ones
     python -m bench ledger import   # some of them
+    python -m bench shards standby  # the scaling runs, by name only (docs/SCALING.md)
 """
 
 from __future__ import annotations
@@ -22,14 +23,21 @@ BENCHMARKS = {
     "reports": "bench.reports_bench",  # rebuild, lag and HTTP latency on a large district
     "feed": "bench.feed_bench",        # long-poll fan-out: 1, 200, 500 waiters, one commit
 }
+# Run only when named: each starts servers of its own and takes minutes on a busy machine.
+BY_NAME = {
+    "shards": "bench.shards_bench",    # check-in appends on 1, 2, 4 servers sharded by tenant
+    "standby": "bench.standby",        # the feed's visibility on a streaming hot standby
+}
+EVERY = BENCHMARKS | BY_NAME
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME",
-                        help=f"any of: {', '.join(BENCHMARKS)} (default: all)")
+                        help=f"any of: {', '.join(EVERY)} "
+                             f"(default: all but {', '.join(BY_NAME)})")
     names = parser.parse_args().names or list(BENCHMARKS)
-    unknown = [name for name in names if name not in BENCHMARKS]
+    unknown = [name for name in names if name not in EVERY]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
     # The benchmarks start the checkout's embedded PostgreSQL when they need it; whoever
@@ -46,9 +54,10 @@ def main() -> int:
 def _run_each(names: list[str]) -> list[str]:
     failed = []
     for name in names:
-        print(f"# {name}: {BENCHMARKS[name]}", file=sys.stderr, flush=True)
+        module = EVERY[name]
+        print(f"# {name}: {module}", file=sys.stderr, flush=True)
         started = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", BENCHMARKS[name]])
+        result = subprocess.run([sys.executable, "-m", module])
         print(f"# {name}: exit {result.returncode} after {time.monotonic() - started:.0f} s",
               file=sys.stderr, flush=True)
         if result.returncode:

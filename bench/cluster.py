@@ -1,7 +1,8 @@
-"""A whole deployment on this machine for the fault, truth and soak runs: a PostgreSQL
-cluster of its own (a fresh data directory, a free port, so that stopping it hard touches
-nothing else of the checkout), and the ledger and reports as real uvicorn processes on free
-ports that a run can kill -9 and start again, as a process manager would."""
+"""A whole deployment on this machine for the fault, truth, soak and sweep runs: a
+PostgreSQL cluster of its own (a fresh data directory, a free port, so that stopping it hard
+touches nothing else of the checkout), and the ledger and reports as real uvicorn processes
+on free ports that a run can kill -9 and start again, as a process manager would;
+`deployment()` starts all of it, seeded, and stops it on the way out."""
 
 from __future__ import annotations
 
@@ -11,14 +12,19 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import httpx
 import psutil
 
+from bench.checkin_load import ACTIVITIES, Seeded, seed
+from contract.postgres import create_pool
 from infra import migrate, postgres
 from infra.backup import free_port
 
@@ -142,6 +148,45 @@ def services(database_url: str, *, quiet: bool = True) -> tuple[Service, Service
     ledger = Service("ledger", "ledger.entrypoints.app",
                      {**env, "REPORTS_URL": reports.base})
     return ledger, reports
+
+
+@dataclass(frozen=True)
+class Deployment:
+    cluster: Cluster
+    ledger: Service
+    reports: Service
+    seeded: Seeded
+
+
+@asynccontextmanager
+async def deployment(prefix: str, members: int, *, work: Path | None = None,
+                     activities: int = ACTIVITIES) -> AsyncIterator[Deployment]:
+    """A cluster of its own in a fresh directory `<prefix>-…` under `work` (default: the
+    checkout, as the server user cannot enter a private temporary directory), migrated and
+    seeded with `members` members and `activities` activities (bench.checkin_load), then
+    the reports and the ledger started over it. Both services and the cluster are stopped
+    on the way out, also on failure or cancellation."""
+    with tempfile.TemporaryDirectory(prefix=f"{prefix}-", dir=work or postgres.PROJECT_ROOT) as tmp:
+        cluster = Cluster(Path(tmp))
+        ledger = reports = None
+        try:
+            await asyncio.to_thread(cluster.start)
+            # Alembic runs its own event loop: keep it off this one.
+            await asyncio.to_thread(cluster.migrate)
+            pool = await create_pool(cluster.url, application_name=prefix, max_size=4)
+            try:
+                seeded = await seed(pool, members, activities)
+            finally:
+                await pool.close()
+            ledger, reports = services(cluster.url)
+            await reports.start()
+            await ledger.start()
+            yield Deployment(cluster, ledger, reports, seeded)
+        finally:
+            for service in (ledger, reports):
+                if service is not None:
+                    await service.stop()
+            await asyncio.to_thread(cluster.stop)
 
 
 async def interruptible(work: Awaitable[T]) -> T:

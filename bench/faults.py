@@ -25,7 +25,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,10 +32,8 @@ from pathlib import Path
 
 import asyncpg
 
-from bench.checkin_load import TENANT, CheckinLoad, LoadResult, seed
-from bench.cluster import Cluster, Service, interruptible, services
-from contract.postgres import create_pool
-from infra import postgres
+from bench.checkin_load import TENANT, CheckinLoad, LoadResult
+from bench.cluster import Cluster, Service, deployment, interruptible
 from infra.backup import BIN, read_model_checksums
 from reports.service.projections import NAMES
 
@@ -248,58 +245,39 @@ async def run(plan: list[tuple[str, float]], *, clients: int = 16, rate: float |
               work: Path | None = None) -> dict[str, object]:
     """The fault run; returns the summary (and prints it as it goes). Without faults, the
     concurrency truth run: `appends` check-ins as fast as `clients` get them answered."""
-    with tempfile.TemporaryDirectory(prefix="faults-", dir=work or postgres.PROJECT_ROOT) as tmp:
-        cluster = Cluster(Path(tmp))
-        ledger = reports = None
-        try:
-            await asyncio.to_thread(cluster.start)
-            # Alembic runs its own event loop: keep it off this one.
-            await asyncio.to_thread(cluster.migrate)
-            if appends is None:
-                # Enough members for the whole run at the load's rate.
-                assert rate is not None and plan
-                appends = int(rate * (len(plan) * (spacing + 20 + max(s for _, s in plan))
-                                      + 30))
-            members = appends
-            pool = await create_pool(cluster.url, application_name="faults", max_size=4)
-            try:
-                seeded = await seed(pool, members)
-            finally:
-                await pool.close()
-            ledger, reports = services(cluster.url)
-            await reports.start()
-            await ledger.start()
-            load = CheckinLoad(ledger.port, seeded, clients=clients, total=members, rate=rate)
-            driving = asyncio.create_task(load.run())
-            faults = FaultRun(cluster, ledger, reports, load, say)
-            survived = 0
-            started_load = time.monotonic()
-            await asyncio.sleep(spacing if plan else 0)
-            for number, (kind, seconds) in enumerate(plan, 1):
-                started = time.monotonic()
-                ok = await faults.inject(kind, seconds)
-                survived += ok
-                label = f"{kind} down {seconds:g} s" if kind == "postgres" else f"kill -9 {kind}"
-                say(f"fault {number}/{len(plan)}: {label}: "
-                    f"{'survived' if ok else 'NOT SURVIVED'} in {time.monotonic() - started:.1f} s;"
-                    f" {len(load.result.acknowledged)} acknowledged so far")
-                await asyncio.sleep(spacing)
-            if plan:
-                load.stop()
-            await driving
-            load_seconds = time.monotonic() - started_load
-            verdict = await verify(cluster.url, load.result)
-            summary = {"faults_injected": len(plan), "faults_survived": survived,
-                       "clients": clients, "load_seconds": round(load_seconds, 1),
-                       **verdict.__dict__, "ledger_starts": ledger.starts,
-                       "reports_starts": reports.starts}
-            say(json.dumps(summary))
-            return summary
-        finally:
-            for service in (ledger, reports):
-                if service is not None:
-                    await service.stop()
-            await asyncio.to_thread(cluster.stop)
+    if appends is None:
+        # Enough members for the whole run at the load's rate.
+        assert rate is not None and plan
+        appends = int(rate * (len(plan) * (spacing + 20 + max(s for _, s in plan)) + 30))
+    async with deployment("faults", appends, work=work) as deployed:
+        cluster, ledger, reports = deployed.cluster, deployed.ledger, deployed.reports
+        load = CheckinLoad(ledger.port, deployed.seeded, clients=clients, total=appends,
+                           rate=rate)
+        driving = asyncio.create_task(load.run())
+        faults = FaultRun(cluster, ledger, reports, load, say)
+        survived = 0
+        started_load = time.monotonic()
+        await asyncio.sleep(spacing if plan else 0)
+        for number, (kind, seconds) in enumerate(plan, 1):
+            started = time.monotonic()
+            ok = await faults.inject(kind, seconds)
+            survived += ok
+            label = f"{kind} down {seconds:g} s" if kind == "postgres" else f"kill -9 {kind}"
+            say(f"fault {number}/{len(plan)}: {label}: "
+                f"{'survived' if ok else 'NOT SURVIVED'} in {time.monotonic() - started:.1f} s;"
+                f" {len(load.result.acknowledged)} acknowledged so far")
+            await asyncio.sleep(spacing)
+        if plan:
+            load.stop()
+        await driving
+        load_seconds = time.monotonic() - started_load
+        verdict = await verify(cluster.url, load.result)
+        summary = {"faults_injected": len(plan), "faults_survived": survived,
+                   "clients": clients, "load_seconds": round(load_seconds, 1),
+                   **verdict.__dict__, "ledger_starts": ledger.starts,
+                   "reports_starts": reports.starts}
+        say(json.dumps(summary))
+        return summary
 
 
 def main(argv: list[str] | None = None) -> int:

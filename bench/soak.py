@@ -18,17 +18,15 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import psutil
 
-from bench.checkin_load import CheckinLoad, seed
-from bench.cluster import Cluster, interruptible, services
+from bench.checkin_load import CheckinLoad
+from bench.cluster import deployment, interruptible
 from bench.faults import behind, caught_up, until
 from bench.svg import line_chart
-from contract.postgres import create_pool
 from infra import postgres
 
 FIGURES = postgres.PROJECT_ROOT / "docs" / "figures"
@@ -56,50 +54,33 @@ def _uss_mb(processes: list[psutil.Process]) -> float:
 async def soak(seconds: float, rate: float, *, clients: int = 64) -> dict[str, object]:
     """`clients`: enough that the offered rate is kept up when answers slow down; each waits
     for its next command's due time."""
-    with tempfile.TemporaryDirectory(prefix="soak-", dir=postgres.PROJECT_ROOT) as tmp:
-        cluster = Cluster(Path(tmp))
-        ledger = reports = None
-        try:
-            await asyncio.to_thread(cluster.start)
-            await asyncio.to_thread(cluster.migrate)
-            appends = int(seconds * rate) + 100
-            pool = await create_pool(cluster.url, application_name="soak", max_size=4)
-            try:
-                seeded = await seed(pool, appends, activities=ACTIVITIES_IN_TURN)
-            finally:
-                await pool.close()
-            ledger, reports = services(cluster.url)
-            await reports.start()
-            await ledger.start()
-            # The seed's events are projected first: the soak measures the steady state.
-            if not await until(lambda: caught_up(cluster.url), 900, interval=1):
-                raise RuntimeError("the reports did not project the seed within 15 minutes")
-            load = CheckinLoad(ledger.port, seeded, clients=clients, total=appends, rate=rate,
-                               per_activity=PER_ACTIVITY)
-            driving = asyncio.create_task(load.run())
-            started = time.monotonic()
-            samples: list[dict[str, float]] = []
-            print("seconds\tledger MB\treports MB\tpostgres MB\tlag events\tlag s\t"
-                  "acknowledged\terrors", flush=True)
-            while (elapsed := time.monotonic() - started) < seconds:
-                await asyncio.sleep(SAMPLE_EVERY - elapsed % SAMPLE_EVERY)
-                events, lag = await behind(cluster.url)
-                sample = {"t": round(time.monotonic() - started, 1),
-                          "ledger_mb": round(ledger.rss_mb(), 1),
-                          "reports_mb": round(reports.rss_mb(), 1),
-                          "postgres_mb": round(_uss_mb(cluster.processes()), 1),
-                          "lag_events": events, "lag_seconds": round(lag, 3),
-                          "acknowledged": len(load.result.acknowledged),
-                          "errors": len(load.result.refusals)}
-                samples.append(sample)
-                print("\t".join(str(v) for v in sample.values()), flush=True)
-            load.stop()
-            await driving
-        finally:
-            for service in (ledger, reports):
-                if service is not None:
-                    await service.stop()
-            await asyncio.to_thread(cluster.stop)
+    appends = int(seconds * rate) + 100
+    async with deployment("soak", appends, activities=ACTIVITIES_IN_TURN) as deployed:
+        cluster, ledger, reports = deployed.cluster, deployed.ledger, deployed.reports
+        # The seed's events are projected first: the soak measures the steady state.
+        if not await until(lambda: caught_up(cluster.url), 900, interval=1):
+            raise RuntimeError("the reports did not project the seed within 15 minutes")
+        load = CheckinLoad(ledger.port, deployed.seeded, clients=clients, total=appends,
+                           rate=rate, per_activity=PER_ACTIVITY)
+        driving = asyncio.create_task(load.run())
+        started = time.monotonic()
+        samples: list[dict[str, float]] = []
+        print("seconds\tledger MB\treports MB\tpostgres MB\tlag events\tlag s\t"
+              "acknowledged\terrors", flush=True)
+        while (elapsed := time.monotonic() - started) < seconds:
+            await asyncio.sleep(SAMPLE_EVERY - elapsed % SAMPLE_EVERY)
+            events, lag = await behind(cluster.url)
+            sample = {"t": round(time.monotonic() - started, 1),
+                      "ledger_mb": round(ledger.rss_mb(), 1),
+                      "reports_mb": round(reports.rss_mb(), 1),
+                      "postgres_mb": round(_uss_mb(cluster.processes()), 1),
+                      "lag_events": events, "lag_seconds": round(lag, 3),
+                      "acknowledged": len(load.result.acknowledged),
+                      "errors": len(load.result.refusals)}
+            samples.append(sample)
+            print("\t".join(str(v) for v in sample.values()), flush=True)
+        load.stop()
+        await driving
     return _summary(samples, load, seconds, rate)
 
 

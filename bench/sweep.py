@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from bench.checkin_load import CheckinLoad, Seeded, seed
-from bench.cluster import Cluster, interruptible, services
+from bench.checkin_load import CheckinLoad, Seeded
+from bench.cluster import deployment, interruptible
 from bench.harness import emit
 from bench.soak import FIGURES
 from bench.svg import line_chart
-from contract.postgres import create_pool
-from infra import postgres
 
 LEVELS = {1: 600, 4: 1500, 16: 3000, 64: 3000}
 
@@ -30,44 +26,26 @@ def _quantile(values: list[float], share: float) -> float:
 async def sweep() -> dict[int, tuple[float, float, float]]:
     """{clients: (check-ins/s, p50 ms, p99 ms)}"""
     figures = {}
-    with tempfile.TemporaryDirectory(prefix="sweep-", dir=postgres.PROJECT_ROOT) as tmp:
-        cluster = Cluster(Path(tmp))
-        ledger = reports = None
-        try:
-            await asyncio.to_thread(cluster.start)
-            await asyncio.to_thread(cluster.migrate)
-            pool = await create_pool(cluster.url, application_name="sweep", max_size=4)
-            try:
-                seeded = await seed(pool, sum(LEVELS.values()))
-            finally:
-                await pool.close()
-            ledger, reports = services(cluster.url)
-            await reports.start()
-            await ledger.start()
-            offset = 0
-            for clients, count in LEVELS.items():
-                part = Seeded(seeded.token, seeded.members[offset:offset + count],
-                              seeded.activities)
-                offset += count
-                load = CheckinLoad(ledger.port, part, clients=clients, total=count)
-                started = time.monotonic()
-                result = await load.run()
-                elapsed = time.monotonic() - started
-                if result.refusals:
-                    raise RuntimeError(f"refused: {result.refusals[:3]}")
-                latencies = [seconds for _, seconds in result.latencies]
-                figures[clients] = (round(count / elapsed, 1),
-                                    round(_quantile(latencies, 0.50) * 1000, 1),
-                                    round(_quantile(latencies, 0.99) * 1000, 1))
-                rate, p50, p99 = figures[clients]
-                emit(f"sweep_checkin_c{clients}_throughput", rate, "events/s")
-                emit(f"sweep_checkin_c{clients}_p50", p50, "ms")
-                emit(f"sweep_checkin_c{clients}_p99", p99, "ms")
-        finally:
-            for service in (ledger, reports):
-                if service is not None:
-                    await service.stop()
-            await asyncio.to_thread(cluster.stop)
+    async with deployment("sweep", sum(LEVELS.values())) as deployed:
+        seeded, offset = deployed.seeded, 0
+        for clients, count in LEVELS.items():
+            part = Seeded(seeded.token, seeded.members[offset:offset + count],
+                          seeded.activities)
+            offset += count
+            load = CheckinLoad(deployed.ledger.port, part, clients=clients, total=count)
+            started = time.monotonic()
+            result = await load.run()
+            elapsed = time.monotonic() - started
+            if result.refusals:
+                raise RuntimeError(f"refused: {result.refusals[:3]}")
+            latencies = [seconds for _, seconds in result.latencies]
+            figures[clients] = (round(count / elapsed, 1),
+                                round(_quantile(latencies, 0.50) * 1000, 1),
+                                round(_quantile(latencies, 0.99) * 1000, 1))
+            rate, p50, p99 = figures[clients]
+            emit(f"sweep_checkin_c{clients}_throughput", rate, "events/s")
+            emit(f"sweep_checkin_c{clients}_p50", p50, "ms")
+            emit(f"sweep_checkin_c{clients}_p99", p99, "ms")
     return figures
 
 

@@ -14,6 +14,9 @@ from reports.domain.webhooks import ANY_HOST, Allowlist
 # owner of the read-model schemas, no privilege on the ledger's tables, which it reads
 # through the ledger's published functions only (revision r0008, docs/SECURITY.md).
 DATABASE_ROLE = "reports_writer"
+# The role of a connection to the ledger's database when it is not the reports' own
+# (`feed_database_url`): EXECUTE on the ledger's published functions and nothing else.
+FEED_ROLE = "reports_reader"
 
 
 class RemoteFeed(msgspec.Struct, frozen=True, kw_only=True):
@@ -73,6 +76,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # None: read the feed, tokens and names through the ledger's functions in `database_url`
     # (co-located).
     remote_feed: RemoteFeed | None = None
+    # Where else to call those functions (FEED_DATABASE_URL): the ledger's database, or a
+    # hot standby of it, while the read models stay in `database_url` (docs/SCALING.md).
+    feed_database_url: str | None = None
     # Run the webhook dispatcher inside the server (or run `reports webhooks` instead).
     run_webhooks: bool = True
     webhooks: Webhooks = Webhooks()
@@ -84,6 +90,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Who may read /metrics: a bearer of this token; None: loopback callers only.
     metrics_token: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.remote_feed is not None and self.feed_database_url is not None:
+            raise ValueError("set LEDGER_FEED_URL or FEED_DATABASE_URL, not both")
+
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
         return cls(
@@ -92,6 +102,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             port=int(os.environ.get("REPORTS_PORT", "8001")),
             poll_interval=float(os.environ.get("REPORTS_POLL_INTERVAL", "0.5")),
             remote_feed=_remote_feed(),
+            feed_database_url=os.environ.get("FEED_DATABASE_URL") or None,
             run_webhooks=os.environ.get("REPORTS_WEBHOOKS", "1") != "0",
             webhooks=Webhooks.from_env(),
             webhook_allowlist=Allowlist.parse(os.environ.get("WEBHOOK_ALLOWED_HOSTS", "")),

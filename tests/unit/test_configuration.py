@@ -73,3 +73,18 @@ def test_the_webhook_settings_come_from_the_environment(monkeypatch: pytest.Monk
     monkeypatch.setenv("WEBHOOK_BACKOFF_BASE", "600")
     with pytest.raises(ValueError, match="WEBHOOK_BACKOFF_BASE"):
         ReportsSettings.from_env()
+
+
+def test_the_feed_database_comes_from_the_environment_and_excludes_the_http_feed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db.internal/reports")
+    monkeypatch.delenv("LEDGER_FEED_URL", raising=False)
+    assert ReportsSettings.from_env().feed_database_url is None
+    monkeypatch.setenv("FEED_DATABASE_URL", "postgresql://standby.internal/ledger")
+    assert ReportsSettings.from_env().feed_database_url == "postgresql://standby.internal/ledger"
+    # Two ways to the ledger at once would leave it open which one the feed takes.
+    monkeypatch.setenv("LEDGER_FEED_URL", "http://ledger.internal:8000")
+    monkeypatch.setenv("LEDGER_FEED_TENANT", "xinluo")
+    monkeypatch.setenv("LEDGER_FEED_TOKEN", "lt_x_y")
+    with pytest.raises(ValueError, match="not both"):
+        ReportsSettings.from_env()

@@ -1,5 +1,6 @@
 """The directory port over the functions the ledger publishes for names
-(`ledger.member_names`, `ledger.organiser_names`), in the reports' own database."""
+(`ledger.member_names`, `ledger.organiser_names`), in the reports' own database or in the
+ledger's (`FEED_DATABASE_URL`)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,17 @@ from reports.service.ports import Person
 
 
 class DatabaseDirectory:
-    """Reads on `executor`: the pool, or the connection a report reads its snapshot on."""
+    """Reads on `executor`: the pool, or the connection a report reads its snapshot on.
+    `apart`: the functions are in another database than the reports' (a pool there), so
+    a report's connection cannot call them: names are read on the pool instead."""
 
-    def __init__(self, executor: asyncpg.Pool | asyncpg.Connection) -> None:
+    def __init__(self, executor: asyncpg.Pool | asyncpg.Connection, *,
+                 apart: bool = False) -> None:
         self._executor = executor
+        self._apart = apart
 
     def on(self, connection: asyncpg.Connection) -> DatabaseDirectory:
-        return DatabaseDirectory(connection)
+        return self if self._apart else DatabaseDirectory(connection)
 
     async def members(self, tenant_id: str,
                       member_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Person]:

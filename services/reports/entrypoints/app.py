@@ -1,9 +1,10 @@
 """The reports service's Litestar application.
 
 `create_app(settings)` wires the controllers to what the lifespan hook opens: the asyncpg
-pool; the feed, the token verifier of the access guard and the directory of names (the
-ledger's functions co-located, or its HTTP API, as the settings choose); the scopes of the
-access guard; and (unless turned off) the projection runner and the webhook dispatcher.
+pool (and one on `FEED_DATABASE_URL` when the ledger's functions are read there); the
+feed, the token verifier of the access guard and the directory of names (the ledger's
+functions, or its HTTP API, as the settings choose); the scopes of the access guard; and
+(unless turned off) the projection runner and the webhook dispatcher.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from contract.openapi import document
 from contract.openapi_viewer import viewer_plugins
 from contract.postgres import create_pool
 from contract.security_headers import security_headers
-from reports.config import DATABASE_ROLE, Settings
+from reports.config import DATABASE_ROLE, FEED_ROLE, Settings
 from reports.entrypoints.access import ReportsScopes
 from reports.entrypoints.controllers.dashboard import DashboardController
 from reports.entrypoints.controllers.digest import DigestController, UnitDigestController
@@ -41,7 +42,7 @@ from reports.entrypoints.controllers.status import StatusController
 from reports.entrypoints.controllers.units import UnitController
 from reports.entrypoints.controllers.webhooks import WebhookController
 from reports.entrypoints.dependencies import DEPENDENCIES
-from reports.entrypoints.feeds import open_feed
+from reports.entrypoints.feeds import notify_dsn, open_feed, open_feed_pool
 from reports.entrypoints.ledger_access import open_ledger_access
 from reports.entrypoints.metrics import scrape
 from reports.service.runner import ProjectionRunner
@@ -62,15 +63,19 @@ def create_app(settings: Settings | None = None, *,
         pool = await create_pool(settings.database_url, application_name="reports",
                                  role=DATABASE_ROLE)
         try:
-            async with open_feed(settings, pool, transport=ledger_transport) as feed, \
-                    open_ledger_access(settings, pool, transport=ledger_transport) as ledger:
+            async with open_feed_pool(settings, application_name="reports-feed",
+                                      max_size=10) as feed_pool, \
+                    open_feed(settings, feed_pool or pool, transport=ledger_transport) as feed, \
+                    open_ledger_access(settings, feed_pool or pool,
+                                       transport=ledger_transport) as ledger:
                 runner = None
                 if settings.run_projector:
                     # The ledger's NOTIFY reaches only a runner in its database; over HTTP
-                    # the runner long-polls the feed instead.
+                    # the runner long-polls the feed instead, on a standby it polls.
                     remote = settings.remote_feed
                     runner = ProjectionRunner(
-                        pool, feed, None if remote else settings.database_url,
+                        pool, feed, await notify_dsn(settings, feed_pool),
+                        listen_role=DATABASE_ROLE if feed_pool is None else FEED_ROLE,
                         poll_interval=settings.poll_interval,
                         idle_wait=remote.wait if remote else 0,
                         lock_scope=f"tenant:{remote.tenant_id}" if remote else "all")

@@ -18,9 +18,10 @@ from contract.cursor import format_cursor
 from contract.postgres import create_pool
 from contract.serving import serve
 from reports.adapters import checkpoints
+from reports.adapters.database_feed import DatabaseFeed
 from reports.adapters.schema import LIVE, RebuildRunning
 from reports.config import DATABASE_ROLE, Settings
-from reports.entrypoints.feeds import open_feed, open_remote_feed
+from reports.entrypoints.feeds import open_feed, open_feed_pool, open_remote_feed
 from reports.service.projections import NAMES
 from reports.service.rebuild import REBUILD_BATCH, RebuildProgress, rebuild
 from reports.service.webhooks import Dispatcher, prune
@@ -53,7 +54,14 @@ async def _rebuild(args: argparse.Namespace) -> int:
         print(progress.line(), file=sys.stderr, flush=True)
 
     try:
-        if settings.remote_feed is None:
+        if settings.feed_database_url is not None:
+            async with open_feed_pool(settings, application_name="reports-rebuild",
+                                      max_size=1) as feed_pool:
+                assert feed_pool is not None
+                async with feed_pool.acquire() as reader:
+                    result = await rebuild(settings.database_url, feed=DatabaseFeed(reader),
+                                           batch_size=args.batch_size, on_progress=show)
+        elif settings.remote_feed is None:
             # The rebuild reads the ledger's functions on a connection of its own.
             result = await rebuild(settings.database_url, batch_size=args.batch_size,
                                    on_progress=show)
@@ -78,7 +86,9 @@ async def _status(args: argparse.Namespace) -> int:
     pool = await create_pool(settings.database_url, application_name="reports-status",
                              min_size=1, max_size=1, role=DATABASE_ROLE)
     try:
-        async with pool.acquire() as connection, open_feed(settings, connection) as feed:
+        async with pool.acquire() as connection, \
+                open_feed_pool(settings, application_name="reports-status") as feed_pool, \
+                open_feed(settings, feed_pool or connection) as feed:
             for tenant_id in await feed.tenant_ids():
                 points = await checkpoints.read(connection, LIVE, tenant_id)
                 for name in NAMES:
@@ -105,7 +115,8 @@ async def _webhooks(args: argparse.Namespace) -> int:
     pool = await create_pool(settings.database_url, application_name="reports-webhooks",
                              min_size=1, max_size=4)
     try:
-        async with open_feed(settings, pool) as feed:
+        async with open_feed_pool(settings, application_name="reports-webhooks") as feed_pool, \
+                open_feed(settings, feed_pool or pool) as feed:
             dispatcher = Dispatcher(pool, feed, pacing=settings.webhooks,
                                     allowlist=settings.webhook_allowlist)
             try:

@@ -1,8 +1,8 @@
 """What the reports need of the ledger besides its feed, as the settings choose: token
 verification (`contract.tokens.Verifier`) and the directory's names
 (`reports.service.ports.Directory`). Co-located, the ledger's functions in the reports' own
-database; with `remote_feed` set, the ledger's API at the same URL as its feed, so that the
-reports need nothing of the ledger's database."""
+database (or in `FEED_DATABASE_URL`'s); with `remote_feed` set, the ledger's API at the
+same URL as its feed, so that the reports need nothing of the ledger's database."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ async def open_ledger_access(settings: Settings, pool: asyncpg.Pool, *,
     """`transport`: for tests (an in-process ledger app)."""
     remote = settings.remote_feed
     if remote is None:
-        yield LedgerAccess(TokenVerifier(pool), DatabaseDirectory(pool))
+        # `pool`: the reports' own, or one on FEED_DATABASE_URL (entrypoints/feeds.py).
+        apart = settings.feed_database_url is not None
+        yield LedgerAccess(TokenVerifier(pool), DatabaseDirectory(pool, apart=apart))
         return
     ledger = LedgerApi(remote.url, transport=transport)
     try:

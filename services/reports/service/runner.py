@@ -116,10 +116,12 @@ class Progress:
 
 
 class ProjectionRunner:
-    """`listen_dsn`: where the ledger's NOTIFY arrives (None: nowhere, e.g. over HTTP);
-    `idle_wait`: how long a caught-up tenant's feed read may long-poll."""
+    """`listen_dsn`: where the ledger's NOTIFY arrives (None: nowhere, e.g. over HTTP), and
+    `listen_role` the role to listen as there; `idle_wait`: how long a caught-up tenant's
+    feed read may long-poll."""
 
     def __init__(self, pool: asyncpg.Pool, feed: Feed, listen_dsn: str | None, *,
+                 listen_role: str = DATABASE_ROLE,
                  poll_interval: float = 0.5, idle_wait: float = 0,
                  batch_size: int = BATCH_SIZE, grace: float = 10.0,
                  lock_scope: str = "all") -> None:
@@ -130,6 +132,7 @@ class ProjectionRunner:
         self._lock: asyncpg.pool.PoolConnectionProxy | None = None
         self._feed = feed
         self._dsn = listen_dsn
+        self._listen_role = listen_role
         self._poll_interval = poll_interval
         self._idle_wait = idle_wait
         self._batch_size = batch_size
@@ -212,7 +215,7 @@ class ProjectionRunner:
         """LISTEN on a connection of its own; without it the runner still polls."""
         try:
             self._listener = await asyncpg.connect(self._dsn)
-            await set_role(self._listener, DATABASE_ROLE)
+            await set_role(self._listener, self._listen_role)
             await self._listener.add_listener(CHANNEL, self._notified)
         except (OSError, asyncpg.PostgresError) as error:
             log.warning("LISTEN %s failed (%s); polling only", CHANNEL, error)
