@@ -75,3 +75,8 @@ class Batched(Generic[K, R]):
         for waiting, result in zip(batch, answers, strict=True):
             if not waiting.answer.done():
                 waiting.answer.set_result(result)
+
+
+def columns(calls: Sequence[tuple[object, ...]]) -> list[list[object]]:
+    """The calls' arguments as one list per argument, for a statement's `unnest`."""
+    return [list(column) for column in zip(*calls, strict=True)]

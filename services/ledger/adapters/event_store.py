@@ -34,7 +34,7 @@ from contract.events import Event, canonical_json, encode_data, event_type, upca
 from contract.metrics import CONFLICTS
 from ledger import seal_keys
 from ledger.adapters import catalogue, group_commit
-from ledger.adapters.batching import Batched
+from ledger.adapters.batching import Batched, columns
 from ledger.adapters.chain import (
     CHAIN_VERSION,
     GENESIS_HASH,
@@ -424,7 +424,7 @@ class PostgresEventStore:
     async def _members_activities(self, keys: list[tuple[str, uuid.UUID, datetime, datetime]]
                                   ) -> list[list[str]]:
         async with self._pool.acquire() as connection:
-            rows = await connection.fetch(_MEMBERS_ACTIVITIES, *_unzip(keys))
+            rows = await connection.fetch(_MEMBERS_ACTIVITIES, *columns(keys))
         answers: list[list[str]] = [[] for _ in keys]
         for row in rows:
             answers[row["n"] - 1].append(row["stream_id"])
@@ -440,7 +440,7 @@ class PostgresEventStore:
 
     async def _read_streams(self, keys: list[tuple[str, str, int]]) -> list[list[StoredEvent]]:
         async with self._pool.acquire() as connection:
-            rows = await connection.fetch(_STREAMS, *_unzip(keys))
+            rows = await connection.fetch(_STREAMS, *columns(keys))
         answers: list[list[StoredEvent]] = [[] for _ in keys]
         for row in rows:
             answers[row["n"] - 1].append(stored_event(row))
@@ -498,11 +498,6 @@ def first_broken_link(stream: Sequence[StoredEvent], sealer: Sealer | None = Non
     or None (`ledger.adapters.chain.first_break` says why)."""
     broken = first_break(stream, sealer or seal_keys.load())
     return None if broken is None else broken.version
-
-
-def _unzip(keys: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
-    """Calls' arguments as columns, for `unnest`."""
-    return [list(column) for column in zip(*keys, strict=True)]
 
 
 def stored_event(row: asyncpg.Record) -> StoredEvent:

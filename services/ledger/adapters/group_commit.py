@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import asyncpg
 
-from ledger.adapters.batching import Batched
+from ledger.adapters.batching import Batched, columns
 
 _BATCH = """WITH input AS (
     SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::text[],
@@ -109,7 +109,8 @@ class GroupCommit:
     async def _write(self, rows: list[Row]) -> list[int | None]:
         try:
             async with self._pool.acquire() as connection:
-                stored = await connection.fetch(_BATCH, *_columns(rows), self._chain_version,
+                stored = await connection.fetch(_BATCH, *columns([row[:11] for row in rows]),
+                                                self._chain_version,
                                                 *_participant_columns(rows))
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
             # Each caller appends alone and gets its own answer; what committed is a replay.
@@ -119,10 +120,6 @@ class GroupCommit:
         # An event id twice in one batch (a retry racing its first attempt): the first row
         # was written; the other caller appends alone and is told it was a replay.
         return [positions.pop((row.tenant_id, row.event_id), None) for row in rows]
-
-
-def _columns(rows: list[Row]) -> list[list[object]]:
-    return [list(column) for column in zip(*(row[:11] for row in rows), strict=True)]
 
 
 def _participant_columns(rows: list[Row]) -> tuple[list[object], ...]:

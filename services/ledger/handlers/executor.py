@@ -144,9 +144,7 @@ class CommandExecutor:
 
     async def _alone(self, call: _Call) -> Outcome | Exception:
         try:
-            return await self._decide_and_append(
-                call.actor, call.stream_id, call.fold, call.command, call.decide, call.consult,
-                call.command_id, call.fingerprint, call.created, call.new_stream)
+            return await self._decide_and_append(call)
         except Exception as error:  # the caller's own answer, raised in its task
             return error
 
@@ -206,12 +204,9 @@ class CommandExecutor:
                 created_id=calls[place].created)
         return _filled(answers)
 
-    async def _decide_and_append(self, actor: Actor, stream_id: str, fold: Fold,
-                                 command: Command, decide: Decide, consult: Consult | None,
-                                 command_id: uuid.UUID, fingerprint: str,
-                                 created: uuid.UUID | None, new_stream: bool) -> Outcome:
-        metadata = _metadata(_Call(actor, stream_id, fold, command, decide, consult,
-                                   command_id, fingerprint, created, new_stream))
+    async def _decide_and_append(self, call: _Call) -> Outcome:
+        actor, stream_id, fold, decide = call.actor, call.stream_id, call.fold, call.decide
+        metadata = _metadata(call)
         for attempt in range(ATTEMPTS):
             if attempt:
                 await asyncio.sleep(random.uniform(0, 0.005 * attempt))
@@ -219,16 +214,17 @@ class CommandExecutor:
             # expected version fails the append and the next attempt reads the stream.
             loaded = await self._cache.load(actor.tenant_id, stream_id, fold,
                                             max_age=None if attempt == 0 else 0.0)
-            expected = NO_STREAM if new_stream else loaded.version
-            consulted = await consult(loaded.state) if consult is not None else None
+            expected = NO_STREAM if call.new_stream else loaded.version
+            consulted = (await call.consult(loaded.state) if call.consult is not None
+                         else None)
             events = decide(loaded.state, Context(self.clock(), consulted))
-            new = [NewEvent(event_id=_event_id(command_id, i), event=event, metadata=metadata)
-                   for i, event in enumerate(events)]
+            new = [NewEvent(event_id=_event_id(call.command_id, i), event=event,
+                            metadata=metadata) for i, event in enumerate(events)]
             try:
                 result = await self._store.append(actor.tenant_id, stream_id, expected, new,
                                                   previous_hash=loaded.hash)
             except WrongExpectedVersion:
-                if new_stream:
+                if call.new_stream:
                     raise
                 continue
             if not result.replayed:
@@ -237,7 +233,7 @@ class CommandExecutor:
             return Outcome(stream_id=stream_id, first_version=result.first_version,
                            last_version=result.last_version, positions=result.positions,
                            event_ids=result.event_ids, replayed=result.replayed,
-                           created_id=created)
+                           created_id=call.created)
         raise TooBusy(stream_id)
 
     async def _prior(self, tenant_id: str, command_id: uuid.UUID, fingerprint: str,
