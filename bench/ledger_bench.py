@@ -5,9 +5,12 @@
   (a district's Saturday morning), at 1 and 16 concurrent clients; then 16 clients all
   checking into one activity (a burst of sign-ups).
 * The framework anchor: the same request to a bare Litestar endpoint on the same uvicorn
-  flags (`bench.bare_endpoint`: decode, one INSERT, answer). At 16 clients the check-in,
-  the bare endpoint and the raw INSERT alternate over three rounds, and the ratios are
-  printed per round and for the median round.
+  flags (`bench.bare_endpoint`: decode, one INSERT, answer), and to the same endpoint
+  behind the ledger's door (request log and id, CSRF middleware, the access guard
+  verifying the token, the strict body check, problem handlers, security headers, the
+  caller as a dependency: `door_endpoint_*`). At 16 clients the check-in, the two anchors
+  and the raw INSERT alternate over three rounds, and the ratios are printed per round
+  and for the median round.
   Requests come from `bench.http_load`, a lean keep-alive client, so that the load
   generator's own CPU does not cap the figures.
 * Raw baseline: plain asyncpg single-row INSERT + COMMIT of an event-sized row into a table
@@ -51,6 +54,7 @@ BURST = 2000
 ROUNDS = 3
 LEDGER_APP = "ledger.entrypoints.app:create_app"
 BARE_APP = "bench.bare_endpoint:create_app"
+DOOR_APP = "bench.bare_endpoint:create_door_app"
 
 
 async def seed(pool: asyncpg.Pool, members: int, tenant: str = TENANT
@@ -240,12 +244,13 @@ async def main() -> None:
         # append and read (GROUP_COMMIT=0), alternating in the same rounds.
         servers = {"ledger": _serve(LEDGER_APP, database_url, port),
                    "bare": _serve(BARE_APP, database_url, port + 1),
-                   "single": _serve(LEDGER_APP, database_url, port + 2, GROUP_COMMIT="0")}
+                   "single": _serve(LEDGER_APP, database_url, port + 2, GROUP_COMMIT="0"),
+                   "door": _serve(DOOR_APP, database_url, port + 3)}
         try:
-            for offset in range(3):
+            for offset in range(4):
                 await _wait_until_up(f"http://127.0.0.1:{port + offset}")
-            ledger, bare, single = (psutil.Process(servers[k].pid)
-                                    for k in ("ledger", "bare", "single"))
+            ledger, bare, single, door = (psutil.Process(servers[k].pid)
+                                          for k in ("ledger", "bare", "single", "door"))
             raw = await _raw(pool, 1)
             http, _ = await _http(port, token, members, activities, 1, 0, ledger)
             emit("http_vs_raw_c1_ratio", round(http / raw, 3), "x")
@@ -255,6 +260,8 @@ async def main() -> None:
                 raw = await _raw(pool, 16)
                 anchor, _ = await _http(port + 1, token, members, activities, 16, offset,
                                         bare, name="bare_endpoint")
+                behind_door, _ = await _http(port + 3, token, members, activities, 16, offset,
+                                             door, name="door_endpoint")
                 http, p99 = await _http(port, token, members, activities, 16, offset, ledger)
                 offset += REQUESTS[16]
                 alone, _ = await _http(port + 2, token, members, activities, 16, offset,
@@ -263,15 +270,22 @@ async def main() -> None:
                 emit(f"round{round_number}_checkin_vs_bare_c16_ratio",
                      round(http / anchor, 3), "x")
                 emit(f"round{round_number}_checkin_vs_raw_c16_ratio", round(http / raw, 3), "x")
+                emit(f"round{round_number}_door_vs_bare_c16_ratio",
+                     round(behind_door / anchor, 3), "x")
+                emit(f"round{round_number}_checkin_vs_door_c16_ratio",
+                     round(http / behind_door, 3), "x")
                 emit(f"round{round_number}_grouped_vs_ungrouped_c16_ratio",
                      round(http / alone, 3), "x")
-                rounds.append((http / anchor, http / raw, p99, http))
+                rounds.append((http / anchor, http / raw, p99, http, behind_door / anchor,
+                               http / behind_door))
             burst, _ = await _http(port, token, members, activities, 16, offset, ledger,
                                    burst=True)
             await _http(port + 2, token, members, activities, 16, offset + BURST, single,
                         burst=True, name="http_checkin_ungrouped")
-            vs_bare, vs_raw, p99, spread = sorted(rounds)[len(rounds) // 2]
+            vs_bare, vs_raw, p99, spread, door_vs_bare, vs_door = sorted(rounds)[len(rounds) // 2]
             emit("checkin_vs_bare_c16_ratio_median_round", round(vs_bare, 3), "x")
+            emit("door_vs_bare_c16_ratio_median_round", round(door_vs_bare, 3), "x")
+            emit("checkin_vs_door_c16_ratio_median_round", round(vs_door, 3), "x")
             emit("checkin_vs_raw_c16_ratio_median_round", round(vs_raw, 3), "x")
             emit("burst_vs_spread_c16_ratio", round(burst / spread, 3), "x")
             emit("target_checkin_c16_at_least_0.9x_bare", vs_bare >= 0.9, "bool")
