@@ -35,10 +35,12 @@ from contract.guard import access_guard
 from contract.observe import observe
 from contract.postgres import create_pool
 from contract.security_headers import security_headers
+from ledger.adapters.directory import MemberDirectory, Organisers
+from ledger.adapters.event_store import PostgresEventStore
 from ledger.adapters.tokens import TokenStore
 from ledger.entrypoints import pages, problems
 from ledger.entrypoints.dependencies import provide_actor
-from ledger.handlers import Actor
+from ledger.handlers import Actor, Ledger
 
 _INSERT = """INSERT INTO raw_events (tenant_id, event_id, stream_id, version, type,
                  schema_version, data, metadata, hash)
@@ -68,17 +70,21 @@ async def _insert(pool: asyncpg.Pool, activity_id: uuid.UUID, data: CheckInBody)
 
 
 @post("/api/v1/activities/{activity_id:uuid}/check-ins", status_code=201)
-async def check_in(state: State, activity_id: uuid.UUID, data: CheckInBody) -> Answer:
+async def check_in(state: State, activity_id: FromPath[uuid.UUID],
+                   data: JSONBody[CheckInBody]) -> Answer:
     return await _insert(state.pool, activity_id, data)
 
 
 @post("/api/v1/activities/{activity_id:str}/check-ins", status_code=201,
       operation_id="checkIn", opt=write("activity_id"))
-async def check_in_at_the_door(pool: NamedDependency[asyncpg.Pool], actor: NamedDependency[Actor],
+async def check_in_at_the_door(state: State, ledger: NamedDependency[Ledger],
+                               actor: NamedDependency[Actor],
                                activity_id: FromPath[uuid.UUID],
                                data: JSONBody[CheckInBody]) -> Answer:
-    del actor  # resolved as the check-in's is; the bare INSERT has no use for it
-    return await _insert(pool, activity_id, data)
+    # The check-in's dependencies, resolved as its are (`actor` depends on `ledger`); the
+    # bare INSERT has no use for them.
+    del ledger, actor
+    return await _insert(state.pool, activity_id, data)
 
 
 def _lifespan(name: str, door_state: bool):
@@ -87,7 +93,9 @@ def _lifespan(name: str, door_state: bool):
         app.state.pool = pool = await create_pool(os.environ["DATABASE_URL"],
                                                   application_name=name)
         if door_state:
-            app.state.update(tokens=TokenStore(pool), metrics_token=None)
+            # A ledger over the same pool, as the check-in's dependency; never called.
+            ledger = Ledger(PostgresEventStore(pool), MemberDirectory(pool), Organisers(pool))
+            app.state.update(ledger=ledger, tokens=TokenStore(pool), metrics_token=None)
         try:
             yield
         finally:
@@ -104,7 +112,7 @@ def create_door_app() -> Litestar:
     return Litestar(
         route_handlers=[check_in_at_the_door],
         csrf_config=pages.build().csrf_config,
-        dependencies={**app_state("pool"),
+        dependencies={**app_state("ledger"),
                       "actor": Provide(provide_actor, sync_to_thread=False)},
         guards=[access_guard],
         middleware=[observe],
