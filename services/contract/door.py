@@ -30,7 +30,7 @@ from litestar.params import BodyKwarg
 from contract.bounds import control_characters, has_controls, is_control_pattern
 from contract.metrics import REFUSALS
 from contract.observe import request_id_of
-from contract.problems import COMMON_PROBLEMS, Converter
+from contract.problems import COMMON_PROBLEMS, Converter, Refusal
 
 log = logging.getLogger("problems")
 
@@ -76,6 +76,11 @@ async def at_the_door(request: Request[Any, Any, Any]) -> None:
         raise _refused(error) from None
     except msgspec.DecodeError:
         return  # malformed JSON: Litestar answers 400 when it reads the body
+    except UnicodeDecodeError:
+        # A string encoding a lone surrogate (b"\xed\xa0\x80"): msgspec raises this, not a
+        # DecodeError, and Litestar would answer 500.
+        raise Refusal("invalid_request", "请求内容不是有效的 UTF-8 文本",
+                      "The body is not valid UTF-8", field="body", status=400) from None
 
 
 def handlers(service_problems: Mapping[type[Exception], Converter]
