@@ -42,6 +42,9 @@ from ledger.entrypoints import pages, problems
 from ledger.entrypoints.dependencies import provide_actor
 from ledger.handlers import Actor, Ledger
 
+# The table both anchors and the raw baseline write to, made by the bench's caller.
+CREATE_RAW_EVENTS = "CREATE TABLE raw_events (LIKE ledger.events INCLUDING ALL)"
+
 _INSERT = """INSERT INTO raw_events (tenant_id, event_id, stream_id, version, type,
                  schema_version, data, metadata, hash)
              VALUES ('bench', $1, $2, 1, 'CheckedIn', 1, $3, '{"actor":"bench"}', $4)
@@ -93,7 +96,8 @@ def _lifespan(name: str, door_state: bool):
         app.state.pool = pool = await create_pool(os.environ["DATABASE_URL"],
                                                   application_name=name)
         if door_state:
-            # A ledger over the same pool, as the check-in's dependency; never called.
+            # The check-in's dependency, never called; a real Ledger, since Litestar checks
+            # a dependency's value against the type the provider declares.
             ledger = Ledger(PostgresEventStore(pool), MemberDirectory(pool), Organisers(pool))
             app.state.update(ledger=ledger, tokens=TokenStore(pool), metrics_token=None)
         try:

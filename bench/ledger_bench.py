@@ -39,6 +39,7 @@ import httpx
 import psutil
 import uvloop
 
+from bench.bare_endpoint import CREATE_RAW_EVENTS
 from bench.harness import emit, scratch_database
 from bench.http_load import HttpConnection
 from contract.events import ActivityScheduled, MemberRegistered, MemberReported, UnitEstablished
@@ -238,7 +239,7 @@ async def main() -> None:
         pool = await create_pool(database_url, application_name="bench", max_size=20)
         members_needed = REQUESTS[1] + ROUNDS * 2 * REQUESTS[16] + 2 * BURST
         token, members, activities = await seed(pool, members_needed)
-        await pool.execute("CREATE TABLE raw_events (LIKE ledger.events INCLUDING ALL)")
+        await pool.execute(CREATE_RAW_EVENTS)
         port = 18000 + os.getpid() % 1000
         # The ledger twice: with group commit (the default) and with one round trip per
         # append and read (GROUP_COMMIT=0), alternating in the same rounds.

@@ -77,8 +77,8 @@ async def at_the_door(request: Request[Any, Any, Any]) -> None:
     except msgspec.DecodeError:
         return  # malformed JSON: Litestar answers 400 when it reads the body
     except UnicodeDecodeError:
-        # A string encoding a lone surrogate (b"\xed\xa0\x80"): msgspec raises this, not a
-        # DecodeError, and Litestar would answer 500.
+        # A string that is not UTF-8 (stray bytes, an encoded lone surrogate): msgspec
+        # raises this, not a DecodeError, and Litestar would answer 500.
         raise Refusal("invalid_request", "请求内容不是有效的 UTF-8 文本",
                       "The body is not valid UTF-8", field="body", status=400) from None
 

@@ -12,14 +12,14 @@ import asyncpg
 import httpx
 import pytest
 
-from bench.bare_endpoint import create_app, create_door_app
+from bench.bare_endpoint import CREATE_RAW_EVENTS, create_app, create_door_app
 from bench.ledger_bench import seed
 from tests.integration.conftest import bearer, serving
 
 
 @pytest.fixture
 async def raw_events(pool: asyncpg.Pool) -> AsyncIterator[None]:
-    await pool.execute("CREATE TABLE IF NOT EXISTS raw_events (LIKE ledger.events INCLUDING ALL)")
+    await pool.execute(CREATE_RAW_EVENTS)
     yield
     await pool.execute("DROP TABLE raw_events")
 
